@@ -1,0 +1,1 @@
+"""Hidden autograder for the RNN-forward assignment."""
