@@ -1,0 +1,97 @@
+"""The assignment as nbgrader sees it: source, release, grade cells, figure."""
+import filecmp
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.parts import ASSIGNMENT, PARTS
+from solutions.sync import answer_cells, stale_parts
+from tests.conftest import RELEASE_NB, REPO, SOURCE_NB, run_nbgrader
+
+FIGURE = "unrolled_rnn.svg"
+
+
+def graded_cells(nb):
+    """(grade_id, kind, points) of every nbgrader answer or test cell, in order."""
+    rows = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") or meta.get("grade"):
+            kind = "test" if meta.get("grade") else "answer"
+            rows.append((meta["grade_id"], kind, meta.get("points")))
+    return rows
+
+
+@pytest.mark.parametrize("path", [SOURCE_NB, RELEASE_NB], ids=["source", "release"])
+def test_grade_cells_follow_the_parts_table(path):
+    nb = nbformat.read(path, as_version=4)
+    expected = []
+    for part in PARTS:
+        expected += [(part.grade_id, "answer", None), (part.test_grade_id, "test", part.points)]
+    assert graded_cells(nb) == expected
+
+
+def test_answer_cells_are_the_reference_solutions():
+    nb = nbformat.read(SOURCE_NB, as_version=4)
+    assert stale_parts(nb) == [], "run `python -m solutions.sync` to copy solutions/ into the notebook"
+
+
+def hidden_test_lines(nb):
+    """The code lines inside the ### BEGIN/END HIDDEN TESTS regions of a notebook."""
+    lines, hidden = [], False
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                hidden = "BEGIN" in line
+            elif hidden and line.strip():
+                lines.append(line.strip())
+    return lines
+
+
+def test_release_has_stubs_and_no_hidden_tests():
+    release = nbformat.read(RELEASE_NB, as_version=4)
+    for grade_id, cell in answer_cells(release).items():
+        assert cell.source.rstrip().endswith("raise NotImplementedError()"), grade_id
+        assert "SOLUTION" not in cell.source, grade_id
+    hidden = hidden_test_lines(nbformat.read(SOURCE_NB, as_version=4))
+    assert hidden, "the source notebook has no hidden tests"
+    released = {line.strip() for cell in release.cells for line in cell.source.splitlines()}
+    assert released.isdisjoint(hidden)
+
+
+def test_committed_release_is_what_nbgrader_generates(course):
+    run_nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=course)
+    fresh, committed = course / "release" / ASSIGNMENT, REPO / "release" / ASSIGNMENT
+    files = sorted(os.listdir(committed))
+    assert sorted(os.listdir(fresh)) == files
+    match, mismatch, errors = filecmp.cmpfiles(fresh, committed, files, shallow=False)
+    assert mismatch == [] and errors == [], (
+        f"release/ is stale in {mismatch + errors}: run `nbgrader generate_assignment {ASSIGNMENT} --force`"
+    )
+
+
+def test_figure_is_shown_and_released():
+    for path in (SOURCE_NB, RELEASE_NB):
+        assert (path.parent / FIGURE).is_file()
+        nb = nbformat.read(path, as_version=4)
+        assert any(f"]({FIGURE})" in cell.source for cell in nb.cells if cell.cell_type == "markdown")
+
+
+def test_source_notebook_passes_nbgrader_validate():
+    assert "Success! Your notebook passes all the tests." in run_nbgrader("validate", str(SOURCE_NB))
+
+
+def test_release_fails_every_test_cell():
+    out = run_nbgrader("validate", "--invert", str(RELEASE_NB))
+    assert "Success! The notebook does not pass any tests." in out
+
+
+def test_source_notebook_runs_top_to_bottom_on_cpu(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # the kernel inherits it: no GPU even if present
+    nb = nbformat.read(SOURCE_NB, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": SOURCE_NB.parent}}).execute()
+    printed = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
+    assert "cpu" in printed and "(10, 512)" in printed and "(50, 10, 512)" in printed
+    assert "torch.Size([50, 10, 512]) cpu" in printed
