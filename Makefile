@@ -1,0 +1,32 @@
+# Two commands take a fresh clone to a working course; each sets itself up.
+#   make assignment   generate release/ from source/ and check both with nbgrader validate
+#   make test         run the project's tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH_VERSION := 2.13.0
+# nbgrader runs its helpers (alembic) by name, so the venv must come first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: setup assignment test
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# Pinned and first: an unpinned torch pulls a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==$(TORCH_VERSION)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+assignment: setup
+	nbgrader generate_assignment rnn_forward --force
+	nbgrader validate source/rnn_forward/rnn_forward.ipynb
+	nbgrader validate --invert release/rnn_forward/rnn_forward.ipynb
+
+# pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
+	exit $$rc
