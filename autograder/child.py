@@ -1,0 +1,114 @@
+"""The process that runs one part of one student's notebook, apart from the grader.
+
+It executes the answer cell once, then answers the grader's calls until the
+grader closes the channel. Everything it sends back is plain data (wire.py,
+values.py); the grader trusts none of it beyond what it can check.
+
+    python -m autograder.child FD_IN FD_OUT
+"""
+import linecache
+import os
+import sys
+import traceback
+
+import numpy as np
+import torch
+from torch import nn
+
+from autograder import values, wire
+
+CELL = "<answer cell>"
+SEED = 20261129  # fixed, so that a student's grade is the same on every run
+
+# What the notebook's locked cells give every answer cell: the imports, the
+# device and the lecture's sizes (a student who reads those globals instead of
+# the arguments passes at the lecture's sizes and fails at the others).
+PREAMBLE = """
+import math
+import numpy as np
+import torch
+from torch import nn
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+seq_len, batch_size, input_size, hidden_size = 50, 10, 100, 512
+"""
+
+
+def student_error(exc):
+    """One line a student can act on: the exception and where in their cell."""
+    lines = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == CELL]
+    where = f" (linha {lines[-1].lineno} da sua célula: {lines[-1].line.strip()})" if lines else ""
+    if isinstance(exc, SyntaxError) and exc.filename == CELL:
+        where = f" (linha {exc.lineno} da sua célula)"
+    text = f"{type(exc).__name__}: {exc}"
+    return (text[:300] + "...") if len(text) > 300 else text + where
+
+
+def call(ns, name, args):
+    """Call the student's function `name` with plain arguments."""
+    if not callable(ns.get(name)):
+        raise NameError(f"a célula não define {name}")
+    return values.describe(ns[name](*args))
+
+
+def rnn_module(ns, sizes, device="cpu", X=None, shape=None, weights=None, grad_output=None):
+    """Build the student's RNN module, optionally run it, and report what happened.
+
+    `weights` replaces the cell's parameters (PyTorch's own names); `grad_output`
+    asks for d(sum(output * grad_output))/dX.
+    """
+    if not isinstance(ns.get("RNN"), type):
+        raise NameError("a célula não define a classe RNN")
+    net = ns["RNN"](*sizes)
+    cells = [m for m in net.modules() if isinstance(m, nn.RNNCell)]
+    result = {"cells": [[c.input_size, c.hidden_size, c.nonlinearity, bool(c.bias)] for c in cells]}
+    if X is None and shape is None:
+        return values.describe(result)
+    net = net.to(device)
+    if weights is not None:
+        if not cells:
+            raise LookupError("o módulo não contém um nn.RNNCell")
+        with torch.no_grad():
+            for name, value in weights.items():
+                getattr(cells[0], name).copy_(torch.from_numpy(value))
+    x = torch.empty(shape, device=device) if X is None else torch.from_numpy(X).to(device)
+    x.requires_grad_(grad_output is not None)
+    out = net(x)
+    result["output"] = out
+    if cells and device != "meta":
+        result["weights"] = {n: p.detach().cpu().numpy() for n, p in cells[0].named_parameters()}
+    if grad_output is not None and isinstance(out, torch.Tensor) and out.requires_grad:
+        (out * torch.from_numpy(grad_output).to(out.device, out.dtype)).sum().backward()
+        result["grad_X"] = x.grad
+    return values.describe(result)
+
+
+PROBES = {"call": call, "rnn_module": rnn_module}
+
+
+def serve(fd_in, fd_out):
+    ns = {"__name__": "__main__"}
+    while True:
+        try:
+            request = wire.recv(fd_in)
+        except EOFError:
+            return
+        try:
+            if request["op"] == "load":
+                np.random.seed(SEED)
+                torch.manual_seed(SEED)
+                exec(compile(PREAMBLE, "<preamble>", "exec"), ns)
+                source = request["source"]
+                # Lets tracebacks quote the student's line.
+                linecache.cache[CELL] = (len(source), None, source.splitlines(True), CELL)
+                exec(compile(source, CELL, "exec"), ns)
+                reply = {"ok": True}
+            else:
+                reply = {"ok": True, "value": PROBES[request["op"]](ns, **request["args"])}
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
+            reply = {"ok": False, "error": student_error(exc)}
+        wire.send(fd_out, reply)
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]))
+    os._exit(0)  # skip interpreter teardown: nothing of the student's may run after the grader is done

@@ -1,0 +1,156 @@
+"""The pytest plugin behind the hidden tests (loaded by autograder/hidden/conftest.py).
+
+    pytest autograder/hidden                          # grades the reference solutions
+    pytest autograder/hidden --submission NB.ipynb    # grades one notebook
+
+It adds the options, the `part` and `torch_device` fixtures, and turns each
+test's outcome into a status and points (report.py), printed at the end and
+kept in `config.stash[RESULT]` for the command line.
+"""
+import functools
+import subprocess
+import sys
+from collections import defaultdict
+
+import pytest
+
+from autograder import report
+from autograder.notebook import Submission, load_submission
+from autograder.parts import PARTS_BY_ID
+from autograder.sandbox import Limits, PartProcess, StudentCrash, StudentError, StudentTimeout
+
+RESULT = pytest.StashKey[dict]()
+_SUBMISSION = pytest.StashKey[Submission]()
+_OUTCOMES = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("autograder")
+    group.addoption("--submission", default="reference", help="notebook to grade; 'reference' grades solutions/")
+    group.addoption("--student", default=None, help="name in the report (default: the notebook's stem)")
+    group.addoption("--call-timeout", type=float, default=Limits.call_timeout, help="seconds per call of student code")
+    group.addoption("--device", choices=("cpu", "cuda", "auto"), default="auto", help="devices for the torch tests")
+
+
+@functools.cache
+def cuda_available():
+    """Asked of a fresh interpreter: the grader itself never initialises CUDA."""
+    probe = "import torch; print(torch.cuda.is_available())"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
+
+
+def reference_submission():
+    from solutions.sync import reference_source
+
+    return Submission("reference", "solutions/", {gid: reference_source(p) for gid, p in PARTS_BY_ID.items()})
+
+
+def pytest_configure(config):
+    if config.getoption("--device") == "cuda" and not cuda_available():
+        raise pytest.UsageError("--device cuda: CUDA is not available on this machine")
+    path = config.getoption("--submission")
+    sub = reference_submission() if path == "reference" else load_submission(path, config.getoption("--student"))
+    if sub.error:
+        raise pytest.UsageError(sub.error)
+    config.stash[_SUBMISSION] = sub
+    config.stash[_OUTCOMES] = defaultdict(list)
+
+
+def use_cuda(config):
+    return config.getoption("--device") != "cpu" and cuda_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        part, name = part_of(item), item.originalname
+        if part not in PARTS_BY_ID or name not in PARTS_BY_ID[part].tests:
+            raise pytest.UsageError(f"{item.nodeid}: not in the points table (autograder/parts.py)")
+
+
+def part_of(item):
+    return item.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+
+
+class PartClient:
+    """What a hidden test sees of one part: calls into the student's process."""
+
+    def __init__(self, grade_id, process):
+        self.grade_id, self.process = grade_id, process
+
+    def call(self, name, *args):
+        """Call the student's function `name`; returns what it returned (values.py)."""
+        return self.process.request("call", name=name, args=list(args))
+
+    def module(self, sizes, **kwargs):
+        """Build (and run) the student's RNN module; see child.rnn_module."""
+        return self.process.request("rnn_module", sizes=list(sizes), **kwargs)
+
+
+@pytest.fixture(scope="session")
+def processes(pytestconfig):
+    limits = Limits(call_timeout=pytestconfig.getoption("--call-timeout"))
+    env = {} if use_cuda(pytestconfig) else {"CUDA_VISIBLE_DEVICES": ""}
+    cells = pytestconfig.stash[_SUBMISSION].cells
+    procs = {gid: PartProcess(src, limits, env) for gid, src in cells.items()}
+    yield procs
+    for proc in procs.values():
+        proc.close()
+
+
+@pytest.fixture
+def part(request, processes):
+    grade_id = part_of(request.node)
+    if grade_id not in processes:
+        raise StudentError(f"nenhuma célula de resposta encontrada para {grade_id}")
+    return PartClient(grade_id, processes[grade_id])
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def torch_device(request):
+    """Every torch test runs on the CPU, and on CUDA when the machine has it."""
+    if request.param == "cuda" and not use_cuda(request.config):
+        pytest.skip("CUDA is not available on the grading machine (or --device cpu)")
+    return request.param
+
+
+def classify(excinfo):
+    """(status, message) of a finished test phase."""
+    if excinfo is None:
+        return "passed", ""
+    exc = excinfo.value
+    if isinstance(exc, pytest.skip.Exception):
+        return "skipped", str(exc.msg)
+    if isinstance(exc, StudentTimeout):
+        return "timeout", str(exc)
+    if isinstance(exc, (StudentError, StudentCrash)):
+        return "error", str(exc)
+    if isinstance(exc, AssertionError):
+        return "failed", str(exc)
+    return "error", f"erro interno do corretor ({type(exc).__name__}: {exc}); avise o professor"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" or (rep.when == "setup" and not rep.passed):
+        status, message = classify(call.excinfo)
+        variant = item.callspec.id if hasattr(item, "callspec") else ""
+        item.config.stash[_OUTCOMES][(part_of(item), item.originalname)].append((variant, status, message[:1000]))
+
+
+def pytest_sessionfinish(session):
+    sub, outcomes = session.config.stash[_SUBMISSION], session.config.stash[_OUTCOMES]
+    session.config.stash[RESULT] = report.submission_result(sub.student, sub.path, outcomes, sub.notes)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    result = config.stash.get(RESULT, None)
+    if result is None:
+        return
+    terminalreporter.section("autograder score")
+    for grade_id, part in result["parts"].items():
+        terminalreporter.line(f"{grade_id:18} {part['score']:5g} / {part['max_score']:g}")
+    for note in result["notes"]:
+        terminalreporter.line(f"note: {note}")
+    terminalreporter.line(f"{'total':18} {result['score']:5g} / {result['max_score']:g}")

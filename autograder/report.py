@@ -1,0 +1,86 @@
+"""Scores from test outcomes, and the JSON, CSV and table that show them.
+
+A test that runs on several devices passes only if it passes on every device
+it ran on; its points never depend on which devices the machine has.
+"""
+import csv
+import json
+
+from autograder.parts import ASSIGNMENT, MAX_SCORE, PARTS
+
+STATUSES = ("passed", "failed", "error", "timeout", "skipped")
+
+
+def test_result(name, points, runs):
+    """One test's entry from its runs: [(variant, status, message), ...]."""
+    ran = [r for r in runs if r[1] != "skipped"]
+    if not runs:
+        status, message = "skipped", "não executado"
+    elif not ran:
+        status, message = "skipped", runs[0][2]
+    else:
+        failed = [r for r in ran if r[1] != "passed"]
+        status, message = ("passed", "") if not failed else failed[0][1:]
+        if failed and failed[0][0]:
+            message = f"[{failed[0][0]}] {message}"
+    score = points if status == "passed" else 0.0
+    return {"name": name, "status": status, "score": score, "max_score": points, "message": message}
+
+
+def submission_result(student, notebook, outcomes, notes=(), error=None):
+    """The report row of one submission; outcomes maps (grade_id, test) to runs."""
+    parts = {}
+    for part in PARTS:
+        tests = [test_result(name, pts, outcomes.get((part.grade_id, name), [])) for name, pts in part.tests.items()]
+        parts[part.grade_id] = {
+            "score": 0.0 if error else sum(t["score"] for t in tests),
+            "max_score": part.points,
+            "tests": tests,
+        }
+    return {
+        "student": student,
+        "notebook": str(notebook),
+        "score": round(sum(p["score"] for p in parts.values()), 6),
+        "max_score": MAX_SCORE,
+        "error": error,
+        "notes": list(notes),
+        "parts": parts,
+    }
+
+
+def build_report(rows, isolation):
+    return {"assignment": ASSIGNMENT, "isolation": isolation, "submissions": rows}
+
+
+def write_json(report, path):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(report, f, ensure_ascii=False, indent=1)
+
+
+def write_csv(report, path):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "notebook", "score", "max_score", *[p.grade_id for p in PARTS], "error"])
+        for row in report["submissions"]:
+            parts = [row["parts"][p.grade_id]["score"] for p in PARTS]
+            writer.writerow([row["student"], row["notebook"], row["score"], row["max_score"], *parts, row["error"] or ""])
+
+
+def print_table(report, console):
+    from rich.table import Table
+
+    table = Table(title=f"{ASSIGNMENT}: {len(report['submissions'])} submissions (isolation: {report['isolation']})")
+    table.add_column("student")
+    for part in PARTS:
+        table.add_column(f"{part.grade_id}\n/{part.points:g}", justify="right")
+    table.add_column(f"score\n/{MAX_SCORE:g}", justify="right")
+    table.add_column("problem")
+    for row in report["submissions"]:
+        problems = [f"{gid}: {t['status']}" for gid, p in row["parts"].items() for t in p["tests"] if t["status"] in ("error", "timeout")]
+        table.add_row(
+            row["student"],
+            *[f"{row['parts'][p.grade_id]['score']:g}" for p in PARTS],
+            f"{row['score']:g}",
+            row["error"] or ", ".join(sorted(set(problems))[:2]),
+        )
+    console.print(table)
