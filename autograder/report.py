@@ -81,6 +81,6 @@ def print_table(report, console):
             row["student"],
             *[f"{row['parts'][p.grade_id]['score']:g}" for p in PARTS],
             f"{row['score']:g}",
-            row["error"] or ", ".join(sorted(set(problems))[:2]),
+            (row["error"] or ", ".join(sorted(set(problems))))[:70],
         )
     console.print(table)

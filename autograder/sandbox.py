@@ -34,7 +34,7 @@ class StudentCrash(Exception):
 
 @dataclass
 class Limits:
-    call_timeout: float = 20.0  # seconds for loading the cell or for one call
+    call_timeout: float = 10.0  # seconds for loading the cell or for one call
     memory_bytes: int = 4 * 2**30  # address space of the student's process
     output_bytes: int = 2**20  # what the student may print, per part
 

@@ -1,0 +1,126 @@
+"""Command line: grade a class of notebooks.
+
+    python -m autograder grade PATH... [--json FILE] [--csv FILE] [--workers N]
+                                       [--timeout SECONDS] [--device cpu|cuda|auto]
+
+PATH is a notebook, a flat folder of notebooks (the student is the file's
+stem), or nbgrader's submitted/ folder (<student>/rnn_forward/*.ipynb). Every
+submission found gets a row; the exit status is 0 once grading finished,
+whatever the students scored.
+"""
+import argparse
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.progress import Progress
+
+from autograder import report
+from autograder.notebook import load_submission
+from autograder.parts import ASSIGNMENT
+from autograder.plugin import RESULT
+from autograder.sandbox import Limits
+
+HIDDEN_TESTS = Path(__file__).resolve().parent / "hidden"
+ISOLATION = "process"
+
+
+def find_submissions(paths):
+    """[(student, notebook or None, error or None)] for every submission under `paths`."""
+    jobs = []
+    for path in paths:
+        if path.is_file():
+            jobs.append((path.stem, path, None))
+        elif not path.is_dir():
+            raise SystemExit(f"error: {path}: no such file or folder")
+        else:
+            jobs += [(nb.stem, nb, None) for nb in sorted(path.glob("*.ipynb"))]
+            for folder in sorted(p for p in path.glob(f"*/{ASSIGNMENT}") if p.is_dir()):
+                notebooks = sorted(folder.glob("*.ipynb"))
+                preferred = [nb for nb in notebooks if nb.name == f"{ASSIGNMENT}.ipynb"]
+                if notebooks:
+                    jobs.append((folder.parent.name, (preferred or notebooks)[0], None))
+                else:
+                    jobs.append((folder.parent.name, folder, f"{folder}: nenhum notebook (.ipynb) na entrega"))
+    return jobs
+
+
+class _Result:
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session):
+        self.row = session.config.stash.get(RESULT, None)
+
+
+def grade_one(student, notebook, error, timeout, device):
+    """One submission's report row; student code runs in child processes only."""
+    if error is None:
+        error = load_submission(notebook, student).error
+    if error:
+        return report.submission_result(student, notebook, {}, error=error)
+    result = _Result()
+    args = [
+        str(HIDDEN_TESTS), "-o", "addopts=", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:hypothesispytest",
+        f"--submission={notebook}", f"--student={student}", f"--call-timeout={timeout}", f"--device={device}",
+    ]
+    code = pytest.main(args, plugins=[result])
+    row = getattr(result, "row", None)
+    if row is None:  # pytest itself failed: a grader problem, reported on the row, never dropped
+        return report.submission_result(student, notebook, {}, error=f"o corretor falhou (pytest saiu com {code})")
+    return row
+
+
+def grade_all(jobs, workers, timeout, device, console):
+    rows = [None] * len(jobs)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("grading", total=len(jobs))
+        if workers == 1:
+            for i, job in enumerate(jobs):
+                rows[i] = grade_one(*job, timeout, device)
+                progress.advance(task)
+        else:
+            # spawn: a fresh interpreter per worker, never a fork of this one
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = {pool.submit(grade_one, *job, timeout, device): i for i, job in enumerate(jobs)}
+                for future in as_completed(futures):
+                    i = futures[future]
+                    try:
+                        rows[i] = future.result()
+                    except Exception as exc:  # a worker died: still a row for this student
+                        student, notebook, _ = jobs[i]
+                        rows[i] = report.submission_result(student, notebook, {}, error=f"o corretor falhou: {exc!r}")
+                    progress.advance(task)
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade RNN-forward notebooks.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser("grade", help="grade notebooks and print a score table")
+    grade.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    grade.add_argument("--json", type=Path, help="write the full report (scores, tests, messages) here")
+    grade.add_argument("--csv", type=Path, help="write one row of scores per student here")
+    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
+    grade.add_argument("--timeout", type=float, default=Limits.call_timeout, help="seconds per call of student code")
+    grade.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
+    args = parser.parse_args(argv)
+
+    console = Console(stderr=True)
+    jobs = find_submissions(args.paths)
+    if not jobs:
+        parser.error(f"no notebooks found under {', '.join(map(str, args.paths))}")
+    rows = grade_all(jobs, max(1, min(args.workers, len(jobs))), args.timeout, args.device, console)
+    result = report.build_report(rows, ISOLATION)
+    report.print_table(result, Console(width=max(140, Console().width)))
+    if args.json:
+        report.write_json(result, args.json)
+    if args.csv:
+        report.write_csv(result, args.csv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
