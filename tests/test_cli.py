@@ -1,0 +1,34 @@
+"""How the command line finds submissions."""
+from pathlib import Path
+
+import pytest
+
+from autograder.cli import find_submissions
+
+
+def touch(path):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("{}")
+    return Path(path)
+
+
+def test_nbgrader_layout_gives_one_row_per_student(tmp_path):
+    ana = touch(tmp_path / "ana" / "rnn_forward" / "rnn_forward.ipynb")
+    touch(tmp_path / "ana" / "rnn_forward" / "scratch.ipynb")
+    bob = touch(tmp_path / "bob" / "rnn_forward" / "Untitled.ipynb")
+    (tmp_path / "carl" / "rnn_forward").mkdir(parents=True)
+    jobs = find_submissions([tmp_path])
+    assert [(s, nb) for s, nb, _ in jobs[:2]] == [("ana", ana), ("bob", bob)]
+    assert jobs[2][0] == "carl" and "nenhum notebook" in jobs[2][2]
+
+
+def test_flat_folder_and_single_files_use_the_stem(tmp_path):
+    a, b = touch(tmp_path / "a.ipynb"), touch(tmp_path / "b.ipynb")
+    touch(tmp_path / "notes.txt")
+    assert find_submissions([tmp_path]) == [("a", a, None), ("b", b, None)]
+    assert find_submissions([b]) == [("b", b, None)]
+
+
+def test_a_missing_path_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match="nope: no such file or folder"):
+        find_submissions([tmp_path / "nope"])
