@@ -1,6 +1,8 @@
 # Two commands take a fresh clone to a working course; each sets itself up.
-#   make assignment   generate release/ from source/ and check both with nbgrader validate
+#   make grade        grade the example submissions (autograder/examples/submitted)
 #   make test         run the project's tests
+# and one for editing the assignment:
+#   make assignment   generate release/ from source/ and check both with nbgrader validate
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +10,7 @@ TORCH_VERSION := 2.13.0
 # nbgrader runs its helpers (alembic) by name, so the venv must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup assignment test
+.PHONY: setup grade assignment test
 
 setup: $(VENV)/.installed
 
@@ -19,6 +21,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet torch==$(TORCH_VERSION)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
+
+grade: setup
+	$(BIN)/python -m autograder grade autograder/examples/submitted --json report.json --csv report.csv --timeout 5
 
 assignment: setup
 	nbgrader generate_assignment rnn_forward --force
