@@ -15,6 +15,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@# The sandbox for student code; as root on Debian/Ubuntu install it, elsewhere say how.
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get update -qq && apt-get install -y -qq bubblewrap; }; } || \
+	  echo "warning: bubblewrap (bwrap) is missing: student code will run with process isolation only"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# Pinned and first: an unpinned torch pulls a multi-GB CUDA build.

@@ -4,10 +4,12 @@ It executes the answer cell once, then answers the grader's calls until the
 grader closes the channel. Everything it sends back is plain data (wire.py,
 values.py); the grader trusts none of it beyond what it can check.
 
-    python -m autograder.child FD_IN FD_OUT
+    python -m autograder.child FD_IN FD_OUT OUTPUT_BYTES
 """
+import io
 import linecache
 import os
+import signal
 import sys
 import traceback
 
@@ -33,8 +35,27 @@ seq_len, batch_size, input_size, hidden_size = 50, 10, 100, 512
 """
 
 
+class CappedOutput(io.TextIOBase):
+    """stdout and stderr of the student: kept up to a budget, then dropped.
+
+    Printing never fails and never costs points; it just stops being kept.
+    """
+
+    def __init__(self, stream, budget):
+        self.stream, self.budget = stream, budget
+
+    def write(self, text):
+        if self.budget[0] > 0:
+            self.stream.write(text[: self.budget[0]])
+            self.stream.flush()
+        self.budget[0] -= len(text)
+        return len(text)
+
+
 def student_error(exc):
     """One line a student can act on: the exception and where in their cell."""
+    if isinstance(exc, MemoryError) or "can't allocate memory" in str(exc):
+        return f"limite de memória excedido ({type(exc).__name__}: {str(exc)[:200]})"
     lines = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == CELL]
     where = f" (linha {lines[-1].lineno} da sua célula: {lines[-1].line.strip()})" if lines else ""
     if isinstance(exc, SyntaxError) and exc.filename == CELL:
@@ -110,5 +131,8 @@ def serve(fd_in, fd_out):
 
 
 if __name__ == "__main__":
+    budget = [int(sys.argv[3])]
+    sys.stdout, sys.stderr = CappedOutput(sys.stdout, budget), CappedOutput(sys.stderr, budget)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the file-size limit, writes fail instead of killing
     serve(int(sys.argv[1]), int(sys.argv[2]))
     os._exit(0)  # skip interpreter teardown: nothing of the student's may run after the grader is done

@@ -1,7 +1,8 @@
 """Command line: grade a class of notebooks.
 
     python -m autograder grade PATH... [--json FILE] [--csv FILE] [--workers N]
-                                       [--timeout SECONDS] [--device cpu|cuda|auto]
+                                       [--timeout SECONDS] [--submission-timeout SECONDS]
+                                       [--memory MIB] [--device cpu|cuda|auto]
 
 PATH is a notebook, a flat folder of notebooks (the student is the file's
 stem), or nbgrader's submitted/ folder (<student>/rnn_forward/*.ipynb). Every
@@ -23,10 +24,9 @@ from autograder import report
 from autograder.notebook import load_submission
 from autograder.parts import ASSIGNMENT
 from autograder.plugin import RESULT
-from autograder.sandbox import Limits
+from autograder.sandbox import Limits, isolation
 
 HIDDEN_TESTS = Path(__file__).resolve().parent / "hidden"
-ISOLATION = "process"
 
 
 def find_submissions(paths):
@@ -55,7 +55,7 @@ class _Result:
         self.row = session.config.stash.get(RESULT, None)
 
 
-def grade_one(student, notebook, error, timeout, device):
+def grade_one(student, notebook, error, options):
     """One submission's report row; student code runs in child processes only."""
     if error is None:
         error = load_submission(notebook, student).error
@@ -64,7 +64,7 @@ def grade_one(student, notebook, error, timeout, device):
     result = _Result()
     args = [
         str(HIDDEN_TESTS), "-o", "addopts=", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:hypothesispytest",
-        f"--submission={notebook}", f"--student={student}", f"--call-timeout={timeout}", f"--device={device}",
+        f"--submission={notebook}", f"--student={student}", *options,
     ]
     code = pytest.main(args, plugins=[result])
     row = getattr(result, "row", None)
@@ -73,18 +73,18 @@ def grade_one(student, notebook, error, timeout, device):
     return row
 
 
-def grade_all(jobs, workers, timeout, device, console):
+def grade_all(jobs, workers, options, console):
     rows = [None] * len(jobs)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("grading", total=len(jobs))
         if workers == 1:
             for i, job in enumerate(jobs):
-                rows[i] = grade_one(*job, timeout, device)
+                rows[i] = grade_one(*job, options)
                 progress.advance(task)
         else:
             # spawn: a fresh interpreter per worker, never a fork of this one
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = {pool.submit(grade_one, *job, timeout, device): i for i, job in enumerate(jobs)}
+                futures = {pool.submit(grade_one, *job, options): i for i, job in enumerate(jobs)}
                 for future in as_completed(futures):
                     i = futures[future]
                     try:
@@ -105,6 +105,9 @@ def main(argv=None):
     grade.add_argument("--csv", type=Path, help="write one row of scores per student here")
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
     grade.add_argument("--timeout", type=float, default=Limits.call_timeout, help="seconds per call of student code")
+    grade.add_argument("--submission-timeout", type=float, default=Limits.submission_timeout,
+                       help="seconds for all the calls of one submission")
+    grade.add_argument("--memory", type=int, default=Limits.memory_bytes // 2**20, help="MiB per student process")
     grade.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
     args = parser.parse_args(argv)
 
@@ -112,8 +115,16 @@ def main(argv=None):
     jobs = find_submissions(args.paths)
     if not jobs:
         parser.error(f"no notebooks found under {', '.join(map(str, args.paths))}")
-    rows = grade_all(jobs, max(1, min(args.workers, len(jobs))), args.timeout, args.device, console)
-    result = report.build_report(rows, ISOLATION)
+    if isolation() != "bubblewrap":
+        console.print(
+            "[bold red]WARNING:[/] bubblewrap (bwrap) is not available here: student code runs in separate "
+            "processes with limits, but can read your files, use the network and signal your processes. "
+            "Install bubblewrap (Debian: apt-get install bubblewrap) for the sandbox."
+        )
+    options = [f"--call-timeout={args.timeout}", f"--submission-timeout={args.submission_timeout}",
+               f"--memory-limit={args.memory}", f"--device={args.device}"]
+    rows = grade_all(jobs, max(1, min(args.workers, len(jobs))), options, console)
+    result = report.build_report(rows, isolation())
     report.print_table(result, Console(width=max(140, Console().width)))
     if args.json:
         report.write_json(result, args.json)

@@ -10,14 +10,16 @@ kept in `config.stash[RESULT]` for the command line.
 import functools
 import subprocess
 import sys
+import time
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
 from autograder import report
 from autograder.notebook import Submission, load_submission
 from autograder.parts import PARTS_BY_ID
-from autograder.sandbox import Limits, PartProcess, StudentCrash, StudentError, StudentTimeout
+from autograder.sandbox import Limits, PartProcess, StudentCrash, StudentError, StudentTimeout, isolation
 
 RESULT = pytest.StashKey[dict]()
 _SUBMISSION = pytest.StashKey[Submission]()
@@ -29,6 +31,10 @@ def pytest_addoption(parser):
     group.addoption("--submission", default="reference", help="notebook to grade; 'reference' grades solutions/")
     group.addoption("--student", default=None, help="name in the report (default: the notebook's stem)")
     group.addoption("--call-timeout", type=float, default=Limits.call_timeout, help="seconds per call of student code")
+    group.addoption("--submission-timeout", type=float, default=Limits.submission_timeout,
+                    help="seconds for all the calls of one submission")
+    group.addoption("--memory-limit", type=int, default=Limits.memory_bytes // 2**20,
+                    help="MiB of address space per student process")
     group.addoption("--device", choices=("cpu", "cuda", "auto"), default="auto", help="devices for the torch tests")
 
 
@@ -86,12 +92,23 @@ class PartClient:
         return self.process.request("rnn_module", sizes=list(sizes), **kwargs)
 
 
+def limits(config):
+    return Limits(
+        call_timeout=config.getoption("--call-timeout"),
+        submission_timeout=config.getoption("--submission-timeout"),
+        memory_bytes=config.getoption("--memory-limit") * 2**20,
+    )
+
+
 @pytest.fixture(scope="session")
 def processes(pytestconfig):
-    limits = Limits(call_timeout=pytestconfig.getoption("--call-timeout"))
-    env = {} if use_cuda(pytestconfig) else {"CUDA_VISIBLE_DEVICES": ""}
-    cells = pytestconfig.stash[_SUBMISSION].cells
-    procs = {gid: PartProcess(src, limits, env) for gid, src in cells.items()}
+    lim, sub = limits(pytestconfig), pytestconfig.stash[_SUBMISSION]
+    deadline = time.monotonic() + lim.submission_timeout
+    notebook = sub.path if Path(sub.path).is_file() else None
+    procs = {
+        gid: PartProcess(src, lim, deadline, use_gpu=use_cuda(pytestconfig), notebook=notebook)
+        for gid, src in sub.cells.items()
+    }
     yield procs
     for proc in procs.values():
         proc.close()
@@ -148,7 +165,7 @@ def pytest_terminal_summary(terminalreporter, config):
     result = config.stash.get(RESULT, None)
     if result is None:
         return
-    terminalreporter.section("autograder score")
+    terminalreporter.section(f"autograder score (isolation: {isolation()})")
     for grade_id, part in result["parts"].items():
         terminalreporter.line(f"{grade_id:18} {part['score']:5g} / {part['max_score']:g}")
     for note in result["notes"]:

@@ -1,12 +1,19 @@
-"""Run student code in its own process and talk to it over pipes.
+"""Run student code in a sandbox and talk to it over pipes.
 
 Each graded part gets a process that executes the part's answer cell (see
-child.py). A crash or a hang costs that part only: after a timeout the part
-is dead and its remaining calls fail at once, so a hang costs one timeout per
-part, not one per test.
+child.py). With bubblewrap the process sees only the Python environment
+(read-only), the child's own modules and a private scratch directory: no
+repository, gradebook or other submission, no network, no environment of the
+instructor's, a PID namespace of its own that dies with it. Without
+bubblewrap it still runs apart, with a clean environment and the same limits
+(`isolation()` says which). A crash or a hang costs that part only: after a
+timeout the part is dead and its remaining calls fail at once, so a hang
+costs one timeout per part, not one per test.
 """
+import functools
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +24,10 @@ from pathlib import Path
 
 from autograder import values, wire
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# All the student's process may import of the grader: the protocol, nothing else.
+CHILD_MODULES = ("__init__.py", "child.py", "values.py", "wire.py")
+SANDBOX_HOME = "/home/student"
 
 
 class StudentError(Exception):
@@ -29,66 +39,125 @@ class StudentTimeout(Exception):
 
 
 class StudentCrash(Exception):
-    """The student's process died (os._exit, a signal, the memory limit)."""
+    """The student's process died (os._exit, a signal, a limit)."""
 
 
 @dataclass
 class Limits:
-    call_timeout: float = 10.0  # seconds for loading the cell or for one call
-    memory_bytes: int = 4 * 2**30  # address space of the student's process
-    output_bytes: int = 2**20  # what the student may print, per part
+    call_timeout: float = 10.0  # wall seconds to load the cell, and for each call
+    submission_timeout: float = 120.0  # wall seconds for all the calls of one submission
+    cpu_seconds: int = 60  # CPU seconds of each part's process
+    memory_bytes: int = 4 * 2**30  # address space of each part's process
+    output_bytes: int = 2**20  # what each part may print; the rest is dropped
 
 
-def _exit_reason(code):
+@functools.cache
+def bubblewrap():
+    """Path of a bwrap that can build a sandbox here, or None (absent, or no user namespaces)."""
+    path = shutil.which("bwrap")
+    if path and subprocess.run([path, "--unshare-all", "--ro-bind", "/", "/", "true"], capture_output=True).returncode == 0:
+        return path
+    return None
+
+
+def isolation():
+    """What the report's "isolation" field says: "bubblewrap" or "process"."""
+    return "bubblewrap" if bubblewrap() else "process"
+
+
+def _python_roots():
+    """The directories the student's interpreter needs, read-only."""
+    roots = {"/usr"}
+    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent.parent)):
+        if not any(Path(prefix).is_relative_to(root) for root in roots):
+            roots.add(prefix)
+    return sorted(roots)
+
+
+def _masked(roots):
+    """Grader code that an install may have put inside the Python roots: hidden with empty dirs."""
+    import solutions
+
+    secrets = [PACKAGE, Path(solutions.__file__).resolve().parent, PACKAGE.parent]
+    return [str(s) for s in secrets if any(s.is_relative_to(r) for r in roots)]
+
+
+def bwrap_command(scratch, use_gpu):
+    roots = _python_roots()
+    cmd = [bubblewrap(), "--die-with-parent", "--new-session", "--unshare-all", "--clearenv",
+           "--uid", "65534", "--gid", "65534"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        if Path("/", link).is_symlink():
+            cmd += ["--symlink", os.readlink(Path("/", link)), f"/{link}"]
+    for root in roots:
+        cmd += ["--ro-bind", root, root]
+    for path in _masked(roots):
+        cmd += ["--tmpfs", path]
+    for name in CHILD_MODULES:
+        cmd += ["--ro-bind", str(PACKAGE / name), f"/grader/autograder/{name}"]
+    if use_gpu:  # the NVIDIA device nodes; the driver's libraries are under /usr
+        cmd += [arg for dev in sorted(Path("/dev").glob("nvidia*")) for arg in ("--dev-bind", str(dev), str(dev))]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--bind", scratch, SANDBOX_HOME, "--chdir", SANDBOX_HOME]
+    return cmd
+
+
+def _exit_reason(code, sandboxed):
     if code is None:
         return "o processo não terminou"
-    if code < 0:
-        sig = signal.Signals(-code).name
-        hint = " (limite de memória?)" if -code == signal.SIGKILL else ""
-        return f"o processo foi morto pelo sinal {sig}{hint}"
+    sig = -code if code < 0 else code - 128 if sandboxed and code > 128 else None
+    if sig:
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        hint = {signal.SIGKILL: " (limite de memória?)", signal.SIGXCPU: " (limite de tempo de CPU)"}.get(sig, "")
+        return f"o processo foi morto pelo sinal {name}{hint}"
     return f"o processo terminou com código {code} (os._exit ou sys.exit fora de uma função?)"
 
 
 class PartProcess:
     """The process that runs one answer cell; started on first use."""
 
-    def __init__(self, source, limits, env_extra=None):
-        self.source = source
-        self.limits = limits
-        self.env_extra = env_extra or {}
+    def __init__(self, source, limits, deadline=None, use_gpu=False, notebook=None):
+        self.source, self.limits, self.use_gpu = source, limits, use_gpu
+        # Shared by the parts of one submission: its total wall-time budget.
+        self.deadline = deadline or time.monotonic() + limits.submission_timeout
         self.proc = None
         self.dead = None  # the exception every later call raises
         self.crashes = 0
         self.scratch = tempfile.TemporaryDirectory(prefix="autograder-")
+        if notebook:
+            shutil.copy(notebook, self.scratch.name)
 
-    def _limit_resources(self):  # runs in the child between fork and exec
+    def _limit_resources(self):  # runs in the new process between fork and exec
         os.setsid()
-        resource.setrlimit(resource.RLIMIT_AS, (self.limits.memory_bytes, self.limits.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (self.limits.output_bytes, self.limits.output_bytes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        for limit, value in ((resource.RLIMIT_AS, self.limits.memory_bytes),
+                             (resource.RLIMIT_CPU, self.limits.cpu_seconds),
+                             (resource.RLIMIT_FSIZE, 4 * self.limits.output_bytes),
+                             (resource.RLIMIT_CORE, 0)):
+            resource.setrlimit(limit, (value, value))
 
     def _start(self):
         to_child, self._w = os.pipe()
         self._r, from_child = os.pipe()
+        sandboxed = bubblewrap() is not None
+        home = SANDBOX_HOME if sandboxed else self.scratch.name
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self.scratch.name,
-            "PYTHONPATH": str(PACKAGE_ROOT),
+            "PATH": "/usr/bin:/bin",
+            "HOME": home,
+            "PYTHONPATH": "/grader" if sandboxed else str(PACKAGE.parent),
             "PYTHONDONTWRITEBYTECODE": "1",
             "OMP_NUM_THREADS": "1",  # one core per student process; the pool runs several
-            **self.env_extra,
         }
-        output = open(Path(self.scratch.name) / "output.txt", "ab")
+        if not self.use_gpu:
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        child = [sys.executable, "-m", "autograder.child", str(to_child), str(from_child), str(self.limits.output_bytes)]
+        if sandboxed:
+            child = bwrap_command(self.scratch.name, self.use_gpu) + [a for k, v in env.items() for a in ("--setenv", k, v)] + child
+        output = open(Path(self.scratch.name) / ".output", "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.child", str(to_child), str(from_child)],
-            pass_fds=(to_child, from_child),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=output,
-            cwd=self.scratch.name,
-            env=env,
-            preexec_fn=self._limit_resources,
+            child, pass_fds=(to_child, from_child), stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+            cwd=self.scratch.name, env=env, preexec_fn=self._limit_resources,
         )
+        self.sandboxed = sandboxed
         output.close()
         os.close(to_child)
         os.close(from_child)
@@ -103,18 +172,21 @@ class PartProcess:
             raise self.dead from None
 
     def _request(self, message):
-        start = time.monotonic()
+        deadline = min(time.monotonic() + self.limits.call_timeout, self.deadline)
         try:
             wire.send(self._w, message)
-            reply = wire.recv(self._r, deadline=start + self.limits.call_timeout)
+            reply = wire.recv(self._r, deadline=deadline)
         except TimeoutError:
             self._kill()
-            self.dead = StudentTimeout(f"sem resposta em {self.limits.call_timeout:g} s (laço infinito?)")
+            if deadline == self.deadline:
+                self.dead = StudentTimeout(f"tempo total da entrega esgotado ({self.limits.submission_timeout:g} s)")
+            else:
+                self.dead = StudentTimeout(f"sem resposta em {self.limits.call_timeout:g} s (laço infinito?)")
             raise self.dead from None
         except (EOFError, BrokenPipeError, wire.ProtocolError) as exc:
-            code = self._kill()
+            code = self._kill(grace=1.0)  # it is exiting: let it, to learn why
             self.crashes += 1
-            crash = StudentCrash(str(exc) if isinstance(exc, wire.ProtocolError) else _exit_reason(code))
+            crash = StudentCrash(str(exc) if isinstance(exc, wire.ProtocolError) else _exit_reason(code, self.sandboxed))
             if self.crashes >= 2:  # a second crash: stop paying to restart it
                 self.dead = crash
             raise crash from None
@@ -123,12 +195,17 @@ class PartProcess:
             raise StudentError(str(error or "resposta inválida do processo do aluno"))
         return reply.get("value")
 
-    def _kill(self):
-        """Stop the process (if any) and return its exit status."""
+    def _kill(self, grace=0.0):
+        """Stop the process and everything it started; return its exit status."""
         if self.proc is None:
             return None
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the whole session: it may have started children
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            # Its session: bwrap and, through its PID namespace, every process inside.
+            os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         code = self.proc.wait()
@@ -140,6 +217,9 @@ class PartProcess:
     def request(self, op, **args):
         """Run probe `op` (child.PROBES) in the student's process; returns plain values."""
         if self.dead:
+            raise self.dead
+        if time.monotonic() >= self.deadline:
+            self.dead = StudentTimeout(f"tempo total da entrega esgotado ({self.limits.submission_timeout:g} s)")
             raise self.dead
         if self.proc is None:
             self._start()

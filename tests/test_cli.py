@@ -1,9 +1,14 @@
 """How the command line finds submissions."""
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from autograder.cli import find_submissions
+from tests.conftest import RELEASE_NB, REPO
 
 
 def touch(path):
@@ -32,3 +37,13 @@ def test_flat_folder_and_single_files_use_the_stem(tmp_path):
 def test_a_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="nope: no such file or folder"):
         find_submissions([tmp_path / "nope"])
+
+
+def test_without_bubblewrap_grading_goes_on_and_the_report_says_so(tmp_path):
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable))  # no bwrap on PATH
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(RELEASE_NB), "--json", str(out)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "WARNING" in proc.stderr and "bubblewrap" in proc.stderr
+    report = json.loads(out.read_text())
+    assert report["isolation"] == "process" and report["submissions"][0]["score"] == 0

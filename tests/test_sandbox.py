@@ -1,0 +1,241 @@
+"""Student code tries every escape the sandbox is meant to stop; each one fails.
+
+These tests need bubblewrap. Where it is missing they are skipped, unless
+AUTOGRADER_REQUIRE_BWRAP=1 (as CI sets), which turns a missing sandbox into a
+failure rather than a skip.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import nbformat
+import pytest
+
+from autograder import sandbox
+from autograder.sandbox import Limits, PartProcess, StudentError, StudentTimeout
+from tests import corpus
+from solutions.sync import answer_cells
+from tests.conftest import REPO
+
+REQUIRED = os.environ.get("AUTOGRADER_REQUIRE_BWRAP") == "1"
+pytestmark = pytest.mark.skipif(
+    sandbox.bubblewrap() is None and not REQUIRED, reason="bubblewrap is not installed (or user namespaces are off)"
+)
+LIMITS = Limits(call_timeout=60)
+
+
+def run(source, *args, limits=LIMITS):
+    """Load `source` as an answer cell in the sandbox and return probe(*args)."""
+    proc = PartProcess(source, limits)
+    try:
+        return proc.request("call", name="probe", args=list(args))
+    finally:
+        proc.close()
+
+
+def items(value):
+    return [] if value is None else value.items
+
+
+WALK = '''
+import os
+def probe(tops, names, needles):
+    found = []
+    for top in tops:
+        for root, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if os.path.join(root, d) not in ("/proc", "/sys", "/dev")]
+            for name in set(files) & set(names):
+                try:
+                    text = open(os.path.join(root, name), errors="replace").read()
+                except OSError:
+                    continue
+                if any(needle in text for needle in needles):
+                    found.append(os.path.join(root, name))
+    return found
+'''
+# Files a cheat would look for, and what only the course's own copies contain.
+SECRET_NAMES = ["gradebook.db", "rnn_forward.ipynb", "recurrent.py", "feedforward.py", "rnn_cell.py",
+                "test_rnn_forward.py", "parts.py", "nbgrader_config.py"]
+TOKEN = uuid.uuid4().hex
+NEEDLES = [TOKEN, "### BEGIN HIDDEN TESTS", "### BEGIN SOLUTION", "def test_states_follow_the_recurrence", "rnn-course"]
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course on the host: a gradebook and another student's submission."""
+    (tmp_path / "gradebook.db").write_text(f"grades {TOKEN}")
+    other = tmp_path / "submitted" / "bob" / "rnn_forward"
+    other.mkdir(parents=True)
+    (other / "rnn_forward.ipynb").write_text(f"{{}} {TOKEN}")
+    return tmp_path
+
+
+def test_the_sandbox_is_in_use():
+    assert sandbox.isolation() == "bubblewrap"
+
+
+def test_walking_the_filesystem_finds_no_solution_test_or_gradebook(course):
+    assert items(run(WALK, ["/"], SECRET_NAMES, NEEDLES)) == []
+
+
+def test_the_walk_would_find_them_without_the_sandbox(course, monkeypatch):
+    # The same probe with process isolation only: proof that the test above can fail.
+    monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    found = items(run(WALK, [str(REPO), str(course)], SECRET_NAMES, NEEDLES))
+    assert {os.path.basename(f) for f in found} >= {"gradebook.db", "test_rnn_forward.py", "recurrent.py", "rnn_forward.ipynb"}
+
+
+def test_a_cheat_that_looks_for_the_solutions_scores_as_if_it_had_not_tried(tmp_path):
+    cheat = '''
+import os
+for root, dirs, files in os.walk("/"):
+    dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+    if "feedforward.py" in files and "solutions" in root:
+        exec(open(os.path.join(root, "feedforward.py")).read())  # the reference forward, if reachable
+'''
+    honest = corpus.build("ff_forward_missing_bias", tmp_path)
+    nb = corpus.notebook("ff_forward_missing_bias")
+    answer_cells(nb)["ff_forward"].source += cheat
+    nbformat.write(nb, tmp_path / "cheat.ipynb")
+    out = tmp_path / "report.json"
+    subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path), "--json", str(out), "--timeout", "60"],
+                   cwd=REPO, check=True, capture_output=True, timeout=900)
+    rows = {r["student"]: r for r in json.loads(out.read_text())["submissions"]}
+    assert rows["cheat"]["parts"] == rows[honest.stem]["parts"]
+    assert rows["cheat"]["parts"]["ff_forward"]["score"] == 0.5
+
+
+def test_no_network_even_to_a_listener_on_loopback():
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    probe = '''
+import socket
+def probe(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2)
+        return "connected"
+    except OSError as exc:
+        return type(exc).__name__
+'''
+    assert run(probe, port) != "connected"
+    listener.settimeout(0.5)
+    with pytest.raises(socket.timeout):
+        listener.accept()
+    listener.close()
+
+
+def test_writes_outside_the_scratch_directory_never_reach_the_host(tmp_path):
+    report = tmp_path / "report.json"
+    report.write_text("grader's report")
+    token = uuid.uuid4().hex
+    targets = [str(report), str(REPO / f"pwned-{token}"), f"/tmp/pwned-{token}", f"{sys.prefix}/pwned-{token}"]
+    probe = '''
+def probe(paths):
+    written = []
+    for path in paths:
+        try:
+            with open(path, "w") as f:
+                f.write("pwned")
+            written.append(path)
+        except OSError:
+            pass
+    return written
+'''
+    run(probe, targets)
+    assert report.read_text() == "grader's report"
+    assert not any(os.path.exists(p) for p in targets[1:])
+
+
+def host_processes_with(token):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if token.encode() in f.read():
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def test_no_process_outlives_its_grading():
+    token = str(uuid.uuid4().int % 10**9 + 10**9)  # sleep's argument: a number no one else uses
+    probe = f'''
+import os, subprocess
+def probe():
+    subprocess.Popen(["sleep", "{token}"], start_new_session=True)
+    if os.fork() == 0:  # a daemon: double fork, new session
+        os.setsid()
+        if os.fork() == 0:
+            os.execvp("sleep", ["sleep", "{token}"])
+        os._exit(0)
+    return len(os.listdir("/proc"))
+'''
+    proc = PartProcess(probe, LIMITS)
+    proc.request("call", name="probe", args=[])
+    for _ in range(50):  # the daemon needs a moment to exec
+        if len(host_processes_with(token)) == 2:
+            break
+        time.sleep(0.1)
+    assert len(host_processes_with(token)) == 2  # they were running
+    proc.close()
+    time.sleep(0.5)
+    assert host_processes_with(token) == []
+
+
+def test_a_memory_bomb_is_a_clear_failure_and_the_next_submission_is_fine():
+    bomb = '''
+def probe():
+    hoard = []
+    while True:
+        hoard.append(bytearray(2**27))
+'''
+    with pytest.raises(StudentError, match="limite de memória"):
+        run(bomb, limits=Limits(call_timeout=60, memory_bytes=2**30))
+    assert run("def probe():\n    return 42") == 42
+
+
+def test_a_hang_is_a_timeout_and_leaves_nothing_behind():
+    token = str(uuid.uuid4().int % 10**9 + 10**9)
+    hang = f'''
+import subprocess, time
+def probe():
+    subprocess.Popen(["sleep", "{token}"])
+    time.sleep(3600)
+'''
+    start = time.monotonic()
+    with pytest.raises(StudentTimeout):
+        run(hang, limits=Limits(call_timeout=3))
+    assert time.monotonic() - start < 30
+    time.sleep(0.5)
+    assert host_processes_with(token) == []
+
+
+def test_the_instructors_environment_does_not_reach_student_code(monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_TEST_TOKEN", "s3cret")
+    env = run("import os\ndef probe():\n    return dict(os.environ)")
+    assert "AUTOGRADER_TEST_TOKEN" not in env and "s3cret" not in env.values()
+
+
+def test_student_code_cannot_see_or_signal_the_grader():
+    probe = '''
+import os, signal
+def probe(grader_pid):
+    visible = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+    try:
+        os.kill(grader_pid, signal.SIGKILL)
+        result = "killed"
+    except OSError as exc:
+        result = type(exc).__name__
+    return [result, visible]
+'''
+    result, visible = items(run(probe, os.getpid()))
+    assert result == "ProcessLookupError" and max(items(visible)) < 10
+    # Signal every process it may: outside the sandbox, that would be all of the instructor's.
+    kill_all = "import os, signal\ndef probe():\n    try:\n        os.kill(-1, signal.SIGKILL)\n    except OSError as exc:\n        return type(exc).__name__"
+    assert run(kill_all) == "ProcessLookupError"  # no one else there to signal, and this test lives on
