@@ -85,21 +85,22 @@ def _masked(roots):
 def bwrap_command(scratch, use_gpu):
     roots = _python_roots()
     cmd = [bubblewrap(), "--die-with-parent", "--new-session", "--unshare-all", "--clearenv",
-           "--uid", "65534", "--gid", "65534"]
+           "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev"]
     for link in ("bin", "lib", "lib64", "sbin"):
         if Path("/", link).is_symlink():
             cmd += ["--symlink", os.readlink(Path("/", link)), f"/{link}"]
-    for root in roots:
-        cmd += ["--ro-bind", root, root]
-    for path in _masked(roots):
-        cmd += ["--tmpfs", path]
+    # Parents before children, so that nothing mounted later hides what an
+    # earlier mount showed (a venv under /tmp, a repository inside /usr).
+    mounts = [("/tmp", ["--tmpfs", "/tmp"])]
+    mounts += [(root, ["--ro-bind", root, root]) for root in roots]
+    mounts += [(path, ["--tmpfs", path]) for path in _masked(roots)]
+    for _, args in sorted(mounts, key=lambda m: len(Path(m[0]).parts)):
+        cmd += args
     for name in CHILD_MODULES:
         cmd += ["--ro-bind", str(PACKAGE / name), f"/grader/autograder/{name}"]
     if use_gpu:  # the NVIDIA device nodes; the driver's libraries are under /usr
         cmd += [arg for dev in sorted(Path("/dev").glob("nvidia*")) for arg in ("--dev-bind", str(dev), str(dev))]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            "--bind", scratch, SANDBOX_HOME, "--chdir", SANDBOX_HOME]
-    return cmd
+    return cmd + ["--bind", scratch, SANDBOX_HOME, "--chdir", SANDBOX_HOME]
 
 
 def _exit_reason(code, sandboxed):
