@@ -5,6 +5,19 @@ c.CourseDirectory.course_id = "rnn-course"
 # Python files of the repository are not part of any assignment.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".hypothesis"]
 
-# A full run of the notebook takes a few seconds; a student's loop that never
-# ends costs one minute per cell, not nbgrader's silent default.
-c.Execute.timeout = 60
+# A graded cell runs its part's hidden tests in a few seconds; a student's loop
+# that never ends costs two minutes for that cell, then grading goes on.
+c.Execute.timeout = 120
+
+# The graded cells run the hidden tests inside the student's kernel
+# (autograder/kernel.py); they print to stdout only, but a torch or NumPy
+# warning from student code can still reach stderr, which nbgrader would score
+# as 0. Drop such warnings before grading.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?i)warn"
+
+# Feedback shows results and messages, never the hidden tests' code.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -130,11 +130,10 @@ def torch_device(request):
     return request.param
 
 
-def classify(excinfo):
-    """(status, message) of a finished test phase."""
-    if excinfo is None:
+def classify(exc):
+    """(status, message) of a test that raised `exc` (None: it passed)."""
+    if exc is None:
         return "passed", ""
-    exc = excinfo.value
     if isinstance(exc, pytest.skip.Exception):
         return "skipped", str(exc.msg)
     if isinstance(exc, StudentTimeout):
@@ -151,7 +150,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.when == "call" or (rep.when == "setup" and not rep.passed):
-        status, message = classify(call.excinfo)
+        status, message = classify(call.excinfo.value if call.excinfo else None)
         variant = item.callspec.id if hasattr(item, "callspec") else ""
         item.config.stash[_OUTCOMES][(part_of(item), item.originalname)].append((variant, status, message[:1000]))
 

@@ -26,6 +26,18 @@ def run_nbgrader(*args, cwd=REPO):
     return proc.stdout + proc.stderr
 
 
+def hidden_test_lines(nb):
+    """The code lines inside the ### BEGIN/END HIDDEN TESTS regions of a notebook."""
+    lines, hidden = [], False
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                hidden = "BEGIN" in line
+            elif hidden and line.strip():
+                lines.append(line.strip())
+    return lines
+
+
 @pytest.fixture
 def course(tmp_path):
     """A fresh copy of the course directory (config and source/) in tmp_path."""

@@ -8,7 +8,7 @@ from nbclient import NotebookClient
 
 from autograder.parts import ASSIGNMENT, PARTS
 from solutions.sync import answer_cells, stale_parts
-from tests.conftest import RELEASE_NB, REPO, SOURCE_NB, run_nbgrader
+from tests.conftest import RELEASE_NB, REPO, SOURCE_NB, hidden_test_lines, run_nbgrader
 
 FIGURE = "unrolled_rnn.svg"
 
@@ -36,18 +36,6 @@ def test_grade_cells_follow_the_parts_table(path):
 def test_answer_cells_are_the_reference_solutions():
     nb = nbformat.read(SOURCE_NB, as_version=4)
     assert stale_parts(nb) == [], "run `python -m solutions.sync` to copy solutions/ into the notebook"
-
-
-def hidden_test_lines(nb):
-    """The code lines inside the ### BEGIN/END HIDDEN TESTS regions of a notebook."""
-    lines, hidden = [], False
-    for cell in nb.cells:
-        for line in cell.source.splitlines():
-            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
-                hidden = "BEGIN" in line
-            elif hidden and line.strip():
-                lines.append(line.strip())
-    return lines
 
 
 def test_release_has_stubs_and_no_hidden_tests():
