@@ -2,7 +2,7 @@
 
     python -m autograder grade PATH... [--json FILE] [--csv FILE] [--workers N]
                                        [--timeout SECONDS] [--submission-timeout SECONDS]
-                                       [--memory MIB] [--device cpu|cuda|auto]
+                                       [--memory MIB] [--device cpu|cuda|auto] [--gradebook [DB]]
 
 PATH is a notebook, a flat folder of notebooks (the student is the file's
 stem), or nbgrader's submitted/ folder (<student>/rnn_forward/*.ipynb). Every
@@ -103,6 +103,8 @@ def main(argv=None):
     grade.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     grade.add_argument("--json", type=Path, help="write the full report (scores, tests, messages) here")
     grade.add_argument("--csv", type=Path, help="write one row of scores per student here")
+    grade.add_argument("--gradebook", type=Path, nargs="?", const=Path("gradebook.db"), metavar="DB",
+                       help="also record the scores in this nbgrader gradebook (default: the course's gradebook.db)")
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
     grade.add_argument("--timeout", type=float, default=Limits.call_timeout, help="seconds per call of student code")
     grade.add_argument("--submission-timeout", type=float, default=Limits.submission_timeout,
@@ -130,6 +132,15 @@ def main(argv=None):
         report.write_json(result, args.json)
     if args.csv:
         report.write_csv(result, args.csv)
+    if args.gradebook:
+        from autograder.gradebook import GradebookError, write_scores
+
+        try:
+            count = write_scores(result, args.gradebook)
+        except GradebookError as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+            return 1
+        console.print(f"recorded {count} submissions in {args.gradebook}")
     return 0
 
 
