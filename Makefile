@@ -1,8 +1,9 @@
 # Two commands take a fresh clone to a working course; each sets itself up.
 #   make grade        grade the example submissions (autograder/examples/submitted)
 #   make test         run the project's tests
-# and one for editing the assignment:
+# and two more:
 #   make assignment   generate release/ from source/ and check both with nbgrader validate
+#   make benchmark    time the autograder against nbgrader autograde on 100 notebooks
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ TORCH_VERSION := 2.13.0
 # nbgrader runs its helpers (alembic) by name, so the venv must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup grade assignment test
+.PHONY: setup grade assignment test benchmark
 
 setup: $(VENV)/.installed
 
@@ -39,3 +40,7 @@ test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
 	exit $$rc
+
+# python -m autograder grade against nbgrader autograde on the same 100 notebooks.
+benchmark: setup
+	$(BIN)/python -m tests.benchmark -n 100

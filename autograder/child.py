@@ -1,10 +1,9 @@
 """The process that runs one part of one student's notebook, apart from the grader.
 
-It executes the answer cell once, then answers the grader's calls until the
-grader closes the channel. Everything it sends back is plain data (wire.py,
-values.py); the grader trusts none of it beyond what it can check.
-
-    python -m autograder.child FD_IN FD_OUT OUTPUT_BYTES
+Forked by the zygote (zygote.py), it executes the answer cell once, then
+answers the grader's calls until the grader closes the channel. Everything it
+sends back is plain data (wire.py, values.py); the grader trusts none of it
+beyond what it can check.
 """
 import io
 import linecache
@@ -130,9 +129,9 @@ def serve(fd_in, fd_out):
         wire.send(fd_out, reply)
 
 
-if __name__ == "__main__":
-    budget = [int(sys.argv[3])]
+def run(fd_in, fd_out, output_bytes):
+    """The life of a student's process: capped output, then serve until the grader hangs up."""
+    budget = [output_bytes]
     sys.stdout, sys.stderr = CappedOutput(sys.stdout, budget), CappedOutput(sys.stderr, budget)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the file-size limit, writes fail instead of killing
-    serve(int(sys.argv[1]), int(sys.argv[2]))
-    os._exit(0)  # skip interpreter teardown: nothing of the student's may run after the grader is done
+    serve(fd_in, fd_out)

@@ -13,20 +13,19 @@ import argparse
 import multiprocessing
 import os
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 from rich.progress import Progress
 
 from autograder import report
 from autograder.notebook import load_submission
-from autograder.parts import ASSIGNMENT
-from autograder.plugin import RESULT
-from autograder.sandbox import Limits, isolation
-
-HIDDEN_TESTS = Path(__file__).resolve().parent / "hidden"
+from autograder.parts import ASSIGNMENT, PARTS
+from autograder.plugin import cuda_available
+from autograder.runner import NoCell, run_part
+from autograder.sandbox import Limits, Session, isolation
 
 
 def find_submissions(paths):
@@ -49,49 +48,54 @@ def find_submissions(paths):
     return jobs
 
 
-class _Result:
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session):
-        self.row = session.config.stash.get(RESULT, None)
-
-
-def grade_one(student, notebook, error, options):
-    """One submission's report row; student code runs in child processes only."""
-    if error is None:
-        error = load_submission(notebook, student).error
+def grade_one(student, notebook, error, limits, use_gpu):
+    """One submission's report row; student code runs in the sandbox only."""
+    start = time.monotonic()
+    sub = None if error else load_submission(notebook, student)
+    error = error or sub.error
     if error:
         return report.submission_result(student, notebook, {}, error=error)
-    result = _Result()
-    args = [
-        str(HIDDEN_TESTS), "-o", "addopts=", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:hypothesispytest",
-        f"--submission={notebook}", f"--student={student}", *options,
-    ]
-    code = pytest.main(args, plugins=[result])
-    row = getattr(result, "row", None)
-    if row is None:  # pytest itself failed: a grader problem, reported on the row, never dropped
-        return report.submission_result(student, notebook, {}, error=f"o corretor falhou (pytest saiu com {code})")
+    devices = ["cpu", "cuda"] if use_gpu else ["cpu"]
+    outcomes = {}
+    with Session(limits, use_gpu=use_gpu, notebook=notebook) as session:
+        for part in PARTS:
+            cell = sub.cells.get(part.grade_id)
+            outcomes.update(run_part(part.grade_id, session.part(cell) if cell else NoCell(part.grade_id), devices))
+        tests = time.monotonic() - start
+    row = report.submission_result(student, notebook, outcomes, sub.notes)
+    # Where the time went: "tests" ran student code and checks, "spawn" (part of
+    # it) started processes; the rest of "wall" is the grader's own overhead.
+    row["timing"] = {"tests": tests, "spawn": session.spawn_seconds, "wall": time.monotonic() - start}
     return row
 
 
-def grade_all(jobs, workers, options, console):
+def failed_row(job, exc):
+    """A grader failure still gives the student a row, with the reason."""
+    student, notebook, _ = job
+    return report.submission_result(student, notebook, {}, error=f"o corretor falhou: {exc!r}")
+
+
+def grade_all(jobs, workers, limits, use_gpu, console):
     rows = [None] * len(jobs)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("grading", total=len(jobs))
         if workers == 1:
             for i, job in enumerate(jobs):
-                rows[i] = grade_one(*job, options)
+                try:
+                    rows[i] = grade_one(*job, limits, use_gpu)
+                except Exception as exc:
+                    rows[i] = failed_row(job, exc)
                 progress.advance(task)
         else:
             # spawn: a fresh interpreter per worker, never a fork of this one
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = {pool.submit(grade_one, *job, options): i for i, job in enumerate(jobs)}
+                futures = {pool.submit(grade_one, *job, limits, use_gpu): i for i, job in enumerate(jobs)}
                 for future in as_completed(futures):
                     i = futures[future]
                     try:
                         rows[i] = future.result()
-                    except Exception as exc:  # a worker died: still a row for this student
-                        student, notebook, _ = jobs[i]
-                        rows[i] = report.submission_result(student, notebook, {}, error=f"o corretor falhou: {exc!r}")
+                    except Exception as exc:  # a worker died
+                        rows[i] = failed_row(jobs[i], exc)
                     progress.advance(task)
     return rows
 
@@ -123,9 +127,12 @@ def main(argv=None):
             "processes with limits, but can read your files, use the network and signal your processes. "
             "Install bubblewrap (Debian: apt-get install bubblewrap) for the sandbox."
         )
-    options = [f"--call-timeout={args.timeout}", f"--submission-timeout={args.submission_timeout}",
-               f"--memory-limit={args.memory}", f"--device={args.device}"]
-    rows = grade_all(jobs, max(1, min(args.workers, len(jobs))), options, console)
+    if args.device == "cuda" and not cuda_available():
+        parser.error("--device cuda: CUDA is not available on this machine")
+    use_gpu = args.device != "cpu" and cuda_available()
+    limits = Limits(call_timeout=args.timeout, submission_timeout=args.submission_timeout,
+                    memory_bytes=args.memory * 2**20)
+    rows = grade_all(jobs, max(1, min(args.workers, len(jobs))), limits, use_gpu, console)
     result = report.build_report(rows, isolation())
     report.print_table(result, Console(width=max(140, Console().width)))
     if args.json:

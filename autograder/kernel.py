@@ -10,14 +10,12 @@ autograder grade` is the isolated path.
 """
 import contextlib
 import copy
-import importlib
-import inspect
 import sys
 
 from autograder import child, values, wire
 from autograder.parts import PARTS_BY_ID
-from autograder.plugin import PartClient, classify
 from autograder.report import test_result
+from autograder.runner import run_part
 from autograder.sandbox import StudentError
 
 
@@ -37,39 +35,17 @@ class KernelProcess:
         return values.restore(wire.decode(wire.encode(described)))
 
 
-def devices():
-    import torch
-
-    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-
-
-def run_tests(grade_id, namespace):
-    """The part's test results, as in the report: [{name, status, score, ...}]."""
-    module = importlib.import_module(f"autograder.hidden.test_{grade_id}")
-    part = PartClient(grade_id, KernelProcess(namespace))
-    results = []
-    for name, points in PARTS_BY_ID[grade_id].tests.items():
-        test = getattr(module, name)
-        variants = devices() if "torch_device" in inspect.signature(test).parameters else [""]
-        runs = []
-        for device in variants:
-            try:
-                test(part, **({"torch_device": device} if device else {}))
-                exc = None
-            except Exception as error:
-                exc = error
-            runs.append((device if len(variants) > 1 else "", *classify(exc)))
-        results.append(test_result(name, points, runs))
-    return results
-
-
 def grade(grade_id, namespace):
     """Run the part's hidden tests, print what failed, return the score."""
+    import torch
+
+    devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
     # nbgrader scores a cell that writes to stderr as 0: whatever the student's
     # code prints there (warnings included) goes to stdout instead.
     with contextlib.redirect_stderr(sys.stdout):
-        results = run_tests(grade_id, namespace)
-    for test in results:
+        outcomes = run_part(grade_id, KernelProcess(namespace), devices)
+    tests = [test_result(name, points, outcomes[(grade_id, name)]) for name, points in PARTS_BY_ID[grade_id].tests.items()]
+    for test in tests:
         mark = "ok" if test["status"] == "passed" else test["status"]
         print(f"[{mark}] {test['name']} ({test['score']:g}/{test['max_score']:g}) {test['message']}".rstrip())
-    return sum(t["score"] for t in results)
+    return sum(t["score"] for t in tests)

@@ -10,7 +10,6 @@ kept in `config.stash[RESULT]` for the command line.
 import functools
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,11 +18,12 @@ import pytest
 from autograder import report
 from autograder.notebook import Submission, load_submission
 from autograder.parts import PARTS_BY_ID
-from autograder.sandbox import Limits, PartProcess, StudentCrash, StudentError, StudentTimeout, isolation
+from autograder.sandbox import Limits, Session, StudentCrash, StudentError, StudentTimeout, isolation
 
 RESULT = pytest.StashKey[dict]()
 _SUBMISSION = pytest.StashKey[Submission]()
 _OUTCOMES = pytest.StashKey[dict]()
+_TIMING = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser):
@@ -60,6 +60,7 @@ def pytest_configure(config):
         raise pytest.UsageError(sub.error)
     config.stash[_SUBMISSION] = sub
     config.stash[_OUTCOMES] = defaultdict(list)
+    config.stash[_TIMING] = {"tests": 0.0, "spawn": 0.0}  # seconds, for the benchmark
 
 
 def use_cuda(config):
@@ -102,16 +103,12 @@ def limits(config):
 
 @pytest.fixture(scope="session")
 def processes(pytestconfig):
-    lim, sub = limits(pytestconfig), pytestconfig.stash[_SUBMISSION]
-    deadline = time.monotonic() + lim.submission_timeout
+    """One student process per part, started on first use; all gone at the end."""
+    sub = pytestconfig.stash[_SUBMISSION]
     notebook = sub.path if Path(sub.path).is_file() else None
-    procs = {
-        gid: PartProcess(src, lim, deadline, use_gpu=use_cuda(pytestconfig), notebook=notebook)
-        for gid, src in sub.cells.items()
-    }
-    yield procs
-    for proc in procs.values():
-        proc.close()
+    with Session(limits(pytestconfig), use_gpu=use_cuda(pytestconfig), notebook=notebook) as session:
+        yield {gid: session.part(src) for gid, src in sub.cells.items()}
+    pytestconfig.stash[_TIMING]["spawn"] = session.spawn_seconds
 
 
 @pytest.fixture
@@ -149,6 +146,8 @@ def classify(exc):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    if rep.when == "call":
+        item.config.stash[_TIMING]["tests"] += rep.duration
     if rep.when == "call" or (rep.when == "setup" and not rep.passed):
         status, message = classify(call.excinfo.value if call.excinfo else None)
         variant = item.callspec.id if hasattr(item, "callspec") else ""
@@ -158,6 +157,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_sessionfinish(session):
     sub, outcomes = session.config.stash[_SUBMISSION], session.config.stash[_OUTCOMES]
     session.config.stash[RESULT] = report.submission_result(sub.student, sub.path, outcomes, sub.notes)
+    session.config.stash[RESULT]["timing"] = session.config.stash[_TIMING]
 
 
 def pytest_terminal_summary(terminalreporter, config):

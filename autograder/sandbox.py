@@ -1,24 +1,32 @@
 """Run student code in a sandbox and talk to it over pipes.
 
-Each graded part gets a process that executes the part's answer cell (see
-child.py). With bubblewrap the process sees only the Python environment
+Each grader process starts one zygote (zygote.py): a process that imports
+NumPy and PyTorch once, inside the sandbox, and forks a fresh process for
+each part of each submission, so no student pays for an interpreter or an
+`import torch`. With bubblewrap the sandbox sees only the Python environment
 (read-only), the child's own modules and a private scratch directory: no
 repository, gradebook or other submission, no network, no environment of the
-instructor's, a PID namespace of its own that dies with it. Without
-bubblewrap it still runs apart, with a clean environment and the same limits
-(`isolation()` says which). A crash or a hang costs that part only: after a
-timeout the part is dead and its remaining calls fail at once, so a hang
-costs one timeout per part, not one per test.
+instructor's, a PID namespace of its own. Without bubblewrap the same runs
+apart, with a clean environment and the same limits (`isolation()` says which).
+
+A `Session` grades one submission: a crash or a hang costs only the part it is
+in (after a timeout the part is dead and its remaining calls fail at once, so
+a hang costs one timeout per part, not one per test), and when the session
+closes no process and no file of that student's survives.
 """
+import atexit
 import functools
+import json
 import os
-import resource
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +34,7 @@ from autograder import values, wire
 
 PACKAGE = Path(__file__).resolve().parent
 # All the student's process may import of the grader: the protocol, nothing else.
-CHILD_MODULES = ("__init__.py", "child.py", "values.py", "wire.py")
+CHILD_MODULES = ("__init__.py", "child.py", "values.py", "wire.py", "zygote.py")
 SANDBOX_HOME = "/home/student"
 
 
@@ -40,6 +48,10 @@ class StudentTimeout(Exception):
 
 class StudentCrash(Exception):
     """The student's process died (os._exit, a signal, a limit)."""
+
+
+class ZygoteDied(Exception):
+    """The zygote stopped answering (a student's process may have killed it)."""
 
 
 @dataclass
@@ -103,65 +115,161 @@ def bwrap_command(scratch, use_gpu):
     return cmd + ["--bind", scratch, SANDBOX_HOME, "--chdir", SANDBOX_HOME]
 
 
-def _exit_reason(code, sandboxed):
+def _exit_reason(code):
     if code is None:
         return "o processo não terminou"
-    sig = -code if code < 0 else code - 128 if sandboxed and code > 128 else None
-    if sig:
+    if code < 0:
+        sig = -code
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         hint = {signal.SIGKILL: " (limite de memória?)", signal.SIGXCPU: " (limite de tempo de CPU)"}.get(sig, "")
         return f"o processo foi morto pelo sinal {name}{hint}"
     return f"o processo terminou com código {code} (os._exit ou sys.exit fora de uma função?)"
 
 
-class PartProcess:
-    """The process that runs one answer cell; started on first use."""
+class Zygote:
+    """The grader's end of a zygote: started once per grader process and use_gpu."""
 
-    def __init__(self, source, limits, deadline=None, use_gpu=False, notebook=None):
-        self.source, self.limits, self.use_gpu = source, limits, use_gpu
-        # Shared by the parts of one submission: its total wall-time budget.
-        self.deadline = deadline or time.monotonic() + limits.submission_timeout
-        self.proc = None
-        self.dead = None  # the exception every later call raises
-        self.crashes = 0
+    def __init__(self, use_gpu):
         self.scratch = tempfile.TemporaryDirectory(prefix="autograder-")
-        if notebook:
-            shutil.copy(notebook, self.scratch.name)
-
-    def _limit_resources(self):  # runs in the new process between fork and exec
-        os.setsid()
-        for limit, value in ((resource.RLIMIT_AS, self.limits.memory_bytes),
-                             (resource.RLIMIT_CPU, self.limits.cpu_seconds),
-                             (resource.RLIMIT_FSIZE, 4 * self.limits.output_bytes),
-                             (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(limit, (value, value))
-
-    def _start(self):
-        to_child, self._w = os.pipe()
-        self._r, from_child = os.pipe()
-        sandboxed = bubblewrap() is not None
-        home = SANDBOX_HOME if sandboxed else self.scratch.name
+        self.sandboxed = bubblewrap() is not None
+        self.home = SANDBOX_HOME if self.sandboxed else self.scratch.name
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {
             "PATH": "/usr/bin:/bin",
-            "HOME": home,
-            "PYTHONPATH": "/grader" if sandboxed else str(PACKAGE.parent),
+            "HOME": self.home,
+            "PYTHONPATH": "/grader" if self.sandboxed else str(PACKAGE.parent),
             "PYTHONDONTWRITEBYTECODE": "1",
             "OMP_NUM_THREADS": "1",  # one core per student process; the pool runs several
         }
-        if not self.use_gpu:
+        if not use_gpu:
             env["CUDA_VISIBLE_DEVICES"] = ""
-        child = [sys.executable, "-m", "autograder.child", str(to_child), str(from_child), str(self.limits.output_bytes)]
-        if sandboxed:
-            child = bwrap_command(self.scratch.name, self.use_gpu) + [a for k, v in env.items() for a in ("--setenv", k, v)] + child
-        output = open(Path(self.scratch.name) / ".output", "ab")
-        self.proc = subprocess.Popen(
-            child, pass_fds=(to_child, from_child), stdin=subprocess.DEVNULL, stdout=output, stderr=output,
-            cwd=self.scratch.name, env=env, preexec_fn=self._limit_resources,
-        )
-        self.sandboxed = sandboxed
-        output.close()
-        os.close(to_child)
-        os.close(from_child)
+        cmd = [sys.executable, "-m", "autograder.zygote", str(theirs.fileno()), self.home]
+        if self.sandboxed:
+            setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
+            cmd = bwrap_command(self.scratch.name, use_gpu) + setenv + cmd + ["--private-tmp"]
+        log = open(Path(self.scratch.name).parent / f"{Path(self.scratch.name).name}.log", "ab")
+        self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=log, env=env, start_new_session=True)
+        log.close()
+        theirs.close()
+        self.sock = ours
+        self._recv(timeout=120)  # it says "ready" once NumPy and PyTorch are imported
+
+    def _recv(self, timeout):
+        if not select.select([self.sock], [], [], timeout)[0]:
+            raise ZygoteDied("no answer")
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise ZygoteDied("it exited")
+        return json.loads(data)
+
+    def ask(self, request, fds=(), timeout=30.0):
+        try:
+            socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
+            return self._recv(timeout)
+        except (OSError, ValueError, ZygoteDied) as exc:
+            self.close()
+            raise ZygoteDied(str(exc)) from None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self):
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # bwrap, and with it the whole sandbox
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+            self.proc = None
+            self.sock.close()
+            self.scratch.cleanup()
+
+
+_zygotes = {}
+
+
+def zygote(use_gpu):
+    """This process's zygote for `use_gpu` (and the sandbox at hand), started (again) if needed."""
+    key = (use_gpu, bubblewrap())
+    if not (key in _zygotes and _zygotes[key].alive()):
+        _zygotes[key] = Zygote(use_gpu)
+    return _zygotes[key]
+
+
+@atexit.register
+def _close_zygotes():
+    for z in _zygotes.values():
+        z.close()
+
+
+class Session:
+    """The grading of one submission: its parts' processes and one time budget.
+
+    Closing it kills every process the student started and wipes their files.
+    """
+
+    def __init__(self, limits, use_gpu=False, notebook=None):
+        self.limits, self.use_gpu, self.notebook = limits, use_gpu, notebook
+        self.deadline = time.monotonic() + limits.submission_timeout
+        self.parts = []
+        self.spawn_seconds = 0.0  # grader overhead, for the benchmark
+
+    def part(self, source):
+        self.parts.append(PartProcess(source, self))
+        return self.parts[-1]
+
+    def close(self):
+        for part in self.parts:
+            part.close()
+        for z in {id(p.zygote): p.zygote for p in self.parts if p.zygote}.values():
+            if z.alive():
+                try:
+                    z.ask({"op": "reset"})
+                except ZygoteDied:
+                    pass  # closed: nothing of it is left either
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class PartProcess:
+    """The process that runs one answer cell; forked by the zygote on first use."""
+
+    def __init__(self, source, session):
+        self.source, self.session, self.limits = source, session, session.limits
+        self.pid = self.zygote = None
+        self.dead = None  # the exception every later call raises
+        self.crashes = 0
+
+    def _start(self):
+        start = time.monotonic()
+        self.zygote = zygote(self.session.use_gpu)
+        cwd = uuid.uuid4().hex  # a private scratch directory, with the student's notebook
+        (Path(self.zygote.scratch.name) / cwd).mkdir()
+        if self.session.notebook:
+            shutil.copy(self.session.notebook, Path(self.zygote.scratch.name) / cwd)
+        to_child, self._w = os.pipe()
+        self._r, from_child = os.pipe()
+        request = {
+            "op": "spawn", "cwd": cwd, "env": {"HOME": f"{self.zygote.home}/{cwd}"},
+            "memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
+            "file_bytes": 4 * self.limits.output_bytes, "output_bytes": self.limits.output_bytes,
+        }
+        try:
+            self.pid = self.zygote.ask(request, fds=(to_child, from_child))["pid"]
+        except ZygoteDied:
+            os.close(self._w)
+            os.close(self._r)
+            self.dead = StudentCrash("o processo de correção caiu (a célula o derrubou?)")
+            raise self.dead from None
+        finally:
+            os.close(to_child)
+            os.close(from_child)
+        self.session.spawn_seconds += time.monotonic() - start
         try:
             self._request({"op": "load", "source": self.source})
         except StudentError as exc:
@@ -173,13 +281,13 @@ class PartProcess:
             raise self.dead from None
 
     def _request(self, message):
-        deadline = min(time.monotonic() + self.limits.call_timeout, self.deadline)
+        deadline = min(time.monotonic() + self.limits.call_timeout, self.session.deadline)
         try:
             wire.send(self._w, message)
             reply = wire.recv(self._r, deadline=deadline)
         except TimeoutError:
             self._kill()
-            if deadline == self.deadline:
+            if deadline == self.session.deadline:
                 self.dead = StudentTimeout(f"tempo total da entrega esgotado ({self.limits.submission_timeout:g} s)")
             else:
                 self.dead = StudentTimeout(f"sem resposta em {self.limits.call_timeout:g} s (laço infinito?)")
@@ -187,7 +295,7 @@ class PartProcess:
         except (EOFError, BrokenPipeError, wire.ProtocolError) as exc:
             code = self._kill(grace=1.0)  # it is exiting: let it, to learn why
             self.crashes += 1
-            crash = StudentCrash(str(exc) if isinstance(exc, wire.ProtocolError) else _exit_reason(code, self.sandboxed))
+            crash = StudentCrash(str(exc) if isinstance(exc, wire.ProtocolError) else _exit_reason(code))
             if self.crashes >= 2:  # a second crash: stop paying to restart it
                 self.dead = crash
             raise crash from None
@@ -197,35 +305,28 @@ class PartProcess:
         return reply.get("value")
 
     def _kill(self, grace=0.0):
-        """Stop the process and everything it started; return its exit status."""
-        if self.proc is None:
+        """Stop the process; return its exit code (None if unknown)."""
+        if self.pid is None:
             return None
         try:
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            # Its session: bwrap and, through its PID namespace, every process inside.
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        code = self.proc.wait()
+            code = self.zygote.ask({"op": "stop", "pid": self.pid, "grace": grace}, timeout=grace + 30)["returncode"]
+        except ZygoteDied:
+            code = None
         os.close(self._w)
         os.close(self._r)
-        self.proc = None
+        self.pid = None
         return code
 
     def request(self, op, **args):
         """Run probe `op` (child.PROBES) in the student's process; returns plain values."""
         if self.dead:
             raise self.dead
-        if time.monotonic() >= self.deadline:
+        if time.monotonic() >= self.session.deadline:
             self.dead = StudentTimeout(f"tempo total da entrega esgotado ({self.limits.submission_timeout:g} s)")
             raise self.dead
-        if self.proc is None:
+        if self.pid is None:
             self._start()
         return values.restore(self._request({"op": op, "args": args}))
 
     def close(self):
         self._kill()
-        self.scratch.cleanup()

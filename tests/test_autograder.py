@@ -35,6 +35,7 @@ def graded_class(tmp_path_factory):
     out = folder / "report.json"
     grade(folder, "--json", out, "--workers", 2, "--timeout", 3, "--device", "cpu")
     report = json.loads(out.read_text())
+    report["folder"] = folder
     return report, {row["student"]: row for row in report["submissions"]}
 
 
@@ -119,3 +120,14 @@ def test_command_line_gives_the_reference_full_marks_and_the_release_none(tmp_pa
     scores = [row["score"] for row in json.loads(out.read_text())["submissions"]]
     assert scores == [MAX_SCORE, 0]
     assert (tmp_path / "r.csv").read_text().splitlines()[1].split(",")[2] == str(MAX_SCORE)
+
+
+def without_timing(report):
+    return [{k: v for k, v in row.items() if k != "timing"} for row in report["submissions"]]
+
+
+def test_one_worker_and_two_give_identical_reports(graded_class):
+    report, _ = graded_class
+    out = report["folder"] / "serial.json"
+    grade(report["folder"], "--json", out, "--workers", 1, "--timeout", 3, "--device", "cpu")
+    assert without_timing(json.loads(out.read_text())) == without_timing(report)

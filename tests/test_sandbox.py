@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from autograder import sandbox
-from autograder.sandbox import Limits, PartProcess, StudentError, StudentTimeout
+from autograder.sandbox import Limits, Session, StudentCrash, StudentError, StudentTimeout
 from tests import corpus
 from solutions.sync import answer_cells
 from tests.conftest import REPO
@@ -31,11 +31,8 @@ LIMITS = Limits(call_timeout=60)
 
 def run(source, *args, limits=LIMITS):
     """Load `source` as an answer cell in the sandbox and return probe(*args)."""
-    proc = PartProcess(source, limits)
-    try:
-        return proc.request("call", name="probe", args=list(args))
-    finally:
-        proc.close()
+    with Session(limits) as session:
+        return session.part(source).request("call", name="probe", args=list(args))
 
 
 def items(value):
@@ -176,15 +173,13 @@ def probe():
         os._exit(0)
     return len(os.listdir("/proc"))
 '''
-    proc = PartProcess(probe, LIMITS)
-    proc.request("call", name="probe", args=[])
-    for _ in range(50):  # the daemon needs a moment to exec
-        if len(host_processes_with(token)) == 2:
-            break
-        time.sleep(0.1)
-    assert len(host_processes_with(token)) == 2  # they were running
-    proc.close()
-    time.sleep(0.5)
+    with Session(LIMITS) as session:
+        session.part(probe).request("call", name="probe", args=[])
+        for _ in range(50):  # the daemon needs a moment to exec
+            if len(host_processes_with(token)) == 2:
+                break
+            time.sleep(0.1)
+        assert len(host_processes_with(token)) == 2  # they were running
     assert host_processes_with(token) == []
 
 
@@ -235,7 +230,17 @@ def probe(grader_pid):
     return [result, visible]
 '''
     result, visible = items(run(probe, os.getpid()))
-    assert result == "ProcessLookupError" and max(items(visible)) < 10
+    assert result == "ProcessLookupError" and len(items(visible)) <= 3  # its init, the zygote, itself
     # Signal every process it may: outside the sandbox, that would be all of the instructor's.
     kill_all = "import os, signal\ndef probe():\n    try:\n        os.kill(-1, signal.SIGKILL)\n    except OSError as exc:\n        return type(exc).__name__"
-    assert run(kill_all) == "ProcessLookupError"  # no one else there to signal, and this test lives on
+    run(kill_all)  # what it can see is its own sandbox: at most the zygote goes down
+    assert run("def probe():\n    return 42") == 42  # and this grader, alive, starts a new one
+
+
+def test_killing_the_zygote_costs_only_that_submission():
+    killer = "import os, signal\ndef probe():\n    os.kill(os.getppid(), signal.SIGKILL)  # the zygote\n    return 1"
+    with Session(LIMITS) as session:
+        assert session.part(killer).request("call", name="probe", args=[]) == 1
+        with pytest.raises(StudentCrash):  # this student's next part finds no zygote
+            session.part("def probe():\n    return 2").request("call", name="probe", args=[])
+    assert run("def probe():\n    return 42") == 42  # the next student gets a new one
