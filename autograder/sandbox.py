@@ -220,9 +220,10 @@ class Session:
         return self.parts[-1]
 
     def close(self):
+        zygotes = {id(p.zygote): p.zygote for p in self.parts if p.zygote}
         for part in self.parts:
-            part.close()
-        for z in {id(p.zygote): p.zygote for p in self.parts if p.zygote}.values():
+            part.release()
+        for z in zygotes.values():  # one reset kills every process of the submission at once
             if z.alive():
                 try:
                     z.ask({"op": "reset"})
@@ -328,5 +329,9 @@ class PartProcess:
             self._start()
         return values.restore(self._request({"op": op, "args": args}))
 
-    def close(self):
-        self._kill()
+    def release(self):
+        """Hang up; the zygote's reset at the end of the session kills the process."""
+        if self.pid is not None:
+            os.close(self._w)
+            os.close(self._r)
+            self.pid = None
