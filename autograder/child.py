@@ -7,7 +7,6 @@ beyond what it can check.
 """
 import io
 import linecache
-import os
 import signal
 import sys
 import traceback

@@ -6,7 +6,6 @@ failure rather than a skip.
 """
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
