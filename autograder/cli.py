@@ -23,8 +23,7 @@ from rich.progress import Progress
 from autograder import report
 from autograder.notebook import load_submission
 from autograder.parts import ASSIGNMENT, PARTS
-from autograder.plugin import cuda_available
-from autograder.runner import NoCell, run_part
+from autograder.runner import NoCell, cuda_available, run_part
 from autograder.sandbox import Limits, Session, isolation
 
 

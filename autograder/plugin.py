@@ -4,12 +4,9 @@
     pytest autograder/hidden --submission NB.ipynb    # grades one notebook
 
 It adds the options, the `part` and `torch_device` fixtures, and turns each
-test's outcome into a status and points (report.py), printed at the end and
-kept in `config.stash[RESULT]` for the command line.
+test's outcome into a status and points (runner.classify, report.py), printed
+at the end as the submission's score.
 """
-import functools
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,12 +15,11 @@ import pytest
 from autograder import report
 from autograder.notebook import Submission, load_submission
 from autograder.parts import PARTS_BY_ID
-from autograder.sandbox import Limits, Session, StudentCrash, StudentError, StudentTimeout, isolation
+from autograder.runner import NoCell, PartClient, classify, cuda_available
+from autograder.sandbox import Limits, Session, isolation
 
-RESULT = pytest.StashKey[dict]()
 _SUBMISSION = pytest.StashKey[Submission]()
 _OUTCOMES = pytest.StashKey[dict]()
-_TIMING = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser):
@@ -36,13 +32,6 @@ def pytest_addoption(parser):
     group.addoption("--memory-limit", type=int, default=Limits.memory_bytes // 2**20,
                     help="MiB of address space per student process")
     group.addoption("--device", choices=("cpu", "cuda", "auto"), default="auto", help="devices for the torch tests")
-
-
-@functools.cache
-def cuda_available():
-    """Asked of a fresh interpreter: the grader itself never initialises CUDA."""
-    probe = "import torch; print(torch.cuda.is_available())"
-    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
 
 
 def reference_submission():
@@ -60,7 +49,6 @@ def pytest_configure(config):
         raise pytest.UsageError(sub.error)
     config.stash[_SUBMISSION] = sub
     config.stash[_OUTCOMES] = defaultdict(list)
-    config.stash[_TIMING] = {"tests": 0.0, "spawn": 0.0}  # seconds, for the benchmark
 
 
 def use_cuda(config):
@@ -78,21 +66,6 @@ def part_of(item):
     return item.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
 
 
-class PartClient:
-    """What a hidden test sees of one part: calls into the student's process."""
-
-    def __init__(self, grade_id, process):
-        self.grade_id, self.process = grade_id, process
-
-    def call(self, name, *args):
-        """Call the student's function `name`; returns what it returned (values.py)."""
-        return self.process.request("call", name=name, args=list(args))
-
-    def module(self, sizes, **kwargs):
-        """Build (and run) the student's RNN module; see child.rnn_module."""
-        return self.process.request("rnn_module", sizes=list(sizes), **kwargs)
-
-
 def limits(config):
     return Limits(
         call_timeout=config.getoption("--call-timeout"),
@@ -108,15 +81,12 @@ def processes(pytestconfig):
     notebook = sub.path if Path(sub.path).is_file() else None
     with Session(limits(pytestconfig), use_gpu=use_cuda(pytestconfig), notebook=notebook) as session:
         yield {gid: session.part(src) for gid, src in sub.cells.items()}
-    pytestconfig.stash[_TIMING]["spawn"] = session.spawn_seconds
 
 
 @pytest.fixture
 def part(request, processes):
     grade_id = part_of(request.node)
-    if grade_id not in processes:
-        raise StudentError(f"nenhuma célula de resposta encontrada para {grade_id}")
-    return PartClient(grade_id, processes[grade_id])
+    return PartClient(grade_id, processes.get(grade_id) or NoCell(grade_id))
 
 
 @pytest.fixture(params=["cpu", "cuda"])
@@ -127,43 +97,20 @@ def torch_device(request):
     return request.param
 
 
-def classify(exc):
-    """(status, message) of a test that raised `exc` (None: it passed)."""
-    if exc is None:
-        return "passed", ""
-    if isinstance(exc, pytest.skip.Exception):
-        return "skipped", str(exc.msg)
-    if isinstance(exc, StudentTimeout):
-        return "timeout", str(exc)
-    if isinstance(exc, (StudentError, StudentCrash)):
-        return "error", str(exc)
-    if isinstance(exc, AssertionError):
-        return "failed", str(exc)
-    return "error", f"erro interno do corretor ({type(exc).__name__}: {exc}); avise o professor"
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
-    if rep.when == "call":
-        item.config.stash[_TIMING]["tests"] += rep.duration
     if rep.when == "call" or (rep.when == "setup" and not rep.passed):
-        status, message = classify(call.excinfo.value if call.excinfo else None)
+        exc = call.excinfo.value if call.excinfo else None
+        status, message = ("skipped", str(exc.msg)) if isinstance(exc, pytest.skip.Exception) else classify(exc)
         variant = item.callspec.id if hasattr(item, "callspec") else ""
         item.config.stash[_OUTCOMES][(part_of(item), item.originalname)].append((variant, status, message[:1000]))
 
 
-def pytest_sessionfinish(session):
-    sub, outcomes = session.config.stash[_SUBMISSION], session.config.stash[_OUTCOMES]
-    session.config.stash[RESULT] = report.submission_result(sub.student, sub.path, outcomes, sub.notes)
-    session.config.stash[RESULT]["timing"] = session.config.stash[_TIMING]
-
-
 def pytest_terminal_summary(terminalreporter, config):
-    result = config.stash.get(RESULT, None)
-    if result is None:
-        return
+    sub = config.stash[_SUBMISSION]
+    result = report.submission_result(sub.student, sub.path, config.stash[_OUTCOMES], sub.notes)
     terminalreporter.section(f"autograder score (isolation: {isolation()})")
     for grade_id, part in result["parts"].items():
         terminalreporter.line(f"{grade_id:18} {part['score']:5g} / {part['max_score']:g}")

@@ -1,16 +1,54 @@
-"""Run one part's hidden tests without pytest: for the command line and for nbgrader.
+"""What every way of running the hidden tests shares, and a runner that needs no pytest.
 
-The test functions are the pytest ones (autograder/hidden/test_<grade_id>.py),
-called with the same `part` client and device variants that the pytest plugin
-gives them, and scored by the same rules (plugin.classify, report.test_result).
-Skipping pytest's start-up per submission is what makes a class fast.
+The pytest plugin, the command line and the in-kernel path for nbgrader all
+hand the tests the same `part` client (PartClient, or NoCell when the answer
+cell is missing) and score them by the same rule (classify). The command line
+and the kernel call the test functions directly (run_part): skipping pytest's
+start-up per submission is what makes a class fast.
 """
+import functools
 import importlib
 import inspect
+import subprocess
+import sys
 
 from autograder.parts import PARTS_BY_ID
-from autograder.plugin import PartClient, classify
-from autograder.sandbox import StudentError
+from autograder.sandbox import StudentCrash, StudentError, StudentTimeout
+
+
+@functools.cache
+def cuda_available():
+    """Asked of a fresh interpreter: the grader itself never initialises CUDA."""
+    probe = "import torch; print(torch.cuda.is_available())"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
+
+
+class PartClient:
+    """What a hidden test sees of one part: calls into the student's process."""
+
+    def __init__(self, grade_id, process):
+        self.grade_id, self.process = grade_id, process
+
+    def call(self, name, *args):
+        """Call the student's function `name`; returns what it returned (values.py)."""
+        return self.process.request("call", name=name, args=list(args))
+
+    def module(self, sizes, **kwargs):
+        """Build (and run) the student's RNN module; see child.rnn_module."""
+        return self.process.request("rnn_module", sizes=list(sizes), **kwargs)
+
+
+def classify(exc):
+    """(status, message) of a test that raised `exc` (None: it passed)."""
+    if exc is None:
+        return "passed", ""
+    if isinstance(exc, StudentTimeout):
+        return "timeout", str(exc)
+    if isinstance(exc, (StudentError, StudentCrash)):
+        return "error", str(exc)
+    if isinstance(exc, AssertionError):
+        return "failed", str(exc)
+    return "error", f"erro interno do corretor ({type(exc).__name__}: {exc}); avise o professor"
 
 
 class NoCell:
