@@ -2,14 +2,20 @@
 
 `describe` runs next to the student code and turns any value into plain data
 (wire.py); `restore` runs in the grader and turns that into the small types
-below, which the checks inspect. Nothing the student returns is ever called.
+below, which the checks inspect. Nothing the student returns is ever called,
+and `restore` bounds what it keeps: a forged frame gets no further than a
+well-behaved one.
 """
+import re
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 
 MAX_ITEMS = 10_000  # a list longer than any sequence in the tests is cut here
+MAX_KEYS = 100
+MAX_DEPTH = 4
+MAX_TEXT = 200
 
 
 @dataclass
@@ -67,29 +73,42 @@ def describe(value, depth=0):
     return {"kind": "other", "type": type(value).__name__}
 
 
-def restore(data):
-    """Inverse of describe, in the grader; malformed data becomes OtherValue."""
+def restore(data, depth=0):
+    """Inverse of describe, in the grader; malformed or oversized data becomes OtherValue."""
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind == "ndarray" and isinstance(data.get("array"), np.ndarray):
         return data["array"]
     if kind == "scalar" and isinstance(data.get("value"), (int, float)):
         return float(data["value"])
     if kind == "str" and isinstance(data.get("value"), str):
-        return data["value"]
+        return data["value"][:MAX_TEXT]
     if kind == "tensor":
-        array = data.get("array")
+        array, shape = data.get("array"), data.get("shape")
+        valid_shape = isinstance(shape, list) and len(shape) <= 8 and all(type(n) is int for n in shape)
         return TensorValue(
             array=array if isinstance(array, np.ndarray) else None,
-            shape=tuple(data.get("shape") or ()),
-            dtype=str(data.get("dtype")),
-            device=str(data.get("device")),
-            requires_grad=bool(data.get("requires_grad")),
+            shape=tuple(shape) if valid_shape else (),
+            dtype=text(data.get("dtype"), 20),
+            device=text(data.get("device"), 20),
+            requires_grad=data.get("requires_grad") is True,
         )
-    if kind == "dict" and isinstance(data.get("items"), dict):
-        return {k: restore(v) for k, v in data["items"].items()}
-    if kind == "sequence" and isinstance(data.get("items"), list):
-        return SequenceValue(str(data.get("type")), [restore(v) for v in data["items"]])
-    return OtherValue(str(data.get("type", "?")) if isinstance(data, dict) else "?")
+    if depth < MAX_DEPTH and kind == "dict" and isinstance(data.get("items"), dict) and len(data["items"]) <= MAX_KEYS:
+        return {text(k, 40): restore(v, depth + 1) for k, v in data["items"].items()}
+    if depth < MAX_DEPTH and kind == "sequence" and isinstance(data.get("items"), list) and len(data["items"]) <= MAX_ITEMS:
+        return SequenceValue(text(data.get("type"), 40), [restore(v, depth + 1) for v in data["items"]])
+    return OtherValue(text(data.get("type", "?"), 40) if isinstance(data, dict) else "?")
+
+
+# A number with a fractional part or an exponent, or a long run of digits:
+# what array contents look like once printed.
+_NUMBERS = re.compile(r"[-+]?(\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?|[-+]?\d+[eE][-+]?\d+|\d{7,}")
+
+
+def text(value, limit=MAX_TEXT):
+    """A string from the student's side, made safe to show: short, one line, no printed numbers."""
+    value = " ".join(str(value).split())
+    value = _NUMBERS.sub("…", value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def type_name(value):

@@ -1,11 +1,14 @@
 """The plain-data protocol between the grader and the process running student code.
 
 A frame is an 8-byte length, then a JSON header, then the arrays it refers to
-in NumPy's .npy format. Arrays are read with allow_pickle=False, so nothing that
-carries behaviour (pickles, object arrays) can cross from student code.
+in NumPy's .npy format. The grader reads every frame as hostile: its size, the
+nesting of its header, and each array's dtype and shape are checked before
+anything is allocated, and arrays are rebuilt from the bytes received, never
+unpickled. So a frame costs the grader at most about twice MAX_FRAME of memory.
 """
 import io
 import json
+import math
 import os
 import select
 import struct
@@ -13,7 +16,10 @@ import time
 
 import numpy as np
 
-MAX_FRAME = 512 * 2**20  # a reply larger than this is refused, not buffered
+MAX_FRAME = 32 * 2**20  # the largest reply a test needs is about 2 MB
+MAX_DEPTH = 8  # nesting of dicts and lists in a header
+MAX_NDIM = 8
+ARRAY_KINDS = "biufc"  # bool, integers, floats, complex: plain numbers only
 _LEN = struct.Struct("!Q")
 
 
@@ -21,7 +27,7 @@ class ProtocolError(Exception):
     """The other side sent something that is not a well-formed frame."""
 
 
-def encode(obj):
+def encode(obj) -> bytes:
     """Serialise a tree of dicts, lists, str, numbers, None and ndarrays."""
     arrays = []
 
@@ -38,60 +44,102 @@ def encode(obj):
     header = json.dumps(strip(obj)).encode()
     blobs = []
     for array in arrays:
+        if array.dtype.hasobject:
+            raise ValueError("object arrays do not cross")
+        array = array if array.flags.c_contiguous else array.copy(order="C")
         buf = io.BytesIO()
-        np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
+        np.lib.format.write_array_header_1_0(buf, np.lib.format.header_data_from_array_1_0(array))
         blobs.append(buf.getvalue())
-    sizes = [len(header)] + [len(b) for b in blobs]
-    return json.dumps(sizes).encode() + b"\n" + header + b"".join(blobs)
+        blobs.append(array.reshape(-1).view(np.uint8))  # the data itself, copied once, by the join
+    sizes = [len(header)] + [len(blobs[i]) + blobs[i + 1].size for i in range(0, len(blobs), 2)]
+    return b"".join([json.dumps(sizes).encode(), b"\n", header, *blobs])
 
 
-def decode(data):
+def load_array(blob: bytes) -> np.ndarray:
+    """An .npy blob as an array, after checking that its header describes exactly these bytes."""
+    f = io.BytesIO(blob)
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise ValueError(f"unsupported .npy version {version}")
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in ARRAY_KINDS:
+        raise ValueError(f"dtype {dtype} is not a plain number type")
+    if len(shape) > MAX_NDIM or any(not 0 <= n < 2**31 for n in shape):
+        raise ValueError(f"shape {shape} is out of bounds")
+    count, offset = math.prod(shape), f.tell()
+    if count * dtype.itemsize != len(blob) - offset:
+        raise ValueError("array header does not match its data")
+    array = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
+    return array.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def decode(data: bytes):
     """Inverse of encode; raises ProtocolError on anything malformed."""
     try:
         line, rest = data.split(b"\n", 1)
         sizes = json.loads(line)
-        if not (isinstance(sizes, list) and sizes and all(isinstance(s, int) and s >= 0 for s in sizes)):
+        if not (isinstance(sizes, list) and sizes and all(type(s) is int and s >= 0 for s in sizes)):
             raise ValueError("bad size list")
         if sum(sizes) != len(rest):
             raise ValueError("sizes do not add up")
         header = json.loads(rest[: sizes[0]])
         arrays, offset = [], sizes[0]
         for size in sizes[1:]:
-            arrays.append(np.load(io.BytesIO(rest[offset : offset + size]), allow_pickle=False))
+            arrays.append(load_array(rest[offset : offset + size]))
             offset += size
-    except (ValueError, TypeError, OSError) as exc:
-        raise ProtocolError(f"malformed frame: {exc}") from None
+    except (ValueError, TypeError, OSError, RecursionError) as exc:
+        raise ProtocolError(f"malformed frame: {type(exc).__name__}") from None
 
-    def restore(value):
+    def restore(value, depth):
+        if depth > MAX_DEPTH:
+            raise ProtocolError("frame nested too deeply")
         if isinstance(value, dict):
             if set(value) == {"__array__"}:
                 index = value["__array__"]
-                if not isinstance(index, int) or not 0 <= index < len(arrays):
+                if type(index) is not int or not 0 <= index < len(arrays):
                     raise ProtocolError("array index out of range")
                 return arrays[index]
-            return {k: restore(v) for k, v in value.items()}
+            return {k: restore(v, depth + 1) for k, v in value.items()}
         if isinstance(value, list):
-            return [restore(v) for v in value]
+            return [restore(v, depth + 1) for v in value]
         return value
 
-    return restore(header)
+    return restore(header, 0)
 
 
-def send(fd, obj):
+def _wait(fd, writable, deadline):
+    """Block until fd is ready, or raise TimeoutError at the deadline (None: wait forever)."""
+    if deadline is None:
+        return
+    remaining = deadline - time.monotonic()
+    ready = select.select([], [fd], [], max(remaining, 0))[1] if writable else select.select([fd], [], [], max(remaining, 0))[0]
+    if not ready:
+        raise TimeoutError("the other side did not answer before the deadline")
+
+
+def send(fd: int, obj, deadline: "float | None" = None) -> None:
+    """Write one frame. With a deadline, fd must be non-blocking: a reader that stops costs a TimeoutError."""
     data = encode(obj)
-    view = memoryview(_LEN.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
+    for view in (memoryview(_LEN.pack(len(data))), memoryview(data)):
+        while view:
+            _wait(fd, True, deadline)
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                continue
 
 
 def _read_exactly(fd, size, deadline):
     chunks, left = [], size
     while left:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                raise TimeoutError("no reply before the deadline")
-        chunk = os.read(fd, min(left, 1 << 20))
+        _wait(fd, False, deadline)
+        try:
+            chunk = os.read(fd, min(left, 1 << 20))
+        except BlockingIOError:
+            continue
         if not chunk:
             raise EOFError("the other side closed the channel")
         chunks.append(chunk)
@@ -99,7 +147,7 @@ def _read_exactly(fd, size, deadline):
     return b"".join(chunks)
 
 
-def recv(fd, deadline=None):
+def recv(fd: int, deadline: "float | None" = None):
     """Read one frame; `deadline` is a time.monotonic() value, None waits forever."""
     (size,) = _LEN.unpack(_read_exactly(fd, _LEN.size, deadline))
     if size > MAX_FRAME:
