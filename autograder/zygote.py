@@ -1,15 +1,31 @@
-"""The process that imports NumPy and PyTorch once and forks a fresh child per answer cell.
+"""The warm process that forks a fresh, isolated leader for each submission.
 
-    python -m autograder.zygote CONTROL_FD SCRATCH [--private-tmp]
+    python -I -c "...; run autograder.zygote" CONTROL_FD [--namespaces]
 
-It runs where student code runs (inside the sandbox when bubblewrap is there)
-and holds no secret. The grader asks over a Unix socket, one JSON message per
-request; "spawn" carries the new child's two pipe ends as file descriptors.
-It is a child subreaper, so every process a student starts, even a daemon that
-double-forked, stays its descendant and dies at "reset", between submissions.
-CUDA is never initialised here, only in the children.
+It runs where student code runs (inside bubblewrap when the machine has it),
+imports NumPy and PyTorch once and holds no secret. For each submission the
+grader sends "open" with one end of a new socket; the zygote forks, and the
+fork becomes that submission's leader:
+
+- with --namespaces, in a user namespace of its own it unshares the mount,
+  PID, IPC, UTS and network namespaces, makes every existing mount read-only
+  and mounts fresh size-limited tmpfs on the writable places (/tmp, /dev/shm,
+  the home), again before each part. Nothing one submission writes, anywhere,
+  survives it; no process of it can see or signal another submission's. The
+  leader keeps the capabilities of its own user namespace (to mount); every
+  process it forks for student code drops them all first.
+- without, (process isolation) it only becomes a subreaper, and the home is a
+  scratch directory that the grader deletes.
+
+The leader is PID 1 of its submission: when the grader kills it, the kernel
+kills every process of the submission. It answers the grader directly on its
+socket: "spawn" forks the process that runs one answer cell (child.py),
+"stop" ends one, "sweep" ends every process but itself. Student code never
+holds the leader's socket, cannot ptrace it (not dumpable) and cannot signal
+it (a PID namespace's init ignores its members' signals).
 """
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -18,16 +34,42 @@ import signal
 import socket
 import sys
 import time
-from pathlib import Path
+import traceback
 
 import numpy  # noqa: F401  (imported once here, inherited by every child)
-import torch  # noqa: F401
+import torch
 
 from autograder import child
 
-PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 4, 24, 36
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
+MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_PRIVATE = 1024, 2048, 4096, 16384, 1 << 18
+MS_RELATIME, MS_STRICTATIME = 1 << 21, 1 << 24
+MNT_DETACH = 2
+MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
+               "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME, "strictatime": MS_STRICTATIME}
+KEEP_WRITABLE = {"proc", "sysfs", "devpts", "mqueue"}  # kernel interfaces, not places to leave files
 MAX_MESSAGE = 1 << 16
 LIMITS = {"memory_bytes": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU, "file_bytes": resource.RLIMIT_FSIZE}
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def mount(source, target, fstype, flags, data=None):
+    enc = (lambda s: s.encode() if s is not None else None)
+    _check(libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
+
+
+def prctl(option, arg):
+    _check(libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), f"prctl {option}")
 
 
 def warm_up():
@@ -36,6 +78,19 @@ def warm_up():
         torch.nn.RNNCell(2, 3).to("meta")(torch.empty(1, 2, device="meta"))
     cell = torch.nn.RNNCell(2, 3)
     cell(torch.randn(1, 2, requires_grad=True)).sum().backward()
+
+
+def reap():
+    """Collect exited children; returns {pid: returncode} (negative: killed by that signal)."""
+    codes = {}
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return codes
+        if pid == 0:
+            return codes
+        codes[pid] = os.waitstatus_to_exitcode(status)
 
 
 def descendants():
@@ -55,22 +110,87 @@ def descendants():
     return found
 
 
-def reap():
-    """Collect exited children; returns {pid: returncode} (negative: killed by that signal)."""
-    codes = {}
+# -- a submission's namespaces ----------------------------------------------------------------
+
+
+def enter_new_namespaces():
+    """Become root of a new user namespace (mapped to our own uid), then unshare the rest.
+
+    The next fork is PID 1 of the new PID namespace.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    _check(libc.unshare(CLONE_NEWUSER), "unshare(user)")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{gid} {gid} 1")
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET), "unshare")
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+
+
+def _unescape(path):
+    return path.encode().decode("unicode_escape")  # mountinfo writes " " as \040
+
+
+def make_everything_readonly():
+    """Remount every writable mount read-only, keeping the flags the kernel locked on it."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split() for line in f]
+    for fields in mounts:
+        point, options = _unescape(fields[4]), fields[5].split(",")
+        fstype = fields[fields.index("-") + 1]
+        if "rw" not in options or fstype in KEEP_WRITABLE:
+            continue
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        for option in options:
+            flags |= MOUNT_FLAGS.get(option, 0)
+        mount(None, point, None, flags)
+
+
+def mount_fresh(places, replace=False):
+    """An empty tmpfs of the given size on each place ([path, bytes, octal mode]); `replace` drops the old one."""
+    for path, size, mode in places:
+        if replace:
+            _check(libc.umount2(path.encode(), MNT_DETACH), f"umount {path}")
+        mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
+
+
+def drop_capabilities():
+    """Leave no capability, in any set, to the processes of the submission."""
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) != 0:
+            break  # past the last capability this kernel knows
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: empty, twice (64 bits)
+    _check(libc.capset(header, data), "capset")
+
+
+def serve(sock, handler, ready, max_fds):
+    """Say `ready`, then answer each JSON request {"op": ...} with handler.<op>(request, fds) until EOF."""
+    sock.send(json.dumps(ready).encode())
     while True:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return codes
-        if pid == 0:
-            return codes
-        codes[pid] = os.waitstatus_to_exitcode(status)
+            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, max_fds)
+        except OSError:
+            return
+        if not data:
+            return
+        handler.reaped(reap())
+        request = json.loads(data)
+        sock.send(json.dumps(getattr(handler, request["op"])(request, fds)).encode())
 
 
-class Zygote:
-    def __init__(self, sock, scratch, private_tmp):
-        self.sock, self.scratch, self.private_tmp = sock, Path(scratch), private_tmp
+# -- the leader: one per submission ---------------------------------------------------------------
+
+
+class Leader:
+    """PID 1 of a submission: forks, stops and sweeps the processes that run its cells."""
+
+    def __init__(self, sock, request):
+        self.sock, self.request = sock, request
+        self.namespaces = request["namespaces"]
         self.exit_codes = {}
 
     def spawn(self, request, fds):
@@ -78,17 +198,10 @@ class Zygote:
         if pid == 0:  # the student's process
             try:
                 self.sock.close()
-                for name, limit in LIMITS.items():
-                    try:
-                        resource.setrlimit(limit, (request[name], request[name]))
-                    except (ValueError, OSError):  # a limit this OS does not enforce (RLIMIT_AS on macOS)
-                        pass
-                os.environ.update(request["env"])
-                os.chdir(self.scratch / request["cwd"])
-                out = os.open(".output", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                os.dup2(out, 1)
-                os.dup2(out, 2)
-                child.run(fds[0], fds[1], request["output_bytes"])
+                start_student_process(request, self.request["home"], self.namespaces)
+                child.run(fds[0], fds[1])
+            except BaseException:
+                traceback.print_exc()
             finally:
                 os._exit(0)  # skip interpreter teardown: nothing of the student's runs after the grader is done
         for fd in fds:
@@ -97,7 +210,7 @@ class Zygote:
 
     def stop(self, request, _):
         """Wait `grace` seconds for the child to exit by itself, then kill it; its exit code."""
-        pid, deadline = request["pid"], time.monotonic() + request["grace"]
+        pid, deadline = request["pid"], time.monotonic() + min(float(request["grace"]), 5.0)
         while pid not in self.exit_codes and time.monotonic() < deadline:
             self.exit_codes.update(reap())
             time.sleep(0.005)
@@ -109,9 +222,140 @@ class Zygote:
                 self.exit_codes[pid] = -signal.SIGKILL
         return {"returncode": self.exit_codes.pop(pid)}
 
+    def reaped(self, codes):
+        self.exit_codes.update(codes)
+
+    def sweep(self, *_):
+        """Between parts: end every process of the submission but this one, and give it fresh writable places."""
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            try:
+                if self.namespaces:
+                    os.kill(-1, signal.SIGKILL)  # from a PID namespace's init: all its other members
+                else:
+                    pids = descendants()
+                    if not pids:
+                        break
+                    for pid in pids:
+                        os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                if self.namespaces:
+                    break  # nothing left to signal
+            if not reap():
+                time.sleep(0.0002)
+        reap()
+        self.exit_codes.clear()
+        if self.namespaces:
+            mount_fresh(self.request["fresh"], replace=True)
+        else:
+            clear_folder(self.request["home"])
+        return {"ok": True}
+
+    def serve(self):
+        serve(self.sock, self, {"ready": True}, 2)  # the grader learns our pid from the first message
+
+
+def clear_folder(path):
+    """Delete everything inside `path`, even what a student made unreadable."""
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            for root, dirs, _ in os.walk(entry.path):
+                for name in dirs:
+                    os.chmod(os.path.join(root, name), 0o700)
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.unlink(entry.path)
+
+
+def start_student_process(request, home, namespaces):
+    """In the fork that will run student code: no capability, limits, a home of its own, no inherited stdio."""
+    if namespaces:
+        drop_capabilities()
+    for name, limit in LIMITS.items():
+        value = request.get(name)
+        if value is not None:
+            try:  # CPU: SIGXCPU at the limit (which the grader names), SIGKILL a second later
+                resource.setrlimit(limit, (value, value + 1 if limit == resource.RLIMIT_CPU else value))
+            except (ValueError, OSError):  # a limit this OS does not enforce (RLIMIT_AS on macOS)
+                pass
+    prctl(PR_SET_DUMPABLE, 1)  # its own /proc/self, as any process has; the leader stays undumpable
+    try:  # under memory pressure the kernel kills student code first, never the leader
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a kernel
+    os.setsid()  # signals to "its process group" reach its own processes only
+    cwd = os.path.join(home, request["cwd"])
+    os.mkdir(cwd, 0o700)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(request["env"], HOME=cwd)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def become_leader(sock, request):
+    """In the zygote's fork: enter the submission's namespaces, then fork its PID 1 and leave."""
+    if request["namespaces"]:
+        enter_new_namespaces()
+        make_everything_readonly()
+        mount_fresh(request["fresh"])
+    if os.fork():
+        os._exit(0)  # the leader is reparented to the zygote, which reaps it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # PID 1 ignores what its members send it
+    if not request["namespaces"]:
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+    Leader(sock, request).serve()
+
+
+# -- the zygote ----------------------------------------------------------------------------
+
+
+def namespaces_work():
+    """Can a fork of this process build a submission's namespaces here? (bubblewrap may forbid it.)"""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            enter_new_namespaces()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+class Zygote:
+    def __init__(self, sock, namespaces):
+        self.sock, self.namespaces = sock, namespaces
+
+    def reaped(self, codes):
+        pass  # the leaders' exit codes: nobody asks for them
+
+    def open(self, request, fds):
+        """Fork the leader of a new submission; it talks to the grader on fds[0]."""
+        request["namespaces"] = self.namespaces
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.sock.close()
+                become_leader(socket.socket(fileno=fds[0]), request)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(1)
+        os.close(fds[0])
+        # The fork only builds namespaces and mounts, then forks the leader and exits.
+        return {"ok": os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0}
+
+    def reap(self, *_):
+        """Nothing to do: serve() has just collected the leaders that exited."""
+        return {"ok": True}
+
     def reset(self, *_):
-        """Between submissions: no process and no file of the last one survives."""
-        for _ in range(100):
+        """Process isolation only: no process of the last submission survives it."""
+        for _ in range(200):
             pids = descendants()
             if not pids:
                 break
@@ -122,35 +366,23 @@ class Zygote:
                     pass
             time.sleep(0.001)
             reap()
-        self.exit_codes.clear()
-        for folder in [self.scratch] + ([Path("/tmp")] if self.private_tmp else []):
-            for entry in folder.iterdir():
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink(missing_ok=True)
         return {"ok": True}
 
     def serve(self):
-        self.sock.send(json.dumps({"ready": True}).encode())
-        while True:
-            try:
-                data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, 2)
-            except OSError:
-                return
-            if not data:
-                return
-            self.exit_codes.update(reap())
-            request = json.loads(data)
-            reply = getattr(self, request["op"])(request, fds)
-            self.sock.send(json.dumps(reply).encode())
+        serve(self.sock, self, {"ready": True, "namespaces": self.namespaces}, 1)
+
+
+def main(argv):
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    prctl(PR_SET_DUMPABLE, 0)  # no process of a student can ptrace it, or its forks
+    warm_up()
+    # Every fork inherits these objects: a collection in a child would touch them all and copy
+    # every page of the heap (copy-on-write). Frozen, the collector leaves them alone.
+    gc.collect()
+    gc.freeze()
+    wanted = "--namespaces" in argv
+    Zygote(socket.socket(fileno=int(argv[1])), wanted and namespaces_work()).serve()
 
 
 if __name__ == "__main__":
-    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)  # Linux only
-    if prctl:
-        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # its children cannot ptrace it
-    warm_up()
-    control = socket.socket(fileno=int(sys.argv[1]))
-    Zygote(control, sys.argv[2], "--private-tmp" in sys.argv).serve()
+    main(sys.argv)

@@ -189,7 +189,7 @@ def probe():
     while True:
         hoard.append(bytearray(2**27))
 '''
-    with pytest.raises(StudentError, match="limite de memória"):
+    with pytest.raises((StudentError, StudentCrash), match="limite de memória"):
         run(bomb, limits=Limits(call_timeout=60, memory_bytes=2**30))
     assert run("def probe():\n    return 42") == 42
 
@@ -229,17 +229,95 @@ def probe(grader_pid):
     return [result, visible]
 '''
     result, visible = items(run(probe, os.getpid()))
-    assert result == "ProcessLookupError" and len(items(visible)) <= 3  # its init, the zygote, itself
+    assert result == "ProcessLookupError" and len(items(visible)) <= 3  # the zygote, its submission's leader, itself
     # Signal every process it may: outside the sandbox, that would be all of the instructor's.
     kill_all = "import os, signal\ndef probe():\n    try:\n        os.kill(-1, signal.SIGKILL)\n    except OSError as exc:\n        return type(exc).__name__"
     run(kill_all)  # what it can see is its own sandbox: at most the zygote goes down
     assert run("def probe():\n    return 42") == 42  # and this grader, alive, starts a new one
 
 
-def test_killing_the_zygote_costs_only_that_submission():
-    killer = "import os, signal\ndef probe():\n    os.kill(os.getppid(), signal.SIGKILL)  # the zygote\n    return 1"
+KILL_PARENT = """
+import os, signal
+def probe():
+    for pid in (os.getppid(), 1):
+        for sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGTERM, signal.SIGINT):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+    return 1
+"""
+
+
+def leader_survives(killer):
     with Session(LIMITS) as session:
         assert session.part(killer).request("call", name="probe", args=[]) == 1
-        with pytest.raises(StudentCrash):  # this student's next part finds no zygote
-            session.part("def probe():\n    return 2").request("call", name="probe", args=[])
-    assert run("def probe():\n    return 42") == 42  # the next student gets a new one
+        leader = session.leader
+        assert session.part("def probe():\n    return 2").request("call", name="probe", args=[]) == 2
+        return session.leader is leader
+
+
+def test_student_code_cannot_kill_its_leader_or_the_zygote():
+    # Its parent is the submission's leader, PID 1 of its namespace: it ignores its members' signals.
+    assert leader_survives(KILL_PARENT)
+    assert run("def probe():\n    return 42") == 42
+
+
+def test_without_namespaces_the_same_code_kills_its_leader(monkeypatch):
+    # Control: with process isolation the leader is an ordinary parent, and the probe above kills it.
+    monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    assert not leader_survives(KILL_PARENT.replace("(os.getppid(), 1)", "(os.getppid(),)"))
+
+
+WRITABLE = '''
+import os, sys
+def probe(top, depth):
+    writable = []
+    for root, dirs, _ in os.walk(top):
+        if root.startswith(("/proc", "/sys")) or root.count("/") > depth:
+            dirs[:] = []
+            continue
+        try:
+            with open(os.path.join(root, ".probe"), "w"):
+                pass
+            os.unlink(os.path.join(root, ".probe"))
+            writable.append(root)
+        except OSError:
+            pass
+    mounts = {}
+    for line in open("/proc/self/mountinfo"):
+        fields = line.split()
+        fstype, options = fields[fields.index("-") + 1], fields[fields.index("-") + 3]
+        mounts[fields[4]] = fstype + " " + fields[5].split(",")[0] + " " + options
+    return [writable, mounts, sys.path]
+'''
+
+
+def test_every_writable_place_is_a_fresh_sized_tmpfs_and_grader_code_is_last_on_the_path():
+    writable, mounts, path = items(run(WRITABLE, "/", 64))
+    writable, path = items(writable), items(path)
+    places = ("/tmp", "/dev/shm", "/home/student")
+    assert writable and all(w.startswith(places) for w in writable), writable
+    for place in places:
+        fstype, mode, options = mounts[place].split(" ", 2)
+        size = int(options.split("size=")[1].split("k")[0]) * 1024
+        assert fstype == "tmpfs" and mode == "rw" and size == Limits.disk_bytes, mounts[place]
+    # The grader's modules come after the standard library and site-packages, read-only.
+    stdlib = next(i for i, p in enumerate(path) if p.endswith("lib/python3.11") or "/lib/python3." in p)
+    assert path.index("/grader") > stdlib and path.index("/grader") == len(path) - 1
+    assert "/grader" not in writable and "/grader/autograder" not in writable
+
+
+def test_without_the_sandbox_the_same_probe_finds_the_host_writable(monkeypatch):
+    # Control: with process isolation the probe sees far more writable places than the three tmpfs.
+    monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    writable = items(items(run(WRITABLE, "/", 2))[0])
+    assert any(not w.startswith(("/tmp", "/dev/shm", "/home/student")) for w in writable), writable
+
+
+def test_cpu_time_is_limited_per_process():
+    busy = "def probe(seconds):\n    import time\n    end = time.process_time() + seconds\n    while time.process_time() < end:\n        pass\n    return 1"
+    limits = Limits(call_timeout=60, cpu_seconds=1)
+    with pytest.raises(StudentCrash, match="limite de tempo de CPU"):
+        run(busy, 5, limits=limits)
+    assert run(busy, 0.3, limits=limits) == 1  # control: under the limit, the same loop is fine
