@@ -15,7 +15,7 @@ import sys
 from autograder import child, values, wire
 from autograder.parts import PARTS_BY_ID
 from autograder.report import test_result
-from autograder.runner import run_part
+from autograder.runner import new_seed, run_part
 from autograder.sandbox import StudentError
 
 
@@ -43,7 +43,7 @@ def grade(grade_id, namespace):
     # nbgrader scores a cell that writes to stderr as 0: whatever the student's
     # code prints there (warnings included) goes to stdout instead.
     with contextlib.redirect_stderr(sys.stdout):
-        outcomes = run_part(grade_id, KernelProcess(namespace), devices)
+        outcomes = run_part(grade_id, KernelProcess(namespace), devices, new_seed())
     tests = [test_result(name, points, outcomes[(grade_id, name)]) for name, points in PARTS_BY_ID[grade_id].tests.items()]
     for test in tests:
         mark = "ok" if test["status"] == "passed" else test["status"]

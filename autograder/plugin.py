@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from autograder import report
-from autograder.notebook import Submission, load_submission
-from autograder.parts import PARTS_BY_ID
-from autograder.runner import NoCell, PartClient, classify, cuda_available
+from autograder.notebook import Submission, load_submission, read_regular_file
+from autograder.parts import PARTS, PARTS_BY_ID
+from autograder.runner import NoCell, PartClient, classify, cuda_available, new_seed
 from autograder.sandbox import Limits, Session, isolation
 
 _SUBMISSION = pytest.StashKey[Submission]()
 _OUTCOMES = pytest.StashKey[dict]()
+_SEED = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser):
@@ -32,6 +33,7 @@ def pytest_addoption(parser):
     group.addoption("--memory-limit", type=int, default=Limits.memory_bytes // 2**20,
                     help="MiB of address space per student process")
     group.addoption("--device", choices=("cpu", "cuda", "auto"), default="auto", help="devices for the torch tests")
+    group.addoption("--seed", type=int, default=None, help="seed of the hidden inputs (default: a secret one)")
 
 
 def reference_submission():
@@ -49,6 +51,7 @@ def pytest_configure(config):
         raise pytest.UsageError(sub.error)
     config.stash[_SUBMISSION] = sub
     config.stash[_OUTCOMES] = defaultdict(list)
+    config.stash[_SEED] = config.getoption("--seed") if config.getoption("--seed") is not None else new_seed()
 
 
 def use_cuda(config):
@@ -78,15 +81,17 @@ def limits(config):
 def processes(pytestconfig):
     """One student process per part, started on first use; all gone at the end."""
     sub = pytestconfig.stash[_SUBMISSION]
-    notebook = sub.path if Path(sub.path).is_file() else None
-    with Session(limits(pytestconfig), use_gpu=use_cuda(pytestconfig), notebook=notebook) as session:
-        yield {gid: session.part(src) for gid, src in sub.cells.items()}
+    files = {Path(sub.path).name: read_regular_file(sub.path)} if Path(sub.path).is_file() else {}
+    seed = pytestconfig.stash[_SEED]
+    with Session(limits(pytestconfig), use_gpu=use_cuda(pytestconfig), files=files, seed=seed) as session:
+        yield {p.grade_id: PartClient(p.grade_id, session.part(sub.cells[p.grade_id]) if p.grade_id in sub.cells
+                                      else NoCell(p.grade_id, sub.refused.get(p.grade_id)), seed)
+               for p in PARTS}
 
 
 @pytest.fixture
 def part(request, processes):
-    grade_id = part_of(request.node)
-    return PartClient(grade_id, processes.get(grade_id) or NoCell(grade_id))
+    return processes[part_of(request.node)]
 
 
 @pytest.fixture(params=["cpu", "cuda"])

@@ -9,11 +9,18 @@ start-up per submission is what makes a class fast.
 import functools
 import importlib
 import inspect
+import secrets
 import subprocess
 import sys
+import traceback
+import zlib
+
+import numpy as np
 
 from autograder.parts import PARTS_BY_ID
 from autograder.sandbox import StudentCrash, StudentError, StudentTimeout
+
+GRADER_ERROR = "o corretor falhou neste teste (não é um erro do seu código); o professor vai revisar"
 
 
 @functools.cache
@@ -23,11 +30,27 @@ def cuda_available():
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
 
 
-class PartClient:
-    """What a hidden test sees of one part: calls into the student's process."""
+def new_seed() -> int:
+    """A secret seed for one grading run's hidden inputs."""
+    return secrets.randbits(63)
 
-    def __init__(self, grade_id, process):
-        self.grade_id, self.process = grade_id, process
+
+class PartClient:
+    """What a hidden test sees of one part: calls into the student's process, and the run's inputs."""
+
+    def __init__(self, grade_id, process, seed):
+        self.grade_id, self.process, self.seed = grade_id, process, seed
+        self._runs = {}
+
+    def once(self, name: str, run):
+        """run(), once per part: tests that check different properties of the same run share it."""
+        if name not in self._runs:
+            self._runs[name] = run()
+        return self._runs[name]
+
+    def rng(self, name: str) -> np.random.Generator:
+        """The generator of the hidden inputs named `name`, for this run's secret seed."""
+        return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
 
     def call(self, name, *args):
         """Call the student's function `name`; returns what it returned (values.py)."""
@@ -48,23 +71,32 @@ def classify(exc):
         return "error", str(exc)
     if isinstance(exc, AssertionError):
         return "failed", str(exc)
-    return "error", f"erro interno do corretor ({type(exc).__name__}: {exc}); avise o professor"
+    return "grader_error", GRADER_ERROR
+
+
+def grader_log(grade_id, name, exc):
+    """What the instructor reads about a grader failure: never shown to the student."""
+    detail = "".join(traceback.format_exception(exc))
+    return f"{grade_id}.{name}: {detail}"
 
 
 class NoCell:
-    """Stands in for a part whose answer cell was not found: every call fails."""
+    """Stands in for a part whose answer cell was not found (or refused): every call fails."""
 
-    def __init__(self, grade_id):
-        self.grade_id = grade_id
+    def __init__(self, grade_id, why=None):
+        self.message = why or f"nenhuma célula de resposta encontrada para {grade_id}"
 
     def request(self, op, **args):
-        raise StudentError(f"nenhuma célula de resposta encontrada para {self.grade_id}")
+        raise StudentError(self.message)
+
+    def release(self):
+        pass
 
 
-def run_part(grade_id, process, devices):
-    """{(grade_id, test name): [(variant, status, message)]} for one part."""
+def run_part(grade_id, process, devices, seed, logs=None):
+    """{(grade_id, test name): [(variant, status, message)]} for one part; grader failures go to `logs`."""
     module = importlib.import_module(f"autograder.hidden.test_{grade_id}")
-    part = PartClient(grade_id, process)
+    part = PartClient(grade_id, process, seed)
     outcomes = {}
     for name in PARTS_BY_ID[grade_id].tests:
         test = getattr(module, name)
@@ -76,6 +108,9 @@ def run_part(grade_id, process, devices):
                 exc = None
             except Exception as error:
                 exc = error
-            runs.append((device if len(variants) > 1 else "", *classify(exc)))
+            status, message = classify(exc)
+            if status == "grader_error" and logs is not None:
+                logs.append(grader_log(grade_id, name, exc))
+            runs.append((device if len(variants) > 1 else "", status, message))
         outcomes[(grade_id, name)] = runs
     return outcomes

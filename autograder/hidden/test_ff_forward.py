@@ -2,7 +2,7 @@
 import numpy as np
 
 from autograder import checks
-from autograder.hidden.common import LECTURE, ff_params, rng
+from autograder.hidden.common import LECTURE, ff_params
 from solutions import feedforward as reference
 
 WHAT = "forward(X, params)"
@@ -13,22 +13,26 @@ def run(part, gen, b, d, h):
     return X, params, part.call("forward", X, params)
 
 
+def lecture_run(part):
+    """One run at the lecture's sizes, shared by the tests of its type and of its values."""
+    sizes = LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
+    return part.once("lecture", lambda: run(part, part.rng("ff_forward/lecture"), *sizes))
+
+
 def test_returns_float64_array_of_shape_b_h(part):
-    b, h = LECTURE["batch"], LECTURE["hidden"]
-    _, _, out = run(part, rng("ff_forward/type"), b, LECTURE["input"], h)
+    _, _, out = lecture_run(part)
     checks.check_type(WHAT, out, np.ndarray)
-    checks.check_shape(WHAT, out, (b, h))
+    checks.check_shape(WHAT, out, (LECTURE["batch"], LECTURE["hidden"]))
     checks.check_dtype(WHAT, out, "float64")
 
 
 def test_values_match_the_reference(part):
-    X, params, out = run(part, rng("ff_forward/values"), LECTURE["batch"], LECTURE["input"], LECTURE["hidden"])
-    checks.check_close(WHAT, checks.as_array(WHAT, out), reference.forward(X, params))
+    X, params, out = lecture_run(part)
+    checks.check_close(WHAT, out, reference.forward(X, params))
 
 
 def test_uses_sizes_from_its_arguments(part):
-    gen = rng("ff_forward/sizes")
+    gen = part.rng("ff_forward/sizes")
     for b, d, h in [(3, 7, 5), (1, 1, 1), (17, 4, 33)]:
         X, params, out = run(part, gen, b, d, h)
-        what = f"forward com X {X.shape} e W_xh {params['Wxh'].shape}"
-        checks.check_close(what, checks.as_array(what, out), reference.forward(X, params))
+        checks.check_close(f"forward com X {X.shape} e W_xh {params['Wxh'].shape}", out, reference.forward(X, params))

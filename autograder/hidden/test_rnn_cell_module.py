@@ -1,40 +1,46 @@
 """rnn_cell_module: class RNN(nn.Module) iterating an nn.RNNCell, on every device.
 
-The grader never imports torch: the module runs in the student's process and
-sends back its output, its cell's weights and, when asked, dL/dX; the checks
-recompute the recurrence and the gradient from those numbers.
+The grader never imports torch. Each run loads the grader's own weights into
+the module's nn.RNNCell, and the checks recompute the recurrence (and dL/dX)
+from those weights and the states the module returned. What the student's
+process reports about the module itself (its cells, its device, whether the
+weights changed) is a claim: it can cost points when false, and no test
+passes on a claim alone.
 """
 import numpy as np
 
 from autograder import checks
-from autograder.hidden.common import LECTURE, rng
+from autograder.hidden.common import LECTURE, read_back_initial_states, rnn_params
 from autograder.values import SequenceValue, TensorValue
 
 WHAT = "RNN(...)(X)"
 SIZES = (LECTURE["seq_len"], LECTURE["batch"], LECTURE["input"], LECTURE["hidden"])
 
 
-def run(part, device, gen, n, b, d, h, batch_size=None, **kwargs):
-    """X of shape (n, b, d) through RNN(d, h, batch_size or b) on `device`."""
+def cell_weights(gen, d, h):
+    """The grader's weights in nn.RNNCell's layout, and the recurrence they define in the NumPy convention."""
+    p = rnn_params(gen, d, h)
+    bias_ih = 0.1 * gen.standard_normal(h)
+    weights = {"weight_ih": p["Wxh"].T, "weight_hh": p["Whh"].T, "bias_ih": bias_ih, "bias_hh": p["bh"][0] - bias_ih}
+    weights = {name: np.ascontiguousarray(w, dtype=np.float32) for name, w in weights.items()}
+    return weights, (weights["weight_ih"].T, weights["weight_hh"].T, weights["bias_ih"] + weights["bias_hh"])
+
+
+def run(part, device, gen, n, b, d, h, batch_size=None, load=True, **kwargs):
+    """X of shape (n, b, d) through RNN(d, h, batch_size or b) on `device`, with the grader's weights if `load`."""
     X = gen.standard_normal((n, b, d)).astype(np.float32)
-    result = part.module((d, h, batch_size or b), device=device, X=X, **kwargs)
-    return X, result
+    weights, used = cell_weights(gen, d, h)
+    result = part.module((d, h, batch_size or b), device=device, X=X, weights=weights if load else None, **kwargs)
+    return X, used, result
 
 
-def output(result, shape, what=WHAT):
+def states(result, shape, what=WHAT):
+    """The output as an array of `shape`; a module that changed the loaded weights fails here."""
     out = result["output"]
     checks.check_type(what, out, TensorValue)
-    H = checks.as_array(what, out)
-    checks.check_shape(what, H, shape)
-    return H
-
-
-def recurrence_weights(result):
-    """(W_in, W_rec, bias) of the recurrence in the NumPy parts' convention."""
-    if "weights" not in result:
-        checks.fail("o módulo não contém um nn.RNNCell")
-    w = result["weights"]
-    return w["weight_ih"].T, w["weight_hh"].T, w["bias_ih"] + w["bias_hh"]
+    if result.get("weights_unchanged", 1.0) != 1.0:  # a claim: missing, it costs nothing
+        checks.fail(f"{what}: o forward alterou os pesos do nn.RNNCell; ele só deve lê-los")
+    return checks.as_array(what, out, shape)
 
 
 def test_holds_an_rnn_cell(part):
@@ -46,67 +52,78 @@ def test_holds_an_rnn_cell(part):
             f"RNN({d}, {h}, {b}) deve guardar um nn.RNNCell({d}, {h}) (tanh, com viés) como atributo; "
             f"encontrados: {found or 'nenhum'}"
         )
+    # The claim above earns nothing alone: the cell's weights must drive the output.
+    n = 4
+    gen = part.rng("module/holds")
+    X, used, result = run(part, "cpu", gen, n, b, d, h)
+    _, unused = cell_weights(gen, d, h)
+    checks.check_weights_drive_output(WHAT, X, states(result, (n, b, h)), used, unused)
 
 
 def test_returns_float32_tensor_of_shape_n_b_h(part, torch_device):
-    n, b, d, h = SIZES
-    _, result = run(part, torch_device, rng("module/type"), n, b, d, h)
+    _, b, d, h = SIZES
+    n = 10  # the lecture's batch and sizes; a shorter sequence shows the same shape and dtype
+    _, _, result = run(part, torch_device, part.rng("module/type"), n, b, d, h, load=False)
     out = result["output"]
     checks.check_type(WHAT, out, TensorValue)
-    checks.check_shape(WHAT, out, (n, b, h))
-    checks.check_dtype(WHAT, out, "float32")
+    checks.check_dtype(WHAT, checks.as_array(WHAT, out, (n, b, h)), "float32")
+    checks.check_dtype(WHAT, out, "float32")  # what the tensor claims to be, besides the numbers received
     if out.device.split(":")[0] != torch_device:
         checks.fail(f"{WHAT}: a saída deve ficar no device de X ({torch_device}), está em {out.device}")
 
 
 def test_states_follow_the_recurrence(part, torch_device):
     n, b, d, h = SIZES
-    X, result = run(part, torch_device, rng("module/recurrence"), n, b, d, h)
-    checks.check_recurrence(WHAT, X, output(result, (n, b, h)), *recurrence_weights(result))
+    X, used, result = run(part, torch_device, part.rng("module/recurrence"), n, b, d, h)
+    checks.check_recurrence(WHAT, X, states(result, (n, b, h)), *used)
 
 
 def test_keeps_the_autograd_graph(part, torch_device):
     n, b, d, h = 6, 3, 4, 5
-    gen = rng("module/autograd")
+    gen = part.rng("module/autograd")
     G = gen.standard_normal((n, b, h)).astype(np.float32)
-    _, result = run(part, torch_device, gen, n, b, d, h, grad_output=G)
-    H = output(result, (n, b, h))
+    X, used, result = run(part, torch_device, gen, n, b, d, h, grad_output=G)
+    H = states(result, (n, b, h))
     if not result["output"].requires_grad or result.get("grad_X") is None:
         checks.fail(f"{WHAT}: a saída não mantém o grafo do autograd (detach, NumPy ou torch.no_grad?)")
-    W_in, W_rec, _ = recurrence_weights(result)
+    checks.check_recurrence(WHAT, X, H, *used)  # the gradient below is the recurrence's
+    W_in, W_rec, _ = (w.astype(np.float64) for w in used)
     expected = checks.input_gradient(G.astype(np.float64), H.astype(np.float64), W_in, W_rec)
-    checks.check_close("gradiente de sum(G * saída) em relação a X", checks.as_array("dL/dX", result["grad_X"]), expected)
+    checks.check_close("gradiente de sum(G * saída) em relação a X", result["grad_X"], expected)
 
 
 def test_initial_state_is_standard_normal(part, torch_device):
-    # With the cell's W_ih = 0, biases 0 and W_hh = I/2, H_1 = tanh(H_0 / 2) reveals H_0.
-    n, b, d, h = 2, LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
-    zero = np.zeros(h, dtype=np.float32)
-    weights = {
-        "weight_ih": np.zeros((h, d), dtype=np.float32),
-        "weight_hh": 0.5 * np.eye(h, dtype=np.float32),
-        "bias_ih": zero,
-        "bias_hh": zero,
-    }
-    gen = rng("module/h0")
-    H0s = [2 * np.arctanh(output(run(part, torch_device, gen, n, b, d, h, weights=weights)[1], (n, b, h))[0].astype(np.float64)) for _ in range(3)]
+    n, b, d, h = 3, LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
+    gen = part.rng("module/h0")
+    H0s = []
+    for _ in range(3):
+        X, used, result = run(part, torch_device, gen, n, b, d, h)
+        H0s.append(read_back_initial_states("H_0", X, states(result, (n, b, h)), *used))
     checks.check_initial_states("H_0", H0s)
 
 
 def test_uses_sizes_from_its_input(part, torch_device):
-    gen = rng("module/sizes")
+    gen = part.rng("module/sizes")
     # The batch of X differs from the constructor's batch_size: H_0 must follow X.
     for n, b, d, h, batch_size in [(7, 3, 5, 4, 10), (1, 1, 1, 1, 1), (4, 12, 3, 6, 2)]:
-        X, result = run(part, torch_device, gen, n, b, d, h, batch_size=batch_size)
+        X, used, result = run(part, torch_device, gen, n, b, d, h, batch_size=batch_size)
         what = f"RNN({d}, {h}, {batch_size}) com X de forma {X.shape}"
-        checks.check_recurrence(what, X, output(result, (n, b, h), what), *recurrence_weights(result))
+        checks.check_recurrence(what, X, states(result, (n, b, h), what), *used)
 
 
 def test_follows_the_device_of_its_input(part):
     # The meta device computes nothing but refuses tensors made on another
     # device: it catches a hard-coded or global device even without a GPU.
-    result = part.module((3, 4, 2), device="meta", shape=[5, 2, 3])
+    # What it reports is a claim, so the same sizes must also give real states on the CPU.
+    gen = part.rng("module/device")
+    n, b, d, h = (int(k) for k in gen.integers(2, 9, size=4))
+    result = part.module((d, h, int(gen.integers(1, 9))), device="meta", shape=[n, b, d])
     out = result["output"]
     checks.check_type(WHAT, out, TensorValue)
-    if out.device != "meta" or out.shape != (5, 2, 4):
-        checks.fail(f"{WHAT}: com X no device meta, a saída deveria ficar em meta com forma (5, 2, 4); veio {out.device} {out.shape}")
+    if out.device != "meta" or out.shape != (n, b, h):
+        checks.fail(f"{WHAT}: com X no device meta, a saída deveria ficar em meta com forma {(n, b, h)}; "
+                    f"veio {out.device} {out.shape}")
+    _, _, result = run(part, "cpu", gen, n, b, d, h, load=False)
+    H = states(result, (n, b, h))
+    if not (np.abs(H) <= 1).all():
+        checks.fail(f"{WHAT}: na CPU, os estados têm valores fora de [-1, 1]")
