@@ -1,20 +1,49 @@
-"""Find each part's answer cell in a submitted notebook, without running it.
+"""Read a submitted notebook safely and find each part's answer cell, without running it.
 
-Cells are found by their nbgrader grade_id. When that metadata was lost (a
-notebook re-created, cells pasted into a fresh one), a part's cell is the last
-code cell that defines the part's function or class, and the notes say so.
+The file must be a regular file (no symlink, FIFO or device) of at most
+MAX_NOTEBOOK_BYTES; an answer cell may hold at most MAX_CELL_BYTES. Cells are
+found by their nbgrader grade_id. When that metadata was lost (a notebook
+re-created, cells pasted into a fresh one), a part's cell is the last code
+cell that defines the part's function or class, and the notes say so.
 """
 import ast
 import json
+import os
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import nbformat
 
 from autograder.parts import PARTS
 
 # Cells of the recurrent parts are told from the feed-forward ones by W_hh.
 RECURRENT_MARK = "Whh"
+MAX_NOTEBOOK_BYTES = 20 * 2**20  # a notebook with its outputs and figures; ours is 40 KB
+MAX_CELL_BYTES = 256 * 2**10  # an answer cell; the reference's longest is 1.5 KB
+PART_IDS = [p.grade_id for p in PARTS]  # a list: a malformed grade_id (a dict, say) is simply not in it
+
+
+class Refused(Exception):
+    """A path that is not a submission the grader may read; the message says why, in Portuguese."""
+
+
+def read_regular_file(path, limit=MAX_NOTEBOOK_BYTES) -> bytes:
+    """The bytes of `path`, which must be a regular file itself (never followed through a link)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        kind = "um link simbólico" if os.path.islink(path) else f"ilegível ({exc.strerror})"
+        raise Refused(f"{path}: entrega recusada, o arquivo é {kind}") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Refused(f"{path}: entrega recusada, não é um arquivo comum")
+        if info.st_size > limit:
+            raise Refused(f"{path}: entrega recusada, {info.st_size / 2**20:.1f} MiB (o limite é {limit // 2**20} MiB)")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise Refused(f"{path}: entrega recusada, maior que {limit // 2**20} MiB")
+    return data
 
 
 @dataclass
@@ -24,6 +53,7 @@ class Submission:
     cells: dict = field(default_factory=dict)  # grade_id -> Python source
     notes: list = field(default_factory=list)
     error: "str | None" = None  # set when nothing can be graded
+    refused: dict = field(default_factory=dict)  # grade_id -> why its cell cannot be graded
 
 
 def python_source(cell_source):
@@ -55,23 +85,48 @@ def guess_parts(source):
     ]
 
 
-def load_submission(path, student=None):
+def nbgrader_meta(cell):
+    """A cell's nbgrader metadata, or {} when it is missing or malformed."""
+    meta = cell.get("metadata")
+    meta = meta.get("nbgrader") if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def load_submission(path, student=None, data=None):
+    """The answer cells of the notebook at `path` (its bytes, if already read safely, in `data`)."""
     path = Path(path)
     sub = Submission(student=student or path.stem, path=path)
+    # jsonschema, under nbformat, imports rfc3987_syntax when it is installed (nbgrader's dependencies
+    # bring it), and that compiles a grammar for 1.5 s: in every grading worker, for IRI formats that
+    # the notebook schema never uses. Keep it out; jsonschema does without it.
+    sys.modules.setdefault("rfc3987_syntax", None)
+    import nbformat
+
     try:
-        nb = nbformat.read(path, as_version=4)
+        text = (read_regular_file(path) if data is None else data).decode("utf-8")
+        nb = nbformat.reads(text, as_version=4)
+    except Refused as exc:
+        sub.error = str(exc)
+        return sub
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        sub.error = f"{path}: não é um notebook (JSON inválido: {exc})"
+        sub.error = f"{path}: não é um notebook (JSON inválido: {str(exc)[:200]})"
         return sub
     except Exception as exc:  # nbformat raises many kinds on a non-notebook JSON
-        sub.error = f"{path}: não é um notebook ({type(exc).__name__}: {exc})"
+        sub.error = f"{path}: não é um notebook ({type(exc).__name__}: {str(exc)[:200]})"
         return sub
-    code_cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    code_cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code" and isinstance(c.get("source"), str)]
+    for cell in code_cells:
+        if len(cell.source.encode()) > MAX_CELL_BYTES:
+            grade_id = nbgrader_meta(cell).get("grade_id")
+            if grade_id in PART_IDS:
+                sub.refused[grade_id] = f"célula grande demais ({len(cell.source) // 1024} KiB; o limite é " \
+                                        f"{MAX_CELL_BYTES // 1024} KiB)"
+            cell.source = ""  # never parsed, never run
     by_id = {}
     for cell in code_cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         grade_id = meta.get("grade_id")
-        if meta.get("solution") and grade_id in {p.grade_id for p in PARTS}:
+        if meta.get("solution") and grade_id in PART_IDS:
             if grade_id in by_id:
                 sub.notes.append(f"{grade_id}: mais de uma célula com esse grade_id; usada a primeira")
             else:
@@ -82,7 +137,9 @@ def load_submission(path, student=None):
         for grade_id in guess_parts(source):
             guessed[grade_id] = source  # the last definition wins, as in a kernel run top to bottom
     for part in PARTS:
-        if part.grade_id in by_id:
+        if part.grade_id in sub.refused:
+            sub.notes.append(f"{part.grade_id}: {sub.refused[part.grade_id]}")
+        elif part.grade_id in by_id:
             sub.cells[part.grade_id] = by_id[part.grade_id]
         elif part.grade_id in guessed:
             sub.cells[part.grade_id] = guessed[part.grade_id]
