@@ -64,13 +64,20 @@ def _own_paths():
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether `pid` runs; a zombie does not (in a container whose init never reaps, they stay)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
         return False
-    except PermissionError:
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
         return True
-    return True
 
 
 class Cgroup:

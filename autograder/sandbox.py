@@ -46,6 +46,7 @@ PACKAGE = Path(__file__).resolve().parent
 # All the student's process may import of the grader: the protocol, nothing else.
 CHILD_MODULES = ("__init__.py", "child.py", "values.py", "wire.py", "zygote.py")
 SANDBOX_HOME = "/home/student"
+FRESH = (("/tmp", "1777"), ("/dev/shm", "1777"), (SANDBOX_HOME, "700"))  # writable, fresh for every submission
 MAX_MESSAGE = 1 << 16
 PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask for, by default
 CONTROL_TIMEOUT = 30.0  # seconds for the zygote or a leader to answer a control message
@@ -162,7 +163,14 @@ def bwrap_command(use_gpu, limits):
     if use_gpu:  # the NVIDIA device nodes; the driver's libraries are under /usr
         cmd += [arg for dev in sorted(Path("/dev").glob("nvidia*")) for arg in ("--dev-bind", str(dev), str(dev))]
     cmd += ["--size", size, "--tmpfs", "/dev/shm", "--dir", SANDBOX_HOME, "--chdir", "/"]
+    for i, _ in enumerate(kept_roots()):  # where the zygote's leaders park them (zygote.mount_fresh)
+        cmd += ["--dir", f"/.hold/{i}"]
     return cmd + ["--remount-ro", "/"]
+
+
+def kept_roots():
+    """Python roots inside a place each submission gets fresh (a venv under /tmp): kept visible above it."""
+    return [root for root in _python_roots() if any(Path(root).is_relative_to(place) for place, _ in FRESH)]
 
 
 def _exit_reason(code, memory_known):
@@ -304,10 +312,10 @@ class Leader:
             ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self.sock = ours
         self.home = SANDBOX_HOME if box.namespaces else tempfile.mkdtemp(dir=box.scratch)
-        fresh = [[path, limits.disk_bytes, mode] for path, mode in
-                 (("/tmp", "1777"), ("/dev/shm", "1777"), (SANDBOX_HOME, "700"))]
+        fresh = [[path, limits.disk_bytes, mode] for path, mode in FRESH]
+        request = {"op": "open", "home": self.home, "fresh": fresh, "keep": kept_roots()}
         try:
-            if not box.ask({"op": "open", "home": self.home, "fresh": fresh}, fds=[theirs.fileno()]).get("ok"):
+            if not box.ask(request, fds=[theirs.fileno()]).get("ok"):
                 raise SandboxFailure(f"the zygote could not build a submission's namespaces\n{box.log_tail()}")
         except SandboxFailure:
             self.close()

@@ -47,7 +47,8 @@ CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
 MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_PRIVATE = 1024, 2048, 4096, 16384, 1 << 18
 MS_RELATIME, MS_STRICTATIME = 1 << 21, 1 << 24
-MNT_DETACH = 2
+MS_MOVE, MNT_DETACH = 8192, 2
+HOLD = "/.hold"  # empty folders where mounts wait while a fresh tmpfs goes on above them
 MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
                "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME, "strictatime": MS_STRICTATIME}
 KEEP_WRITABLE = {"proc", "sysfs", "devpts", "mqueue"}  # kernel interfaces, not places to leave files
@@ -149,12 +150,21 @@ def make_everything_readonly():
         mount(None, point, None, flags)
 
 
-def mount_fresh(places, replace=False):
-    """An empty tmpfs of the given size on each place ([path, bytes, octal mode]); `replace` drops the old one."""
+def mount_fresh(places, keep=(), replace=False):
+    """An empty tmpfs of the given size on each place ([path, bytes, octal mode]); `replace` drops the old one.
+
+    `keep` are mounts inside those places that must stay (a Python environment
+    under /tmp): a copy of each waits in HOLD and is moved back on top.
+    """
+    for i, path in enumerate(keep):
+        mount(path, f"{HOLD}/{i}", None, MS_BIND | MS_REC)
     for path, size, mode in places:
         if replace:
             _check(libc.umount2(path.encode(), MNT_DETACH), f"umount {path}")
         mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
+    for i, path in enumerate(keep):
+        os.makedirs(path, exist_ok=True)
+        mount(f"{HOLD}/{i}", path, None, MS_MOVE)
 
 
 def drop_capabilities():
@@ -246,7 +256,7 @@ class Leader:
         reap()
         self.exit_codes.clear()
         if self.namespaces:
-            mount_fresh(self.request["fresh"], replace=True)
+            mount_fresh(self.request["fresh"], self.request["keep"], replace=True)
         else:
             clear_folder(self.request["home"])
         return {"ok": True}
@@ -302,7 +312,7 @@ def become_leader(sock, request):
     if request["namespaces"]:
         enter_new_namespaces()
         make_everything_readonly()
-        mount_fresh(request["fresh"])
+        mount_fresh(request["fresh"], request["keep"])
     if os.fork():
         os._exit(0)  # the leader is reparented to the zygote, which reaps it
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # PID 1 ignores what its members send it
