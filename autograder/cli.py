@@ -30,6 +30,7 @@ from autograder import pool, report
 from autograder.notebook import Refused, load_submission, read_regular_file
 from autograder.parts import ASSIGNMENT, PARTS
 from autograder.runner import NoCell, cuda_available, new_seed, run_part
+from autograder.values import printable
 from autograder.sandbox import (ZYGOTE_START_TIMEOUT, Limits, Session, isolation, limits_report,
                                 remove_stale_cgroups)
 
@@ -148,7 +149,7 @@ class Journal:
                     self.rows.append(json.loads(line))
                 except json.JSONDecodeError:
                     pass
-        self.file = open(path, "a" if resume else "w", encoding="utf-8")
+        self.file = open(path, "a" if resume else "w", encoding="utf-8", errors="backslashreplace")
 
     def append(self, row):
         self.file.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -168,7 +169,7 @@ class Log:
             path.unlink(missing_ok=True)
 
     def write(self, student, notebook, lines):
-        with open(self.path, "a", encoding="utf-8") as f:
+        with open(self.path, "a", encoding="utf-8", errors="backslashreplace") as f:
             f.write(f"==== {time.strftime('%Y-%m-%d %H:%M:%S')} {student} ({notebook})\n")
             f.writelines(line if line.endswith("\n") else line + "\n" for line in lines)
         return str(self.path)
@@ -183,7 +184,8 @@ def grade_all(jobs, args, limits, use_gpu, console):
     rows = [None] * len(jobs)
     todo = []
     for i, (student, notebook, error) in enumerate(jobs):
-        kept = previous.get((student, str(notebook), None if error else digest_of(notebook))) if args.resume else None
+        key = (printable(student), printable(notebook), None if error else digest_of(notebook))
+        kept = previous.get(key) if args.resume else None
         if kept:
             rows[i] = kept
         else:

@@ -19,7 +19,8 @@ from autograder.parts import PARTS
 # Cells of the recurrent parts are told from the feed-forward ones by W_hh.
 RECURRENT_MARK = "Whh"
 MAX_NOTEBOOK_BYTES = 20 * 2**20  # a notebook with its outputs and figures; ours is 40 KB
-MAX_CELL_BYTES = 256 * 2**10  # an answer cell; the reference's longest is 1.5 KB
+MAX_CELL_BYTES = 256 * 2**10  # a code cell; the reference's longest is 1.5 KB
+MAX_CELLS = 5000  # the assignment's notebook has 40
 PART_IDS = [p.grade_id for p in PARTS]  # a list: a malformed grade_id (a dict, say) is simply not in it
 
 
@@ -69,7 +70,7 @@ def defined_names(source):
     """Top-level functions and classes a cell defines (none if it does not parse)."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # a cell built to choke the parser
         return set()
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
 
@@ -114,7 +115,11 @@ def load_submission(path, student=None, data=None):
     except Exception as exc:  # nbformat raises many kinds on a non-notebook JSON
         sub.error = f"{path}: não é um notebook ({type(exc).__name__}: {str(exc)[:200]})"
         return sub
-    code_cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code" and isinstance(c.get("source"), str)]
+    cells = nb.get("cells", [])
+    if len(cells) > MAX_CELLS:
+        sub.error = f"{path}: entrega recusada, {len(cells)} células (o limite é {MAX_CELLS})"
+        return sub
+    code_cells = [c for c in cells if c.get("cell_type") == "code" and isinstance(c.get("source"), str)]
     for cell in code_cells:
         if len(cell.source.encode()) > MAX_CELL_BYTES:
             grade_id = nbgrader_meta(cell).get("grade_id")

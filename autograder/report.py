@@ -11,8 +11,10 @@ import csv
 import json
 
 from autograder.parts import ASSIGNMENT, MAX_SCORE, PARTS
+from autograder.values import printable
 
 STATUSES = ("passed", "failed", "error", "timeout", "skipped", "grader_error")
+MAX_MESSAGE = 1000  # characters a student reads per test: a check's message never needs more
 GRADER_FAILED = "o corretor falhou ao corrigir esta entrega (não é um erro do seu código); o professor vai revisar"
 
 
@@ -29,6 +31,9 @@ def test_result(name, points, runs):
         if failed and failed[0][0]:
             message = f"[{failed[0][0]}] {message}"
     score = points if status == "passed" else 0.0
+    message = printable(message)
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 1] + "…"
     return {"name": name, "status": status, "score": score, "max_score": points, "message": message}
 
 
@@ -51,13 +56,13 @@ def submission_result(student, notebook, outcomes, notes=(), error=None, grader_
         }
     review = grader_failed or any(t["status"] == "grader_error" for p in parts.values() for t in p["tests"])
     return {
-        "student": student,
-        "notebook": str(notebook),
+        "student": printable(student),
+        "notebook": printable(notebook),
         "score": round(sum(p["score"] for p in parts.values()), 6),
         "max_score": MAX_SCORE,
-        "error": GRADER_FAILED if grader_failed else error,
+        "error": GRADER_FAILED if grader_failed else (printable(error) if error else None),
         "needs_review": review,
-        "notes": list(notes),
+        "notes": [printable(note) for note in notes],
         "parts": parts,
     }
 
@@ -67,12 +72,12 @@ def build_report(rows, isolation, limits=None):
 
 
 def write_json(report, path):
-    with open(path, "w", encoding="utf-8") as f:
+    with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
         json.dump(report, f, ensure_ascii=False, indent=1)
 
 
 def write_csv(report, path):
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "notebook", "score", "max_score", *[p.grade_id for p in PARTS], "needs_review",
                          "error"])

@@ -56,9 +56,13 @@ class PartClient:
         """Call the student's function `name`; returns what it returned (values.py)."""
         return self.process.request("call", name=name, args=list(args))
 
-    def module(self, sizes, **kwargs):
-        """Build (and run) the student's RNN module; see child.rnn_module."""
-        return self.process.request("rnn_module", sizes=list(sizes), **kwargs)
+    def module(self, sizes, **kwargs) -> dict:
+        """Build (and run) the student's RNN module; see child.rnn_module. Always a dict: a reply of
+        another shape (a patched probe) is the student's error, not a KeyError in a test."""
+        result = self.process.request("rnn_module", sizes=list(sizes), **kwargs)
+        if not isinstance(result, dict):
+            raise StudentError("o processo do aluno devolveu uma resposta inválida ao módulo")
+        return result
 
 
 def classify(exc):

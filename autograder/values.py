@@ -104,10 +104,16 @@ def restore(data, depth=0):
 _NUMBERS = re.compile(r"[-+]?(\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?|[-+]?\d+[eE][-+]?\d+|\d{7,}")
 
 
+def printable(value) -> str:
+    """`value` as a string that can be written as UTF-8 (a lone surrogate, from a file name or an
+    exception, becomes its escape instead of breaking the report)."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def text(value, limit=MAX_TEXT):
     """A string from the student's side, made safe to show: short, one line, no printed numbers."""
-    value = " ".join(str(value).split())
-    value = _NUMBERS.sub("…", value)
+    value = printable(str(value)[: 4 * limit])  # cut first: a 32 MB string must not cost a split
+    value = _NUMBERS.sub("…", " ".join(value.split()))
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 

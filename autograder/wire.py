@@ -4,7 +4,8 @@ A frame is an 8-byte length, then a JSON header, then the arrays it refers to
 in NumPy's .npy format. The grader reads every frame as hostile: its size, the
 nesting of its header, and each array's dtype and shape are checked before
 anything is allocated, and arrays are rebuilt from the bytes received, never
-unpickled. So a frame costs the grader at most about twice MAX_FRAME of memory.
+unpickled. So a frame costs the grader at most about twice MAX_FRAME of memory for its
+arrays, and a few times MAX_HEADER for the rest.
 """
 import io
 import json
@@ -17,6 +18,8 @@ import time
 import numpy as np
 
 MAX_FRAME = 32 * 2**20  # the largest reply a test needs is about 2 MB
+MAX_HEADER = 2 * 2**20  # the JSON part: decoded, a few times its size in objects
+MAX_SIZES = 256 * 2**10  # the line of sizes: a few thousand arrays
 MAX_DEPTH = 8  # nesting of dicts and lists in a header
 MAX_NDIM = 8
 ARRAY_KINDS = "biufc"  # bool, integers, floats, complex: plain numbers only
@@ -79,10 +82,12 @@ def load_array(blob: bytes) -> np.ndarray:
 def decode(data: bytes):
     """Inverse of encode; raises ProtocolError on anything malformed."""
     try:
-        line, rest = data.split(b"\n", 1)
+        line, rest = data[: MAX_SIZES + 1].split(b"\n", 1)[0], data[data.index(b"\n") + 1 :]
         sizes = json.loads(line)
         if not (isinstance(sizes, list) and sizes and all(type(s) is int and s >= 0 for s in sizes)):
             raise ValueError("bad size list")
+        if sizes[0] > MAX_HEADER:
+            raise ValueError(f"header of {sizes[0]} bytes is over the {MAX_HEADER}-byte limit")
         if sum(sizes) != len(rest):
             raise ValueError("sizes do not add up")
         header = json.loads(rest[: sizes[0]])

@@ -32,6 +32,7 @@ import resource
 import shutil
 import signal
 import socket
+import struct
 import sys
 import time
 import traceback
@@ -165,6 +166,59 @@ def mount_fresh(places, keep=(), replace=False):
     for i, path in enumerate(keep):
         os.makedirs(path, exist_ok=True)
         mount(f"{HOLD}/{i}", path, None, MS_MOVE)
+
+
+# The kernel's keyrings belong to a uid, not to any namespace: keys a student adds (or links into
+# the keyrings of the uid the sandbox maps to) would outlive the submission and reach the next one.
+KEYRING_SYSCALLS = {"x86_64": (0xC000003E, (248, 249, 250)), "aarch64": (0xC00000B7, (217, 218, 219))}
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+
+
+def keyring_filter(machine):
+    """A seccomp program (classic BPF) that refuses add_key, request_key and keyctl with EPERM, and
+    every system call of another architecture (a 32-bit program) with ENOSYS."""
+    arch, numbers = KEYRING_SYSCALLS[machine]
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    program = [(0x20, 0, 0, 4),  # A = seccomp_data.arch
+               (0x15, 1, 0, arch),  # native: skip the next
+               (0x06, 0, 0, enosys),
+               (0x20, 0, 0, 0),  # A = seccomp_data.nr
+               (0x35, len(numbers) + 1, 0, 0x40000000)]  # x32 numbers: to the refusal
+    for i, number in enumerate(numbers):
+        program.append((0x15, len(numbers) - i, 0, number))
+    program += [(0x06, 0, 0, allow), (0x06, 0, 0, eperm)]
+    return program
+
+
+def refuse_keyrings():
+    """Install keyring_filter on this process and every process it will fork (it cannot be undone)."""
+    import platform
+
+    if platform.machine() not in KEYRING_SYSCALLS:
+        return
+    program = keyring_filter(platform.machine())
+    filters = (ctypes.c_uint8 * (8 * len(program)))()
+    for i, (code, jt, jf, k) in enumerate(program):
+        ctypes.memmove(ctypes.byref(filters, 8 * i), struct.pack("=HBBI", code, jt, jf, k), 8)
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    fprog = Program(len(program), ctypes.cast(filters, ctypes.c_void_p))
+    _check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
+
+
+def hide_processes(pids):
+    """An empty, read-only folder over each one's /proc entry: /proc is the sandbox's, not the
+    submission's (bubblewrap's covers keep a new one from being mounted), and the student's uid
+    owns the files of the zygote and the leader there (oom_score_adj, autogroup, ...)."""
+    for pid in pids:
+        try:
+            mount("tmpfs", f"/proc/{pid}", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k")
+        except OSError as exc:
+            if exc.errno != 2:  # a process that has exited since has nothing left to hide
+                raise
 
 
 def drop_capabilities():
@@ -313,7 +367,11 @@ def become_leader(sock, request):
         enter_new_namespaces()
         make_everything_readonly()
         mount_fresh(request["fresh"], request["keep"])
-    if os.fork():
+        hide_processes([entry for entry in os.listdir("/proc") if entry.isdigit()])  # the zygote, this fork
+    leader = os.fork()
+    if leader:
+        if request["namespaces"]:
+            hide_processes([str(leader)])
         os._exit(0)  # the leader is reparented to the zygote, which reaps it
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # PID 1 ignores what its members send it
     if not request["namespaces"]:
@@ -385,6 +443,7 @@ class Zygote:
 def main(argv):
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     prctl(PR_SET_DUMPABLE, 0)  # no process of a student can ptrace it, or its forks
+    refuse_keyrings()
     warm_up()
     # Every fork inherits these objects: a collection in a child would touch them all and copy
     # every page of the heap (copy-on-write). Frozen, the collector leaves them alone.

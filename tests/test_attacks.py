@@ -218,6 +218,53 @@ def forward(X, params):
     raise ValueError(repr(X) + repr(params))
 '''
 
+SURROGATE_EXCEPTION = '''
+def forward(X, params):
+    raise ValueError(chr(0xDCFF) + " cannot be written as UTF-8")
+'''
+HUGE_HEADER = FORGED_FRAME + '''
+def forward(X, params):
+    _send_forged('{"ok": true, "value": {"kind": "sequence", "items": [' + "[]," * 10_000_000 + '[]]}}')
+'''
+NONSENSE_PROBE = '''
+import autograder.child as _probe
+_probe.PROBES["rnn_module"] = lambda *args, **kwargs: 0
+
+class RNN(nn.Module):
+    pass
+'''
+MANY_CLAIMS = '''
+class RNN(nn.Module):
+    def __init__(self, input_size, hidden_size, batch_size):
+        super().__init__()
+        self.cells = nn.ModuleList(nn.RNNCell(1, 1) for _ in range(3000))
+        for cell in self.cells:
+            cell.nonlinearity = "3.14159265358979 " * 12
+
+    def forward(self, X):
+        return X
+'''
+PARSER_BOMB = "x = " + "-" * 200_000 + "1"  # an extra cell, not an answer: it must not break the grader
+TOUCH_ZYGOTE = '''
+import os
+_tampered = []
+for _pid in os.listdir("/proc"):
+    if _pid.isdigit() and _pid != os.readlink("/proc/self"):  # /proc numbers the sandbox's processes
+        try:
+            with open(f"/proc/{_pid}/oom_score_adj", "w") as _f:
+                _f.write("1000")
+            _tampered.append(_pid)
+        except OSError:
+            pass
+assert not _tampered, f"changed the oom_score_adj of {_tampered}"
+'''
+KEYRING = '''
+import ctypes, errno
+_libc = ctypes.CDLL(None, use_errno=True)
+_key = _libc.syscall({add_key}, b"user", b"ANSWER-ff_forward", b"print('leaked')", 15, ctypes.c_int(-3))
+assert _key == -1 and ctypes.get_errno() == errno.EPERM, "add_key worked inside the sandbox"
+'''.format(add_key={"x86_64": 248, "aarch64": 217}.get(__import__("platform").machine(), 248))
+
 # Graded in this order (flat folder, one worker: each submission follows the one above it in the same worker).
 HOSTILE_CLASS = {
     "a00_honest": {},
@@ -240,7 +287,16 @@ HOSTILE_CLASS = {
     "a15_old_h0_probe_cheat": {"rnn_forward": OLD_H0_PROBE_CHEAT},
     "a16_exception_leak": {"ff_forward": EXCEPTION_LEAK},
     "a17_honest": {},
+    "a18_surrogate_exception": {"ff_forward": SURROGATE_EXCEPTION},
+    "a19_huge_header": {"ff_forward": HUGE_HEADER},
+    "a20_nonsense_probe": {"rnn_cell_module": NONSENSE_PROBE},
+    "a21_many_claims": {"rnn_cell_module": MANY_CLAIMS},
+    "a22_touch_zygote": {"ff_init_weights": TOUCH_ZYGOTE + REF["ff_init_weights"]},
+    "a23_keyring": {"ff_init_weights": KEYRING + REF["ff_init_weights"]},
+    "a24_honest": {},
 }
+# Besides the answer cells: a scratch cell that chokes a parser, a name that is not UTF-8, 20 000 cells.
+UNUSUAL_FILES = {"a25_parser_bomb": "parser bomb", os.fsdecode(b"a26_nome_\xff"): "not UTF-8", "a27_many_cells": "cells"}
 FULL = {p.grade_id: p.points for p in PARTS}
 
 
@@ -278,6 +334,13 @@ def hostile(tmp_path_factory):
     tmpdir.mkdir()
     for name, answers in HOSTILE_CLASS.items():
         write_notebook(folder / f"{name}.ipynb", answers)
+    for name, kind in UNUSUAL_FILES.items():
+        nb = corpus.fill(nbformat.read(RELEASE_NB, as_version=4), {})
+        if kind == "parser bomb":
+            nb.cells.append(nbformat.v4.new_code_cell(PARSER_BOMB))
+        if kind == "cells":
+            nb.cells += [nbformat.v4.new_markdown_cell("x") for _ in range(20_000)]
+        nbformat.write(nb, folder / f"{name}.ipynb")
     before = set(os.listdir("/tmp"))
     out = root / "report.json"
     env = dict(os.environ, TMPDIR=str(tmpdir))
@@ -298,9 +361,14 @@ def part_tests(row, grade_id):
 
 
 def test_honest_students_beside_hostile_ones_get_full_marks(hostile):
-    for name in ("a00_honest", "a09_honest", "a17_honest"):
+    for name in ("a00_honest", "a09_honest", "a17_honest", "a24_honest"):
         assert scores(hostile["rows"][name]) == FULL, hostile["rows"][name]
-    assert not any(row["needs_review"] for row in hostile["rows"].values())
+
+
+def test_nothing_a_student_does_reads_as_a_grader_failure(hostile):
+    # A patched probe, a scratch cell that chokes a parser, a name or a message that is not UTF-8...
+    assert [name for name, row in hostile["rows"].items() if row["needs_review"]] == []
+    assert len(hostile["rows"]) == len(HOSTILE_CLASS) + len(UNUSUAL_FILES)
 
 
 def test_a_student_who_stops_reading_costs_only_that_part(hostile):
@@ -626,3 +694,51 @@ def test_links_fifos_and_paths_outside_are_refused(tmp_path):
     copy.write_bytes((REPO / "source" / "rnn_forward" / "rnn_forward.ipynb").read_bytes())
     grade(copy, "--json", out, "--device", "cpu", timeout=600)
     assert json.loads(out.read_text())["submissions"][0]["score"] == 10
+
+
+def test_text_that_is_not_utf8_never_breaks_the_report(hostile):
+    rows = hostile["rows"]
+    message = part_tests(rows["a18_surrogate_exception"], "ff_forward")["test_values_match_the_reference"]["message"]
+    assert "\\udcff" in message and scores(rows["a18_surrogate_exception"]) == {**FULL, "ff_forward": 0}
+    assert scores(rows["a26_nome_\\udcff"]) == FULL  # graded, under its name escaped
+    json.loads(hostile["out"].with_suffix(".jsonl").read_text().splitlines()[-1])  # the journal is valid too
+
+
+def test_a_huge_json_header_is_refused_before_it_is_decoded(hostile):
+    row = hostile["rows"]["a19_huge_header"]
+    assert scores(row) == {**FULL, "ff_forward": 0}
+    assert "malformada" in part_tests(row, "ff_forward")["test_values_match_the_reference"]["message"]
+    assert row["timing"]["grader_peak_mib"] < 600
+
+
+def test_a_probe_that_answers_nonsense_is_the_students_error(hostile):
+    tests = part_tests(hostile["rows"]["a20_nonsense_probe"], "rnn_cell_module")
+    assert {t["status"] for t in tests.values()} <= {"error", "failed"}
+
+
+def test_what_a_module_claims_reaches_the_message_short_and_without_numbers(hostile):
+    message = part_tests(hostile["rows"]["a21_many_claims"], "rnn_cell_module")["test_holds_an_rnn_cell"]["message"]
+    assert len(message) < 400 and "3.14" not in message and ", ..." in message
+
+
+def test_student_code_cannot_touch_the_zygote_or_its_leader(hostile):
+    assert scores(hostile["rows"]["a22_touch_zygote"]) == FULL  # its cell asserts that every write failed
+
+
+def test_keyrings_are_refused_inside_the_sandbox(hostile):
+    assert scores(hostile["rows"]["a23_keyring"]) == FULL  # its cell asserts that add_key was refused
+
+
+def test_keyrings_work_outside_the_sandbox():
+    # Control: the same call, in a process of its own with a fresh session keyring, adds the key.
+    probe = ("import ctypes, platform; libc = ctypes.CDLL(None, use_errno=True)\n"
+             "add_key, keyctl = {'x86_64': (248, 250), 'aarch64': (217, 219)}[platform.machine()]\n"
+             "libc.syscall(keyctl, 1, 0)  # KEYCTL_JOIN_SESSION_KEYRING: a new, anonymous one\n"
+             "print(libc.syscall(add_key, b'user', b'k', b'v', 1, ctypes.c_int(-3)) > 0)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
+
+
+def test_unusual_notebooks_are_graded_or_refused_by_a_rule(hostile):
+    assert scores(hostile["rows"]["a25_parser_bomb"]) == FULL
+    many = hostile["rows"]["a27_many_cells"]
+    assert many["score"] == 0 and "células" in many["error"] and not many["needs_review"]
