@@ -196,7 +196,7 @@ class CgroupSystem:
                 Cgroup(self, name, create=False).remove()
 
     @classmethod
-    def detect(cls, mounts=None, own=None) -> "tuple[CgroupSystem | None, str]":
+    def detect(cls, mounts: "list | None" = None, own: "dict | None" = None) -> "tuple[CgroupSystem | None, str]":
         """The cgroup system this process can use, or None and why not.
 
         `mounts` ([(fstype, mount point, options)]) and `own` ({controller: path})

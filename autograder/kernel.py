@@ -1,26 +1,26 @@
 """The hidden tests inside a Jupyter kernel, for `nbgrader autograde`.
 
 Each graded cell of the source notebook ends with a hidden region that calls
-`grade(grade_id, globals())`: the same test functions as the pytest
-autograder (autograder/hidden/), with the student's functions called right
-here instead of in a sandbox. The cell's last value is the part's score, which
-nbgrader reads as partial credit. This path is NOT isolated: it runs in the
-student's own kernel, where earlier cells could patch it. `python -m
-autograder grade` is the isolated path.
+`grade(grade_id, globals())`: the same test functions as the command line,
+with the student's functions called right here instead of in a sandbox. The
+cell's last value is the part's score, which nbgrader reads as partial
+credit. This path is NOT isolated: it runs in the student's own kernel, where
+earlier cells could patch it. `python -m autograder grade` is the isolated path.
 """
 import contextlib
 import copy
 import sys
+from pathlib import Path
 
-from autograder import child, values, wire
-from autograder.parts import PARTS_BY_ID
-from autograder.report import test_result
-from autograder.runner import new_seed, run_part
-from autograder.sandbox import StudentError
+from autograder import assignment as assignments
+from autograder.inside import child, values, wire
+from autograder.results import Status, test_result
+from autograder.runner import devices, new_seed, run_part
+from autograder.session import StudentError
 
 
 class KernelProcess:
-    """Stands in for sandbox.PartProcess: runs the same probes in this process."""
+    """Stands in for session.PartProcess: runs the same probes in this process."""
 
     def __init__(self, namespace):
         self.namespace = namespace
@@ -35,17 +35,28 @@ class KernelProcess:
         return values.restore(wire.decode(wire.encode(described)))
 
 
-def grade(grade_id, namespace):
+def this_assignment(cwd: "str | Path | None" = None) -> assignments.Assignment:
+    """The assignment of the notebook nbgrader runs: its folder is named after it, somewhere below
+    the course (the folder of nbgrader_config.py), whose solutions/<name>/ describes it."""
+    cwd = Path(cwd or Path.cwd()).resolve()
+    course = next((d for d in [cwd, *cwd.parents] if (d / "nbgrader_config.py").is_file()), None)
+    if course is None:
+        raise LookupError(f"{cwd}: no nbgrader_config.py in this folder or above it")
+    return assignments.load(course / "solutions" / cwd.name)
+
+
+def grade(grade_id: str, namespace: dict, assignment: "assignments.Assignment | None" = None) -> float:
     """Run the part's hidden tests, print what failed, return the score."""
     import torch
 
-    devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+    assignment = assignment or this_assignment()
+    on = devices("auto", cuda=torch.cuda.is_available())
     # nbgrader scores a cell that writes to stderr as 0: whatever the student's
     # code prints there (warnings included) goes to stdout instead.
     with contextlib.redirect_stderr(sys.stdout):
-        outcomes = run_part(grade_id, KernelProcess(namespace), devices, new_seed())
-    tests = [test_result(name, points, outcomes[(grade_id, name)]) for name, points in PARTS_BY_ID[grade_id].tests.items()]
+        outcomes = run_part(assignment, grade_id, KernelProcess(namespace), on, new_seed())
+    tests = [test_result(t.name, t.points, outcomes[(grade_id, t.name)]) for t in assignment.tests[grade_id]]
     for test in tests:
-        mark = "ok" if test["status"] == "passed" else test["status"]
-        print(f"[{mark}] {test['name']} ({test['score']:g}/{test['max_score']:g}) {test['message']}".rstrip())
-    return sum(t["score"] for t in tests)
+        mark = "ok" if test.status == Status.PASSED else test.status.value
+        print(f"[{mark}] {test.name} ({test.score:g}/{test.max_score:g}) {test.message}".rstrip())
+    return sum(t.score for t in tests)

@@ -14,21 +14,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.parts import PARTS
-
-# Cells of the recurrent parts are told from the feed-forward ones by W_hh.
-RECURRENT_MARK = "Whh"
 MAX_NOTEBOOK_BYTES = 20 * 2**20  # a notebook with its outputs and figures; ours is 40 KB
 MAX_CELL_BYTES = 256 * 2**10  # a code cell; the reference's longest is 1.5 KB
 MAX_CELLS = 5000  # the assignment's notebook has 40
-PART_IDS = [p.grade_id for p in PARTS]  # a list: a malformed grade_id (a dict, say) is simply not in it
 
 
 class Refused(Exception):
     """A path that is not a submission the grader may read; the message says why, in Portuguese."""
 
 
-def read_regular_file(path, limit=MAX_NOTEBOOK_BYTES) -> bytes:
+def read_regular_file(path: "str | Path", limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
     """The bytes of `path`, which must be a regular file itself (never followed through a link)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -57,7 +52,7 @@ class Submission:
     refused: dict = field(default_factory=dict)  # grade_id -> why its cell cannot be graded
 
 
-def python_source(cell_source):
+def python_source(cell_source: str) -> str:
     """The cell as plain Python: IPython magics and shell lines become `pass`."""
     lines = []
     for line in cell_source.splitlines():
@@ -66,7 +61,7 @@ def python_source(cell_source):
     return "\n".join(lines)
 
 
-def defined_names(source):
+def defined_names(source: str) -> set:
     """Top-level functions and classes a cell defines (none if it does not parse)."""
     try:
         tree = ast.parse(source)
@@ -75,27 +70,28 @@ def defined_names(source):
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
 
 
-def guess_parts(source):
-    """Which parts a cell without metadata answers, from what it defines."""
+def guess_parts(parts: tuple, source: str) -> list:
+    """Which parts a cell without metadata answers: what it defines, and the words it mentions."""
     names = defined_names(source)
-    prefix = "rnn_" if RECURRENT_MARK in source else "ff_"
     return [
         p.grade_id
-        for p in PARTS
-        if p.name in names and (p.name == "RNN" or p.grade_id.startswith(prefix))
+        for p in parts
+        if p.defines in names and all(w in source for w in p.mentions) and not any(w in source for w in p.excludes)
     ]
 
 
-def nbgrader_meta(cell):
+def nbgrader_meta(cell: dict) -> dict:
     """A cell's nbgrader metadata, or {} when it is missing or malformed."""
     meta = cell.get("metadata")
     meta = meta.get("nbgrader") if isinstance(meta, dict) else None
     return meta if isinstance(meta, dict) else {}
 
 
-def load_submission(path, student=None, data=None):
-    """The answer cells of the notebook at `path` (its bytes, if already read safely, in `data`)."""
+def load_submission(assignment, path: "str | Path", student: "str | None" = None,
+                    data: "bytes | None" = None) -> Submission:
+    """The answer cells, for `assignment`, of the notebook at `path` (its bytes, if already read safely, in `data`)."""
     path = Path(path)
+    part_ids = [p.grade_id for p in assignment.parts]  # a list: a malformed grade_id (a dict, say) is not in it
     sub = Submission(student=student or path.stem, path=path)
     # jsonschema, under nbformat, imports rfc3987_syntax when it is installed (nbgrader's dependencies
     # bring it), and that compiles a grammar for 1.5 s: in every grading worker, for IRI formats that
@@ -123,7 +119,7 @@ def load_submission(path, student=None, data=None):
     for cell in code_cells:
         if len(cell.source.encode()) > MAX_CELL_BYTES:
             grade_id = nbgrader_meta(cell).get("grade_id")
-            if grade_id in PART_IDS:
+            if grade_id in part_ids:
                 sub.refused[grade_id] = f"célula grande demais ({len(cell.source) // 1024} KiB; o limite é " \
                                         f"{MAX_CELL_BYTES // 1024} KiB)"
             cell.source = ""  # never parsed, never run
@@ -131,7 +127,7 @@ def load_submission(path, student=None, data=None):
     for cell in code_cells:
         meta = nbgrader_meta(cell)
         grade_id = meta.get("grade_id")
-        if meta.get("solution") and grade_id in PART_IDS:
+        if meta.get("solution") and grade_id in part_ids:
             if grade_id in by_id:
                 sub.notes.append(f"{grade_id}: mais de uma célula com esse grade_id; usada a primeira")
             else:
@@ -139,9 +135,9 @@ def load_submission(path, student=None, data=None):
     guessed = {}
     for cell in code_cells:
         source = python_source(cell.source)
-        for grade_id in guess_parts(source):
+        for grade_id in guess_parts(assignment.parts, source):
             guessed[grade_id] = source  # the last definition wins, as in a kernel run top to bottom
-    for part in PARTS:
+    for part in assignment.parts:
         if part.grade_id in sub.refused:
             sub.notes.append(f"{part.grade_id}: {sub.refused[part.grade_id]}")
         elif part.grade_id in by_id:

@@ -10,6 +10,7 @@ import importlib
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from multiprocessing.connection import wait
 
 
@@ -58,7 +59,8 @@ class _Worker:
         self.conn.close()
 
 
-def run(fn, jobs, workers, watchdog, on_result, on_failure, retries=1, warm=None):
+def run(fn: str, jobs: list, workers: int, watchdog: float, on_result: Callable, on_failure: Callable,
+        retries: int = 1, warm: "tuple | None" = None) -> None:
     """Call fn(*job) for every job in `workers` processes; `fn` is a "module:function" name.
 
     on_result(i, result) is called in this process as each job finishes;

@@ -1,33 +1,51 @@
-"""What every way of running the hidden tests shares, and a runner that needs no pytest.
+"""The one runner: an assignment's hidden tests against one submission.
 
-The pytest plugin, the command line and the in-kernel path for nbgrader all
-hand the tests the same `part` client (PartClient, or NoCell when the answer
-cell is missing) and score them by the same rule (classify). The command line
-and the kernel call the test functions directly (run_part): skipping pytest's
-start-up per submission is what makes a class fast.
+The command line (cli.py) calls `grade_submission` for each submission; the
+pytest plugin (plugin.py) and the in-kernel path for nbgrader (kernel.py) are
+adapters that hand the same tests the same `part` client (PartClient) and
+score them by the same rule (classify, then results.py). Calling the test
+functions directly, without starting pytest per submission, is what makes a
+class fast.
 """
 import functools
-import importlib
-import inspect
+import hashlib
+import resource
 import secrets
 import subprocess
 import sys
+import time
 import traceback
 import zlib
+from pathlib import Path
 
 import numpy as np
 
-from autograder.parts import PARTS_BY_ID
-from autograder.sandbox import StudentCrash, StudentError, StudentTimeout
+from autograder import results
+from autograder.assignment import Assignment
+from autograder.limits import Limits
+from autograder.notebook import Refused, load_submission, read_regular_file
+from autograder.results import Run, Status
+from autograder.session import Session, StudentCrash, StudentError, StudentTimeout
 
 GRADER_ERROR = "o corretor falhou neste teste (não é um erro do seu código); o professor vai revisar"
 
 
 @functools.cache
-def cuda_available():
+def cuda_available() -> bool:
     """Asked of a fresh interpreter: the grader itself never initialises CUDA."""
     probe = "import torch; print(torch.cuda.is_available())"
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
+
+
+def devices(requested: str, cuda: "bool | None" = None) -> list:
+    """The torch devices a test with device variants runs on: "cpu", "cuda" or "auto" (CUDA when present).
+
+    `cuda` says whether CUDA is there, for a caller that knows (a kernel that has torch); else it is asked.
+    """
+    cuda = cuda_available() if cuda is None and requested != "cpu" else bool(cuda)
+    if requested == "cuda" and not cuda:
+        raise ValueError("--device cuda: CUDA is not available on this machine")
+    return ["cpu", "cuda"] if requested != "cpu" and cuda else ["cpu"]
 
 
 def new_seed() -> int:
@@ -42,46 +60,40 @@ class PartClient:
         self.grade_id, self.process, self.seed = grade_id, process, seed
         self._runs = {}
 
+    def rng(self, name: str) -> np.random.Generator:
+        """The generator of the hidden inputs named `name`, for this run's secret seed."""
+        return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+
     def once(self, name: str, run):
         """run(), once per part: tests that check different properties of the same run share it."""
         if name not in self._runs:
             self._runs[name] = run()
         return self._runs[name]
 
-    def rng(self, name: str) -> np.random.Generator:
-        """The generator of the hidden inputs named `name`, for this run's secret seed."""
-        return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
-
-    def call(self, name, *args):
-        """Call the student's function `name`; returns what it returned (values.py)."""
+    def call(self, name: str, *args):
+        """Call the student's function `name`; returns what it returned (inside/values.py)."""
         return self.process.request("call", name=name, args=list(args))
 
-    def module(self, sizes, **kwargs) -> dict:
-        """Build (and run) the student's RNN module; see child.rnn_module. Always a dict: a reply of
-        another shape (a patched probe) is the student's error, not a KeyError in a test."""
-        result = self.process.request("rnn_module", sizes=list(sizes), **kwargs)
+    def module(self, name: str, args: tuple, **kwargs) -> dict:
+        """Build (and run) the student's torch module class `name`; see inside/child.module. Always a
+        dict: a reply of another shape (a patched probe) is the student's error, not a KeyError in a test."""
+        result = self.process.request("module", name=name, args=list(args), **kwargs)
         if not isinstance(result, dict):
             raise StudentError("o processo do aluno devolveu uma resposta inválida ao módulo")
         return result
 
 
-def classify(exc):
+def classify(exc: "BaseException | None") -> tuple:
     """(status, message) of a test that raised `exc` (None: it passed)."""
     if exc is None:
-        return "passed", ""
+        return Status.PASSED, ""
     if isinstance(exc, StudentTimeout):
-        return "timeout", str(exc)
+        return Status.TIMEOUT, str(exc)
     if isinstance(exc, (StudentError, StudentCrash)):
-        return "error", str(exc)
+        return Status.ERROR, str(exc)
     if isinstance(exc, AssertionError):
-        return "failed", str(exc)
-    return "grader_error", GRADER_ERROR
-
-
-def grader_log(grade_id, name, exc):
-    """What the instructor reads about a grader failure: never shown to the student."""
-    detail = "".join(traceback.format_exception(exc))
-    return f"{grade_id}.{name}: {detail}"
+        return Status.FAILED, str(exc)
+    return Status.GRADER_ERROR, GRADER_ERROR
 
 
 class NoCell:
@@ -97,24 +109,54 @@ class NoCell:
         pass
 
 
-def run_part(grade_id, process, devices, seed, logs=None):
-    """{(grade_id, test name): [(variant, status, message)]} for one part; grader failures go to `logs`."""
-    module = importlib.import_module(f"autograder.hidden.test_{grade_id}")
+def run_part(assignment: Assignment, grade_id: str, process, devices: list, seed: int,
+             logs: "list | None" = None) -> dict:
+    """{(grade_id, test name): [Run]} for one part; grader failures are told in `logs`."""
     part = PartClient(grade_id, process, seed)
     outcomes = {}
-    for name in PARTS_BY_ID[grade_id].tests:
-        test = getattr(module, name)
-        variants = devices if "torch_device" in inspect.signature(test).parameters else [""]
+    for test in assignment.tests[grade_id]:
         runs = []
-        for device in variants:
+        for device in devices if test.per_device else [""]:
             try:
-                test(part, **({"torch_device": device} if device else {}))
+                test.function(part, **({"torch_device": device} if device else {}))
                 exc = None
             except Exception as error:
                 exc = error
             status, message = classify(exc)
-            if status == "grader_error" and logs is not None:
-                logs.append(grader_log(grade_id, name, exc))
-            runs.append((device if len(variants) > 1 else "", status, message))
-        outcomes[(grade_id, name)] = runs
+            if status == Status.GRADER_ERROR and logs is not None:
+                logs.append(f"{grade_id}.{test.name}: " + "".join(traceback.format_exception(exc)))
+            runs.append(Run(device if test.per_device and len(devices) > 1 else "", status, message))
+        outcomes[(grade_id, test.name)] = runs
     return outcomes
+
+
+def grade_submission(assignment: Assignment, student: str, notebook: Path, error: "str | None", limits: Limits,
+                     devices: list, seed: int) -> tuple:
+    """(SubmissionResult, grader logs) of one submission; student code runs in the sandbox only."""
+    start = time.monotonic()
+    data = None
+    if not error:
+        try:
+            data = read_regular_file(notebook)
+        except Refused as exc:
+            error = str(exc)
+    sub = None if error else load_submission(assignment, notebook, student, data)
+    error = error or sub.error
+    if error:
+        return results.submission_result(assignment, student, notebook, {}, error=error), []
+    outcomes, logs = {}, []
+    files = {Path(notebook).name: data}
+    with Session(limits, assignment, use_gpu="cuda" in devices, files=files, seed=seed) as session:
+        for part in assignment.parts:
+            cell = sub.cells.get(part.grade_id)
+            process = session.part(cell) if cell is not None else NoCell(part.grade_id, sub.refused.get(part.grade_id))
+            outcomes.update(run_part(assignment, part.grade_id, process, devices, seed, logs))
+            process.release()
+        tests = time.monotonic() - start
+    row = results.submission_result(assignment, student, notebook, outcomes, sub.notes)
+    row.digest = hashlib.sha256(data).hexdigest()
+    # Where the time went: "tests" ran student code and checks, "spawn" (part of
+    # it) started processes; the rest of "wall" is the grader's own overhead.
+    row.timing = {"tests": tests, "spawn": session.spawn_seconds, "wall": time.monotonic() - start,
+                  "grader_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return row, logs

@@ -9,9 +9,20 @@ passes on a claim alone.
 """
 import numpy as np
 
-from autograder import checks, values
-from autograder.hidden.common import LECTURE, read_back_initial_states, rnn_params
-from autograder.values import SequenceValue, TensorValue
+from autograder import checks
+from autograder.assignment import points
+from autograder.inside import values
+from autograder.inside.values import SequenceValue, TensorValue
+
+from .common import (
+    LECTURE,
+    check_initial_states,
+    check_recurrence,
+    check_weights_drive_output,
+    input_gradient,
+    read_back_initial_states,
+    rnn_params,
+)
 
 WHAT = "RNN(...)(X)"
 SIZES = (LECTURE["seq_len"], LECTURE["batch"], LECTURE["input"], LECTURE["hidden"])
@@ -30,7 +41,8 @@ def run(part, device, gen, n, b, d, h, batch_size=None, load=True, **kwargs):
     """X of shape (n, b, d) through RNN(d, h, batch_size or b) on `device`, with the grader's weights if `load`."""
     X = gen.standard_normal((n, b, d)).astype(np.float32)
     weights, used = cell_weights(gen, d, h)
-    result = part.module((d, h, batch_size or b), device=device, X=X, weights=weights if load else None, **kwargs)
+    load = {"type": "RNNCell", "weights": weights} if load else None
+    result = part.module("RNN", (d, h, batch_size or b), device=device, X=X, load=load, **kwargs)
     return X, used, result
 
 
@@ -50,12 +62,14 @@ def setting(value):
     return values.text(value, 20)
 
 
+@points(0.5)
 def test_holds_an_rnn_cell(part):
     d, h, b = LECTURE["input"], LECTURE["hidden"], LECTURE["batch"]
-    cells = part.module((d, h, b)).get("cells")
-    found = [c.items for c in cells.items if isinstance(c, SequenceValue)] if isinstance(cells, SequenceValue) else []
-    if [float(d), float(h), "tanh", 1.0] not in found:
-        shown = ", ".join(f"nn.RNNCell({', '.join(map(setting, cell[:4]))})" for cell in found[:3])
+    cells = part.module("RNN", (d, h, b), submodules="RNNCell").get("submodules")
+    found = [c for c in cells.items if isinstance(c, dict)] if isinstance(cells, SequenceValue) else []
+    wanted = {"input_size": d, "hidden_size": h, "nonlinearity": "tanh", "bias": True}
+    if not any(all(c.get(k) == v for k, v in wanted.items()) for c in found):
+        shown = ", ".join(f"nn.RNNCell({', '.join(setting(c.get(k)) for k in wanted)})" for c in found[:3])
         shown += ", ..." if len(found) > 3 else ""
         checks.fail(f"RNN({d}, {h}, {b}) deve guardar um nn.RNNCell({d}, {h}) (tanh, com viés) como atributo; "
                     f"encontrados: {shown or 'nenhum'}")
@@ -64,9 +78,10 @@ def test_holds_an_rnn_cell(part):
     gen = part.rng("module/holds")
     X, used, result = run(part, "cpu", gen, n, b, d, h)
     _, unused = cell_weights(gen, d, h)
-    checks.check_weights_drive_output(WHAT, X, states(result, (n, b, h)), used, unused)
+    check_weights_drive_output(WHAT, X, states(result, (n, b, h)), used, unused)
 
 
+@points(0.5)
 def test_returns_float32_tensor_of_shape_n_b_h(part, torch_device):
     _, b, d, h = SIZES
     n = 10  # the lecture's batch and sizes; a shorter sequence shows the same shape and dtype
@@ -79,12 +94,14 @@ def test_returns_float32_tensor_of_shape_n_b_h(part, torch_device):
         checks.fail(f"{WHAT}: a saída deve ficar no device de X ({torch_device}), está em {out.device}")
 
 
+@points(0.5)
 def test_states_follow_the_recurrence(part, torch_device):
     n, b, d, h = SIZES
     X, used, result = run(part, torch_device, part.rng("module/recurrence"), n, b, d, h)
-    checks.check_recurrence(WHAT, X, states(result, (n, b, h)), *used)
+    check_recurrence(WHAT, X, states(result, (n, b, h)), *used)
 
 
+@points(0.5)
 def test_keeps_the_autograd_graph(part, torch_device):
     n, b, d, h = 6, 3, 4, 5
     gen = part.rng("module/autograd")
@@ -93,12 +110,13 @@ def test_keeps_the_autograd_graph(part, torch_device):
     H = states(result, (n, b, h))
     if not result["output"].requires_grad or result.get("grad_X") is None:
         checks.fail(f"{WHAT}: a saída não mantém o grafo do autograd (detach, NumPy ou torch.no_grad?)")
-    checks.check_recurrence(WHAT, X, H, *used)  # the gradient below is the recurrence's
+    check_recurrence(WHAT, X, H, *used)  # the gradient below is the recurrence's
     W_in, W_rec, _ = (w.astype(np.float64) for w in used)
-    expected = checks.input_gradient(G.astype(np.float64), H.astype(np.float64), W_in, W_rec)
+    expected = input_gradient(G.astype(np.float64), H.astype(np.float64), W_in, W_rec)
     checks.check_close("gradiente de sum(G * saída) em relação a X", result.get("grad_X"), expected)
 
 
+@points(0.25)
 def test_initial_state_is_standard_normal(part, torch_device):
     n, b, d, h = 3, LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
     gen = part.rng("module/h0")
@@ -106,25 +124,27 @@ def test_initial_state_is_standard_normal(part, torch_device):
     for _ in range(3):
         X, used, result = run(part, torch_device, gen, n, b, d, h)
         H0s.append(read_back_initial_states("H_0", X, states(result, (n, b, h)), *used))
-    checks.check_initial_states("H_0", H0s)
+    check_initial_states("H_0", H0s)
 
 
+@points(0.5)
 def test_uses_sizes_from_its_input(part, torch_device):
     gen = part.rng("module/sizes")
     # The batch of X differs from the constructor's batch_size: H_0 must follow X.
     for n, b, d, h, batch_size in [(7, 3, 5, 4, 10), (1, 1, 1, 1, 1), (4, 12, 3, 6, 2)]:
         X, used, result = run(part, torch_device, gen, n, b, d, h, batch_size=batch_size)
         what = f"RNN({d}, {h}, {batch_size}) com X de forma {X.shape}"
-        checks.check_recurrence(what, X, states(result, (n, b, h), what), *used)
+        check_recurrence(what, X, states(result, (n, b, h), what), *used)
 
 
+@points(0.25)
 def test_follows_the_device_of_its_input(part):
     # The meta device computes nothing but refuses tensors made on another
     # device: it catches a hard-coded or global device even without a GPU.
     # What it reports is a claim, so the same sizes must also give real states on the CPU.
     gen = part.rng("module/device")
     n, b, d, h = (int(k) for k in gen.integers(2, 9, size=4))
-    result = part.module((d, h, int(gen.integers(1, 9))), device="meta", shape=[n, b, d])
+    result = part.module("RNN", (d, h, int(gen.integers(1, 9))), device="meta", shape=[n, b, d])
     out = result.get("output")
     checks.check_type(WHAT, out, TensorValue)
     if out.device != "meta" or out.shape != (n, b, h):

@@ -7,7 +7,9 @@ H_0 of any call is read back from its H_1.
 import numpy as np
 
 from autograder import checks
-from autograder.hidden.common import LECTURE, read_back_initial_states, recurrence, rnn_params
+from autograder.assignment import points
+
+from .common import LECTURE, check_initial_states, check_recurrence, read_back_initial_states, recurrence, rnn_params
 
 WHAT = "forward(X, params)"
 SIZES = (LECTURE["seq_len"], LECTURE["batch"], LECTURE["input"], LECTURE["hidden"])
@@ -23,6 +25,7 @@ def lecture_run(part):
     return part.once("lecture", lambda: run(part, part.rng("rnn_forward/lecture"), *SIZES))
 
 
+@points(0.5)
 def test_returns_float64_array_of_shape_n_b_h(part):
     n, b, _, h = SIZES
     _, _, out = lecture_run(part)
@@ -31,11 +34,13 @@ def test_returns_float64_array_of_shape_n_b_h(part):
     checks.check_dtype(WHAT, out, "float64")
 
 
+@points(1)
 def test_states_follow_the_recurrence(part):
     X, params, out = lecture_run(part)
-    checks.check_recurrence(WHAT, X, out, *recurrence(params))
+    check_recurrence(WHAT, X, out, *recurrence(params))
 
 
+@points(0.5)
 def test_initial_state_is_standard_normal(part):
     n, b, d, h = 3, LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
     gen = part.rng("rnn_forward/h0")
@@ -43,11 +48,12 @@ def test_initial_state_is_standard_normal(part):
     for _ in range(3):
         X, params, out = run(part, gen, n, b, d, h)
         H0s.append(read_back_initial_states(WHAT, X, out, *recurrence(params)))
-    checks.check_initial_states("H_0", H0s)
+    check_initial_states("H_0", H0s)
 
 
+@points(1)
 def test_uses_sizes_from_its_arguments(part):
     gen = part.rng("rnn_forward/sizes")
     for n, b, d, h in [(3, 2, 5, 4), (1, 1, 1, 1), (7, 13, 3, 6)]:
         X, params, out = run(part, gen, n, b, d, h)
-        checks.check_recurrence(f"forward com X de forma {X.shape} e hidden size {h}", X, out, *recurrence(params))
+        check_recurrence(f"forward com X de forma {X.shape} e hidden size {h}", X, out, *recurrence(params))

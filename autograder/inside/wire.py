@@ -120,8 +120,8 @@ def _wait(fd, writable, deadline):
     if deadline is None:
         return
     remaining = deadline - time.monotonic()
-    ready = select.select([], [fd], [], max(remaining, 0))[1] if writable else select.select([fd], [], [], max(remaining, 0))[0]
-    if not ready:
+    watched = ([], [fd], []) if writable else ([fd], [], [])
+    if not any(select.select(*watched, max(remaining, 0))):
         raise TimeoutError("the other side did not answer before the deadline")
 
 

@@ -44,10 +44,12 @@ class OtherValue:
     type: str
 
 
-def describe(value, depth=0):
+def describe(value, depth: int = 0) -> dict:
     """Plain-data description of `value` (called in the student's process)."""
     if isinstance(value, np.ndarray):
-        return {"kind": "other", "type": "ndarray[object]"} if value.dtype.hasobject else {"kind": "ndarray", "array": value}
+        if value.dtype.hasobject:
+            return {"kind": "other", "type": "ndarray[object]"}
+        return {"kind": "ndarray", "array": value}
     if isinstance(value, (bool, int, float, np.number)):
         return {"kind": "scalar", "value": float(value)}
     if isinstance(value, str):
@@ -69,11 +71,12 @@ def describe(value, depth=0):
     if isinstance(value, dict) and depth < 3:
         return {"kind": "dict", "items": {str(k): describe(v, depth + 1) for k, v in list(value.items())[:100]}}
     if isinstance(value, (list, tuple)) and depth < 3:
-        return {"kind": "sequence", "type": type(value).__name__, "items": [describe(v, depth + 1) for v in value[:MAX_ITEMS]]}
+        items = [describe(v, depth + 1) for v in value[:MAX_ITEMS]]
+        return {"kind": "sequence", "type": type(value).__name__, "items": items}
     return {"kind": "other", "type": type(value).__name__}
 
 
-def restore(data, depth=0):
+def restore(data, depth: int = 0):
     """Inverse of describe, in the grader; malformed or oversized data becomes OtherValue."""
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind == "ndarray" and isinstance(data.get("array"), np.ndarray):
@@ -92,10 +95,11 @@ def restore(data, depth=0):
             device=text(data.get("device"), 20),
             requires_grad=data.get("requires_grad") is True,
         )
-    if depth < MAX_DEPTH and kind == "dict" and isinstance(data.get("items"), dict) and len(data["items"]) <= MAX_KEYS:
-        return {text(k, 40): restore(v, depth + 1) for k, v in data["items"].items()}
-    if depth < MAX_DEPTH and kind == "sequence" and isinstance(data.get("items"), list) and len(data["items"]) <= MAX_ITEMS:
-        return SequenceValue(text(data.get("type"), 40), [restore(v, depth + 1) for v in data["items"]])
+    items = data.get("items") if kind and depth < MAX_DEPTH else None  # deeper than a value needs: not kept
+    if kind == "dict" and isinstance(items, dict) and len(items) <= MAX_KEYS:
+        return {text(k, 40): restore(v, depth + 1) for k, v in items.items()}
+    if kind == "sequence" and isinstance(items, list) and len(items) <= MAX_ITEMS:
+        return SequenceValue(text(data.get("type"), 40), [restore(v, depth + 1) for v in items])
     return OtherValue(text(data.get("type", "?"), 40) if isinstance(data, dict) else "?")
 
 
@@ -110,14 +114,14 @@ def printable(value) -> str:
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def text(value, limit=MAX_TEXT):
+def text(value, limit: int = MAX_TEXT) -> str:
     """A string from the student's side, made safe to show: short, one line, no printed numbers."""
     value = printable(str(value)[: 4 * limit])  # cut first: a 32 MB string must not cost a split
     value = _NUMBERS.sub("…", " ".join(value.split()))
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def type_name(value):
+def type_name(value) -> str:
     """The student's type, as a message should name it."""
     return {
         np.ndarray: "np.ndarray",

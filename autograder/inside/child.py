@@ -1,7 +1,8 @@
 """The process that runs one part of one student's notebook, apart from the grader.
 
-Forked by the submission's leader (zygote.py), it executes the answer cell
-once, then answers the grader's calls until the grader closes the channel.
+Forked by the submission's leader (zygote.py), it executes the assignment's
+preamble and the answer cell once, then answers the grader's probes until
+the grader closes the channel.
 Everything it sends back is plain data (wire.py, values.py), and the grader
 takes none of it on trust: values are checked against what the grader itself
 computes, and the facts a probe reports about the student's objects are
@@ -17,24 +18,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder import values, wire
+from autograder.inside import values, wire
 
 CELL = "<answer cell>"
 
-# What the notebook's locked cells give every answer cell: the imports, the
-# device and the lecture's sizes (a student who reads those globals instead of
-# the arguments passes at the lecture's sizes and fails at the others).
-PREAMBLE = """
-import math
-import numpy as np
-import torch
-from torch import nn
-device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-seq_len, batch_size, input_size, hidden_size = 50, 10, 100, 512
-"""
 
-
-def student_error(exc):
+def student_error(exc: BaseException) -> str:
     """One line a student can act on: the exception and where in their cell."""
     if isinstance(exc, MemoryError) or "can't allocate memory" in str(exc):
         return f"limite de memória excedido ({type(exc).__name__})"
@@ -45,58 +34,67 @@ def student_error(exc):
     return values.text(f"{type(exc).__name__}: {exc}", 200) + where
 
 
-def call(ns, name, args):
+def call(ns: dict, name: str, args: list) -> dict:
     """Call the student's function `name` with plain arguments."""
     if not callable(ns.get(name)):
         raise NameError(f"a célula não define {name}")
     return values.describe(ns[name](*args))
 
 
-def rnn_module(ns, sizes, device="cpu", X=None, shape=None, weights=None, grad_output=None):
-    """Build the student's RNN module, optionally run it, and report what happened.
+def module(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=None, load: "dict | None" = None,
+           submodules: "str | None" = None, grad_output=None) -> dict:
+    """Build the student's torch module `name`(*args), optionally run it, and report what happened.
 
-    `weights` (PyTorch's names) are the grader's: they are loaded into every
-    nn.RNNCell of the right sizes before the run, and the grader checks the
-    output against the recurrence it computes with them. `grad_output` asks
-    for d(sum(output * grad_output))/dX. What this reports about the module
-    itself (its cells, whether forward changed the weights) is a claim.
+    The module runs on X (moved to `device`), or on an empty tensor of `shape`
+    there. `load` = {"type": T, "weights": {parameter: array}} are the grader's
+    weights: they are copied into every submodule of torch.nn.T whose
+    parameters have those shapes, and the grader checks the output against what
+    it computes with them. `grad_output` asks for d(sum(output * grad_output))/dX.
+    What this reports about the module itself (its submodules of type
+    `submodules` and their settings, whether forward left the weights alone) is
+    a claim that the grader can only hold against the student.
     """
-    if not isinstance(ns.get("RNN"), type):
-        raise NameError("a célula não define a classe RNN")
-    net = ns["RNN"](*sizes)
-    cells = [m for m in net.modules() if isinstance(m, nn.RNNCell)]
-    result = {"cells": [[c.input_size, c.hidden_size, c.nonlinearity, bool(c.bias)] for c in cells]}
+    if not isinstance(ns.get(name), type):
+        raise NameError(f"a célula não define a classe {name}")
+    net = ns[name](*args)
+    result = {}
+    kind = (load or {}).get("type") or submodules
+    found = [m for m in net.modules() if kind and type(m) is getattr(nn, kind)]
+    if kind:
+        result["submodules"] = [{k: v for k, v in vars(m).items() if not k.startswith("_") and k != "training"
+                                 and isinstance(v, (bool, int, float, str))} for m in found]
     if X is None and shape is None:
         return values.describe(result)
     net = net.to(device)
     loaded = []
-    if weights is not None:
-        shapes = {name: tuple(value.shape) for name, value in weights.items()}
-        loaded = [c for c in cells if {n: tuple(p.shape) for n, p in c.named_parameters()} == shapes]
+    if load:
+        weights = load["weights"]
+        shapes = {parameter: tuple(value.shape) for parameter, value in weights.items()}
+        loaded = [m for m in found if {n: tuple(p.shape) for n, p in m.named_parameters()} == shapes]
         if not loaded:
-            raise LookupError(f"o módulo não contém um nn.RNNCell({sizes[0]}, {sizes[1]}) com viés")
+            wanted = ", ".join(f"{parameter} {shape}" for parameter, shape in shapes.items())
+            raise LookupError(f"{name}({', '.join(map(str, args))}) não contém um nn.{kind} com {wanted}")
         with torch.no_grad():
-            for cell in loaded:
-                for name, value in weights.items():
-                    getattr(cell, name).copy_(torch.from_numpy(value))
+            for m in loaded:
+                for parameter, value in weights.items():
+                    getattr(m, parameter).copy_(torch.from_numpy(value))
     x = torch.empty(shape, device=device) if X is None else torch.from_numpy(X).to(device)
     x.requires_grad_(grad_output is not None)
     out = net(x)
     result["output"] = out
     if loaded:
-        result["weights_unchanged"] = all(
-            torch.equal(getattr(c, n).detach().cpu(), torch.from_numpy(w)) for c in loaded for n, w in weights.items()
-        )
+        result["weights_unchanged"] = all(torch.equal(getattr(m, n).detach().cpu(), torch.from_numpy(w))
+                                          for m in loaded for n, w in load["weights"].items())
     if grad_output is not None and isinstance(out, torch.Tensor) and out.requires_grad:
         (out * torch.from_numpy(grad_output).to(out.device, out.dtype)).sum().backward()
         result["grad_X"] = x.grad
     return values.describe(result)
 
 
-PROBES = {"call": call, "rnn_module": rnn_module}
+PROBES = {"call": call, "module": module}
 
 
-def load(ns, source, files=None, seed=None):
+def load(ns: dict, source: str, preamble: str = "", files: "dict | None" = None, seed: "int | None" = None) -> None:
     """Run the preamble and the answer cell, beside a copy of the student's notebook.
 
     The random generators start from `seed`, or else from fresh entropy, as a
@@ -112,12 +110,12 @@ def load(ns, source, files=None, seed=None):
         torch.seed()
     else:
         torch.manual_seed(seed)
-    exec(compile(PREAMBLE, "<preamble>", "exec"), ns)
+    exec(compile(preamble, "<preamble>", "exec"), ns)
     linecache.cache[CELL] = (len(source), None, source.splitlines(True), CELL)  # tracebacks quote the line
     exec(compile(source, CELL, "exec"), ns)
 
 
-def serve(fd_in, fd_out):
+def serve(fd_in: int, fd_out: int) -> None:
     ns = {"__name__": "__main__"}
     while True:
         try:
@@ -126,7 +124,7 @@ def serve(fd_in, fd_out):
             return
         try:
             if request["op"] == "load":
-                load(ns, request["source"], request.get("files"), request.get("seed"))
+                load(ns, request["source"], request.get("preamble", ""), request.get("files"), request.get("seed"))
                 reply = {"ok": True}
             else:
                 reply = {"ok": True, "value": PROBES[request["op"]](ns, **request["args"])}
@@ -135,6 +133,6 @@ def serve(fd_in, fd_out):
         wire.send(fd_out, reply)
 
 
-def run(fd_in, fd_out):
+def run(fd_in: int, fd_out: int) -> None:
     """The life of a student's process: serve until the grader hangs up."""
     serve(fd_in, fd_out)

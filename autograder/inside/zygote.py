@@ -1,9 +1,10 @@
 """The warm process that forks a fresh, isolated leader for each submission.
 
-    python -I -c "...; run autograder.zygote" CONTROL_FD [--namespaces]
+    python -I -c "...; run autograder.inside.zygote" CONTROL_FD WARM_UP [--namespaces]
 
 It runs where student code runs (inside bubblewrap when the machine has it),
-imports NumPy and PyTorch once and holds no secret. For each submission the
+imports NumPy and PyTorch once, runs the assignment's WARM_UP code (what its
+tests will use, loaded ahead) and holds no secret. For each submission the
 grader sends "open" with one end of a new socket; the zygote forks, and the
 fork becomes that submission's leader:
 
@@ -38,9 +39,9 @@ import time
 import traceback
 
 import numpy  # noqa: F401  (imported once here, inherited by every child)
-import torch
+import torch  # noqa: F401
 
-from autograder import child
+from autograder.inside import child
 
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 4, 24, 36
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -65,24 +66,20 @@ def _check(result, what):
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
-def mount(source, target, fstype, flags, data=None):
-    enc = (lambda s: s.encode() if s is not None else None)
-    _check(libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
+def _bytes(text):
+    return text.encode() if text is not None else None
 
 
-def prctl(option, arg):
+def mount(source: "str | None", target: str, fstype: "str | None", flags: int, data: "str | None" = None) -> None:
+    _check(libc.mount(_bytes(source), _bytes(target), _bytes(fstype), ctypes.c_ulong(flags), _bytes(data)),
+           f"mount {target}")
+
+
+def prctl(option: int, arg: int) -> None:
     _check(libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), f"prctl {option}")
 
 
-def warm_up():
-    """Pay once, here, for what PyTorch loads lazily on first use (meta kernels, autograd, RNNCell)."""
-    with torch.no_grad():
-        torch.nn.RNNCell(2, 3).to("meta")(torch.empty(1, 2, device="meta"))
-    cell = torch.nn.RNNCell(2, 3)
-    cell(torch.randn(1, 2, requires_grad=True)).sum().backward()
-
-
-def reap():
+def reap() -> dict:
     """Collect exited children; returns {pid: returncode} (negative: killed by that signal)."""
     codes = {}
     while True:
@@ -95,7 +92,7 @@ def reap():
         codes[pid] = os.waitstatus_to_exitcode(status)
 
 
-def descendants():
+def descendants() -> set:
     """Every live process below this one, whatever became of its parent (Linux's /proc)."""
     parent_of = {}
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
@@ -115,7 +112,7 @@ def descendants():
 # -- a submission's namespaces ----------------------------------------------------------------
 
 
-def enter_new_namespaces():
+def enter_new_namespaces() -> None:
     """Become root of a new user namespace (mapped to our own uid), then unshare the rest.
 
     The next fork is PID 1 of the new PID namespace.
@@ -136,7 +133,7 @@ def _unescape(path):
     return path.encode().decode("unicode_escape")  # mountinfo writes " " as \040
 
 
-def make_everything_readonly():
+def make_everything_readonly() -> None:
     """Remount every writable mount read-only, keeping the flags the kernel locked on it."""
     with open("/proc/self/mountinfo") as f:
         mounts = [line.split() for line in f]
@@ -151,7 +148,7 @@ def make_everything_readonly():
         mount(None, point, None, flags)
 
 
-def mount_fresh(places, keep=(), replace=False):
+def mount_fresh(places: list, keep: list = (), replace: bool = False) -> None:
     """An empty tmpfs of the given size on each place ([path, bytes, octal mode]); `replace` drops the old one.
 
     `keep` are mounts inside those places that must stay (a Python environment
@@ -174,7 +171,7 @@ KEYRING_SYSCALLS = {"x86_64": (0xC000003E, (248, 249, 250)), "aarch64": (0xC0000
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
 
-def keyring_filter(machine):
+def keyring_filter(machine: str) -> list:
     """A seccomp program (classic BPF) that refuses add_key, request_key and keyctl with EPERM, and
     every system call of another architecture (a 32-bit program) with ENOSYS."""
     arch, numbers = KEYRING_SYSCALLS[machine]
@@ -190,7 +187,7 @@ def keyring_filter(machine):
     return program
 
 
-def refuse_keyrings():
+def refuse_keyrings() -> None:
     """Install keyring_filter on this process and every process it will fork (it cannot be undone)."""
     import platform
 
@@ -209,7 +206,7 @@ def refuse_keyrings():
     _check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
 
 
-def hide_processes(pids):
+def hide_processes(pids: list) -> None:
     """An empty, read-only folder over each one's /proc entry: /proc is the sandbox's, not the
     submission's (bubblewrap's covers keep a new one from being mounted), and the student's uid
     owns the files of the zygote and the leader there (oom_score_adj, autogroup, ...)."""
@@ -221,7 +218,7 @@ def hide_processes(pids):
                 raise
 
 
-def drop_capabilities():
+def drop_capabilities() -> None:
     """Leave no capability, in any set, to the processes of the submission."""
     for cap in range(64):
         if libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) != 0:
@@ -231,7 +228,7 @@ def drop_capabilities():
     _check(libc.capset(header, data), "capset")
 
 
-def serve(sock, handler, ready, max_fds):
+def serve(sock: socket.socket, handler, ready: dict, max_fds: int) -> None:
     """Say `ready`, then answer each JSON request {"op": ...} with handler.<op>(request, fds) until EOF."""
     sock.send(json.dumps(ready).encode())
     while True:
@@ -319,7 +316,7 @@ class Leader:
         serve(self.sock, self, {"ready": True}, 2)  # the grader learns our pid from the first message
 
 
-def clear_folder(path):
+def clear_folder(path: str) -> None:
     """Delete everything inside `path`, even what a student made unreadable."""
     for entry in os.scandir(path):
         if entry.is_dir(follow_symlinks=False):
@@ -331,7 +328,7 @@ def clear_folder(path):
             os.unlink(entry.path)
 
 
-def start_student_process(request, home, namespaces):
+def start_student_process(request: dict, home: str, namespaces: bool) -> None:
     """In the fork that will run student code: no capability, limits, a home of its own, no inherited stdio."""
     if namespaces:
         drop_capabilities()
@@ -361,7 +358,7 @@ def start_student_process(request, home, namespaces):
     os.close(null)
 
 
-def become_leader(sock, request):
+def become_leader(sock: socket.socket, request: dict) -> None:
     """In the zygote's fork: enter the submission's namespaces, then fork its PID 1 and leave."""
     if request["namespaces"]:
         enter_new_namespaces()
@@ -382,7 +379,7 @@ def become_leader(sock, request):
 # -- the zygote ----------------------------------------------------------------------------
 
 
-def namespaces_work():
+def namespaces_work() -> bool:
     """Can a fork of this process build a submission's namespaces here? (bubblewrap may forbid it.)"""
     pid = os.fork()
     if pid == 0:
@@ -440,11 +437,11 @@ class Zygote:
         serve(self.sock, self, {"ready": True, "namespaces": self.namespaces}, 1)
 
 
-def main(argv):
+def main(argv: list) -> None:
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     prctl(PR_SET_DUMPABLE, 0)  # no process of a student can ptrace it, or its forks
     refuse_keyrings()
-    warm_up()
+    exec(compile(argv[2], "<warm-up>", "exec"), {})
     # Every fork inherits these objects: a collection in a child would touch them all and copy
     # every page of the heap (copy-on-write). Frozen, the collector leaves them alone.
     gc.collect()

@@ -1,6 +1,0 @@
-"""Hidden tests of the RNN-forward assignment; never released to students.
-
-One file per part (test_<grade_id>.py), one test per property; points are in
-autograder/parts.py. See autograder/plugin.py for how to run them.
-"""
-from autograder.plugin import *  # noqa: F401,F403 (hooks and fixtures)

@@ -1,0 +1,147 @@
+"""Results as typed objects, and the one place where test outcomes become points.
+
+A test that runs on several devices passes only if it passes on every device
+it ran on; its points never depend on which devices the machine has.
+
+A grader failure (`Status.GRADER_ERROR`) is never a student's zero in
+disguise: the test scores nothing *yet*, the row says `needs_review`, and the
+command line exits with a code of its own so that no one records it unawares.
+"""
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+from autograder.inside.values import printable
+
+GRADER_FAILED = "o corretor falhou ao corrigir esta entrega (não é um erro do seu código); o professor vai revisar"
+NOT_RUN = "não executado"
+MAX_MESSAGE = 1000  # characters a student reads per test: a check's message never needs more
+
+
+class Status(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"  # a property does not hold
+    ERROR = "error"  # the student's code raised or crashed
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"
+    GRADER_ERROR = "grader_error"  # the grader failed: needs review
+
+
+@dataclass
+class Run:
+    """One run of a test: on a device ("" when it has no device variants)."""
+
+    variant: str
+    status: Status
+    message: str
+
+
+@dataclass
+class TestResult:
+    name: str
+    status: Status
+    score: float
+    max_score: float
+    message: str
+
+
+@dataclass
+class PartResult:
+    score: float
+    max_score: float
+    tests: list
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    notebook: str
+    score: float
+    max_score: float
+    error: "str | None"
+    needs_review: bool
+    notes: list
+    parts: dict  # grade_id -> PartResult
+    digest: "str | None" = None  # sha256 of the notebook graded
+    timing: "dict | None" = None  # seconds: wall, tests, spawn; grader_peak_mib
+    log: "str | None" = None  # where the grader's failure is told, when it failed
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("digest", "timing", "log"):
+            if data[key] is None:
+                del data[key]
+        for part in data["parts"].values():
+            for test in part["tests"]:
+                test["status"] = Status(test["status"]).value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SubmissionResult":
+        parts = {gid: PartResult(p["score"], p["max_score"], [TestResult(**{**t, "status": Status(t["status"])})
+                                                              for t in p["tests"]])
+                 for gid, p in data["parts"].items()}
+        return cls(**{**data, "parts": parts})
+
+
+@dataclass
+class Report:
+    assignment: str
+    isolation: str
+    limits: dict = field(default_factory=dict)
+    submissions: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"assignment": self.assignment, "isolation": self.isolation, "limits": self.limits,
+                "submissions": [row.to_dict() for row in self.submissions]}
+
+    @property
+    def needs_review(self) -> list:
+        return [row for row in self.submissions if row.needs_review]
+
+
+def test_result(name: str, points: float, runs: list) -> TestResult:
+    """One test's result from its runs."""
+    ran = [r for r in runs if r.status != Status.SKIPPED]
+    if not runs:
+        status, message = Status.SKIPPED, NOT_RUN
+    elif not ran:
+        status, message = Status.SKIPPED, runs[0].message
+    else:
+        failed = [r for r in ran if r.status == Status.GRADER_ERROR] or [r for r in ran if r.status != Status.PASSED]
+        status, message = (Status.PASSED, "") if not failed else (failed[0].status, failed[0].message)
+        if failed and failed[0].variant:
+            message = f"[{failed[0].variant}] {message}"
+    message = printable(message)
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 1] + "…"
+    return TestResult(name, status, points if status == Status.PASSED else 0.0, points, message)
+
+
+def submission_result(assignment, student: str, notebook, outcomes: dict, notes: tuple = (),
+                      error: "str | None" = None, grader_failed: bool = False) -> SubmissionResult:
+    """The result of one submission; `outcomes` maps (grade_id, test name) to its runs.
+
+    `error` says why nothing could be graded (the student's file); with
+    `grader_failed` it was the grader's fault, and the row needs review.
+    """
+    parts = {}
+    for part in assignment.parts:
+        tests = []
+        for test in assignment.tests[part.grade_id]:
+            runs = outcomes.get((part.grade_id, test.name), [])
+            if grader_failed:
+                runs = [Run("", Status.GRADER_ERROR, GRADER_FAILED)]
+            tests.append(test_result(test.name, test.points, runs))
+        score = 0.0 if error else sum(t.score for t in tests)
+        parts[part.grade_id] = PartResult(score, assignment.points(part.grade_id), tests)
+    review = grader_failed or any(t.status == Status.GRADER_ERROR for p in parts.values() for t in p.tests)
+    return SubmissionResult(
+        student=printable(student),
+        notebook=printable(notebook),
+        score=round(sum(p.score for p in parts.values()), 6),
+        max_score=assignment.max_score,
+        error=GRADER_FAILED if grader_failed else (printable(error) if error else None),
+        needs_review=review,
+        notes=[printable(note) for note in notes],
+        parts=parts,
+    )

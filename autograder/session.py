@@ -1,0 +1,372 @@
+"""One submission graded in the sandbox: its leader, its cgroup, its parts' processes.
+
+- `Session`: one submission. The sandbox's zygote forks it a leader in
+  namespaces of its own (fresh read-only view, fresh size-limited tmpfs, its
+  own PIDs, IPC and network), and the grader puts the leader in a cgroup of its
+  own (memory, processes, CPU of the whole tree). Closing the session kills the
+  leader, and with it every process of the submission; its files die with its
+  mounts.
+- `PartProcess`: the process that runs one answer cell; a crash or a hang
+  costs only its part (after a timeout the part is dead and its remaining
+  calls fail at once).
+
+Every read and write to the zygote, the leader and the student processes has
+a deadline.
+"""
+import fcntl
+import hashlib
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import tempfile
+import time
+import uuid
+
+import numpy as np
+
+from autograder.cgroups import Cgroup
+from autograder.inside import values, wire
+from autograder.limits import Limits, cgroup_system
+from autograder.sandbox import (
+    CONTROL_TIMEOUT,
+    FRESH,
+    MAX_MESSAGE,
+    SANDBOX_HOME,
+    SandboxFailure,
+    _ask,
+    kept_roots,
+    sandbox,
+)
+
+PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask for, by default
+
+
+class StudentError(Exception):
+    """The student's code raised an exception."""
+
+
+class StudentTimeout(Exception):
+    """The student's code did not answer in time."""
+
+
+class StudentCrash(Exception):
+    """The student's process died (os._exit, a signal, a limit)."""
+
+
+def _exit_reason(code, memory_known):
+    """Why a student's process ended; `memory_known`: a cgroup counts memory kills, so SIGKILL need not guess."""
+    if code is None:
+        return "o processo não terminou"
+    if code < 0:
+        sig = -code
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        hints = {signal.SIGXCPU: " (limite de tempo de CPU)", signal.SIGXFSZ: " (limite de tamanho de arquivo)"}
+        if not memory_known:
+            hints[signal.SIGKILL] = " (limite de memória?)"
+        hint = hints.get(sig, "")
+        return f"o processo foi morto pelo sinal {name}{hint}"
+    return f"o processo terminou com código {code} (os._exit ou sys.exit fora de uma função?)"
+
+
+def _peer_pid(message_ancdata):
+    for level, kind, data in message_ancdata:
+        if level == socket.SOL_SOCKET and kind == getattr(socket, "SCM_CREDENTIALS", -1):
+            return struct.unpack("iII", data[:12])[0]
+    return None
+
+
+class Leader:
+    """The grader's end of a submission's leader (zygote.Leader): its socket, pid and cgroup."""
+
+    def __init__(self, box, limits, cgroup):
+        self.box, self.cgroup, self.pidfd = box, cgroup, None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        if hasattr(socket, "SO_PASSCRED"):  # the kernel tells us the leader's pid, as we see it
+            ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock = ours
+        self.home = SANDBOX_HOME if box.namespaces else tempfile.mkdtemp(dir=box.scratch)
+        fresh = [[path, limits.disk_bytes, mode] for path, mode in FRESH]
+        request = {"op": "open", "home": self.home, "fresh": fresh, "keep": kept_roots()}
+        try:
+            if not box.ask(request, fds=[theirs.fileno()]).get("ok"):
+                raise SandboxFailure(f"the zygote could not build a submission's namespaces\n{box.log_tail()}")
+        except SandboxFailure:
+            self.close()
+            raise
+        finally:
+            theirs.close()
+        try:
+            ours.settimeout(CONTROL_TIMEOUT)
+            data, ancdata, _, _ = ours.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(12))
+            if not data:
+                raise ConnectionError("the leader exited at start")
+        except OSError as exc:
+            self.close()
+            raise SandboxFailure(f"no submission leader ({exc!r})\n{box.log_tail()}") from None
+        self.pid = _peer_pid(ancdata)
+        if self.pid:
+            self.pidfd = os.pidfd_open(self.pid) if hasattr(os, "pidfd_open") else None
+            if cgroup:
+                cgroup.attach(self.pid)
+
+    def ask(self, request, fds=()):
+        try:
+            return _ask(self.sock, request, fds)
+        except (OSError, ValueError) as exc:
+            raise ConnectionError(f"the submission's leader stopped answering ({exc!r})") from None
+
+    def close(self, timeout=5.0):
+        """Kill the leader and wait for it: in its own PID namespace, it exits only once every
+        process of the submission is gone. Its parent, the zygote, then collects it."""
+        self.sock.close()
+        if self.pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                select.select([self.pidfd], [], [], timeout)  # readable once it has exited
+            except ProcessLookupError:
+                pass
+            os.close(self.pidfd)
+            self.pidfd = None
+        if self.box.alive():
+            try:
+                self.box.ask({"op": "reset" if not self.box.namespaces else "reap"})
+            except SandboxFailure:
+                pass
+        if not self.box.namespaces:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
+def sandbox_settings(limits: Limits, assignment, use_gpu: bool) -> tuple:
+    """The arguments of sandbox.sandbox() (and prestart) for submissions of `assignment`."""
+    if assignment is None:
+        return use_gpu, limits.disk_bytes
+    return use_gpu, limits.disk_bytes, assignment.warm_up, (assignment.course,)
+
+
+class Session:
+    """The grading of one submission: its leader, its cgroup, its parts' processes and one time budget.
+
+    Each part's cell runs after the `assignment`'s preamble, in a sandbox warmed
+    up for it. `files` ({name: bytes}) are copied beside each part's process, as the
+    student's notebook sits beside its kernel. With a `seed`, each part's
+    random generators start from a state derived from it (and the cell), so a
+    run with the same seed grades the same way; without, from fresh entropy.
+    Closing the session kills every process the student started, and their
+    files go with them.
+    """
+
+    def __init__(self, limits, assignment=None, use_gpu=False, files=None, seed=None):
+        self.limits, self.use_gpu, self.files, self.seed = limits, use_gpu, dict(files or {}), seed
+        self.preamble = assignment.preamble if assignment else ""
+        self.sandbox_settings = sandbox_settings(limits, assignment, use_gpu)
+        self.deadline = time.monotonic() + limits.submission_timeout
+        self.parts = []
+        self.leader = self.box = None
+        system, _ = cgroup_system()
+        self.cgroup = None
+        if system:
+            self.cgroup: "Cgroup | None" = system.create()
+            self.cgroup.limit(limits.memory_bytes, limits.pids, limits.cpus)
+        self.spawn_seconds = 0.0  # grader overhead, for the benchmark
+
+    def part(self, source: str) -> "PartProcess":
+        self.parts.append(PartProcess(source, self))
+        return self.parts[-1]
+
+    def current_leader(self):
+        """The submission's leader, started on first use and again if it died."""
+        if self.leader is None:
+            self.box = sandbox(*self.sandbox_settings)
+            self.leader = Leader(self.box, self.limits, self.cgroup)
+        return self.leader
+
+    def leader_lost(self, exc):
+        """The leader died: the student's memory use (an OOM kill) or, with process isolation only,
+        the student's signal; else the grader's failure."""
+        tail = self.box.log_tail() if self.box else ""
+        namespaces = self.box.namespaces
+        self.leader.close()
+        self.leader = None
+        if self.over_memory():
+            return StudentCrash(self.memory_message())
+        if not namespaces:
+            return StudentCrash("o processo que corrige esta entrega foi derrubado (pela célula?)")
+        return SandboxFailure(f"{exc}\n{tail}")
+
+    def counters(self):
+        return (self.cgroup.oom_kills(), self.cgroup.pids_refused()) if self.cgroup else (0, 0)
+
+    def over_memory(self, before=0):
+        return bool(self.cgroup) and self.cgroup.oom_kills() > before
+
+    def memory_message(self):
+        return f"limite de memória da entrega ({self.limits.memory_bytes // 2**20} MiB) excedido"
+
+    def explain(self, exc, before):
+        """Add to a student's error which limit of the submission it hit, if the kernel counted one."""
+        oom, refused = before
+        message = str(exc)
+        if isinstance(exc, StudentCrash) and self.over_memory(oom):
+            return StudentCrash(f"{self.memory_message()}; o processo foi encerrado")
+        if isinstance(exc, StudentError) and self.over_memory(oom):
+            return StudentError(f"{message} ({self.memory_message()}: um processo da entrega foi encerrado)")
+        if isinstance(exc, StudentError):
+            if self.cgroup and self.cgroup.pids_refused() > refused:
+                return StudentError(f"{message} (limite de {self.limits.pids} processos da entrega)")
+            if "No space left on device" in message or "Errno 28" in message:
+                return StudentError(f"{message} (cada pasta gravável tem {self.limits.disk_bytes // 2**20} MiB)")
+        return exc
+
+    def close(self):
+        for part in self.parts:
+            part.release(sweep=False)
+        if self.leader:
+            self.leader.close()
+            self.leader = None
+        if self.cgroup:
+            self.cgroup.remove()
+        if self.box and self.box.alive() and self.box.sandboxed and not self.box.namespaces:
+            self.box.close()  # no namespaces inside bubblewrap: a fresh sandbox per submission
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class PartProcess:
+    """The process that runs one answer cell; forked by the submission's leader on first use."""
+
+    def __init__(self, source, session):
+        self.source, self.session, self.limits = source, session, session.limits
+        self.pid = None
+        self.dead = None  # the exception every later call raises
+        self.crashes = 0
+
+    def _start(self):
+        start = time.monotonic()
+        session, limits = self.session, self.limits
+        to_child, self._w = os.pipe()
+        self._r, from_child = os.pipe()
+        for fd in (self._w, self._r):
+            os.set_blocking(fd, False)
+            try:  # a 2 MB array then crosses in a few writes, not thirty
+                fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+            except OSError:
+                pass
+        request = {
+            "op": "spawn", "cwd": uuid.uuid4().hex, "env": {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
+            "cpu_seconds": limits.cpu_seconds, "file_bytes": limits.disk_bytes,
+            # Without a cgroup, memory is bounded per process; CUDA needs more address space than any such bound.
+            "memory_bytes": None if (session.cgroup or session.use_gpu) else limits.memory_bytes,
+        }
+        try:
+            for attempt in (1, 2):  # a leader that died since the last part is replaced once
+                try:
+                    leader = session.current_leader()
+                    self.pid = leader.ask(request, fds=(to_child, from_child))["pid"]
+                    break
+                except ConnectionError as exc:
+                    lost = session.leader_lost(exc)
+                    if attempt == 2:
+                        raise lost from None
+        except (StudentCrash, SandboxFailure) as exc:
+            os.close(self._w)
+            os.close(self._r)
+            self.dead = exc
+            raise
+        finally:
+            os.close(to_child)
+            os.close(from_child)
+        self.leader = leader
+        self.counters = session.counters()
+        session.spawn_seconds += time.monotonic() - start
+        files = {name: np.frombuffer(data, dtype=np.uint8) for name, data in session.files.items()}
+        seed = None
+        if session.seed is not None:  # a hash: the student's process cannot work back to the run's seed
+            seed = int.from_bytes(hashlib.sha256(f"{session.seed}\n{self.source}".encode()).digest()[:4], "big")
+        try:
+            self._request({"op": "load", "source": self.source, "preamble": session.preamble, "files": files,
+                           "seed": seed})
+        except StudentError as exc:
+            self._kill()
+            self.dead = StudentError(f"a célula falhou ao ser executada: {exc}")
+            raise self.dead from None
+        except (StudentCrash, StudentTimeout) as exc:
+            self.dead = type(exc)(f"ao executar a célula: {exc}")
+            raise self.dead from None
+
+    def _request(self, message):
+        session = self.session
+        deadline = min(time.monotonic() + self.limits.call_timeout, session.deadline)
+        before = self.counters  # what the kernel had counted when this process started
+        try:
+            wire.send(self._w, message, deadline=deadline)
+            reply = wire.recv(self._r, deadline=deadline)
+        except TimeoutError:
+            self._kill()
+            if deadline == session.deadline:
+                self.dead = StudentTimeout(f"tempo total da entrega esgotado ({self.limits.submission_timeout:g} s)")
+            else:
+                self.dead = StudentTimeout(f"sem resposta em {self.limits.call_timeout:g} s (laço infinito?)")
+            raise self.dead from None
+        except (EOFError, OSError, wire.ProtocolError) as exc:
+            code = self._kill(grace=1.0)  # it is exiting: let it, to learn why
+            if isinstance(self.dead, SandboxFailure):  # the leader died with it, and not of memory
+                raise self.dead from None
+            self.crashes += 1
+            crash = StudentCrash("resposta malformada do processo do aluno" if isinstance(exc, wire.ProtocolError)
+                                 else _exit_reason(code, session.cgroup is not None))
+            crash = session.explain(crash, before)
+            if self.crashes >= 2:  # a second crash: stop paying to restart it
+                self.dead = crash
+            raise crash from None
+        if not isinstance(reply, dict) or reply.get("ok") is not True:
+            error = reply.get("error") if isinstance(reply, dict) else None
+            error = values.text(error or "resposta inválida do processo do aluno", 400)
+            raise session.explain(StudentError(error), before)
+        return reply.get("value")
+
+    def _kill(self, grace=0.0):
+        """Stop the process; return its exit code (None if unknown)."""
+        if self.pid is None:
+            return None
+        code = None
+        try:
+            code = self.leader.ask({"op": "stop", "pid": self.pid, "grace": grace})["returncode"]
+        except ConnectionError as exc:
+            if self.session.leader is self.leader:
+                lost = self.session.leader_lost(exc)
+                if isinstance(lost, SandboxFailure):
+                    self.dead = lost
+        os.close(self._w)
+        os.close(self._r)
+        self.pid = None
+        return code
+
+    def request(self, op: str, **args):
+        """Run probe `op` (child.PROBES) in the student's process; returns plain values."""
+        if self.dead:
+            raise self.dead
+        if time.monotonic() >= self.session.deadline:
+            self.dead = StudentTimeout(f"tempo total da entrega esgotado ({self.limits.submission_timeout:g} s)")
+            raise self.dead
+        if self.pid is None:
+            self._start()
+        return values.restore(self._request({"op": op, "args": args}))
+
+    def release(self, sweep: bool = True) -> None:
+        """Hang up, and (between parts) end every process the part left behind."""
+        if self.pid is not None:
+            os.close(self._w)
+            os.close(self._r)
+            self.pid = None
+            if sweep and self.session.leader is self.leader:
+                try:
+                    self.leader.ask({"op": "sweep"})
+                except ConnectionError as exc:
+                    self.session.leader_lost(exc)

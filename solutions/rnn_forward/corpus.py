@@ -1,0 +1,273 @@
+"""A corpus of realistic student submissions of this assignment and the score each part must get.
+
+Each case starts from the release notebook with every answer cell solved by
+the reference, then replaces some answer cells with a student's code (or
+breaks the file). Its second item lists the parts that lose points, with the
+points they must get; every other part must get full marks. The engine's
+autograder/tools/examples.py builds them.
+"""
+from autograder.tools.examples import add_scratch_cells, delete_cell, paste_into_fresh_notebook, strip_metadata
+
+FF_INIT = '''
+def init_weights(input_size, hidden_size):
+    return {{"Wxh": {wxh}, "bh": {bh}}}
+'''
+FF_FORWARD = '''
+def forward(X, params):
+    return {body}
+'''
+RNN_INIT = '''
+def init_weights(input_size, hidden_size):
+    return {{"Wxh": np.random.randn(input_size, hidden_size),
+             "Whh": np.random.randn(hidden_size, hidden_size),
+             "bh": {bh}}}
+'''
+RNN_FORWARD = '''
+def forward(X, params):
+    H = {h0}
+    hidden_states = []
+    for x in X:
+        {update}
+        hidden_states.append(H)
+    return {ret}
+'''
+RNN_FORWARD_OK = dict(
+    h0="np.random.randn(X.shape[1], params['Whh'].shape[0])",
+    update="H = np.tanh(x @ params['Wxh'] + H @ params['Whh'] + params['bh'])",
+    ret="np.stack(hidden_states)",
+)
+MODULE = '''
+class RNN(nn.Module):
+    def __init__(self, input_size, hidden_size, batch_size):
+        super().__init__()
+        self.hidden_size, self.batch_size = hidden_size, batch_size
+        {cell}
+
+    def forward(self, X):
+        H = {h0}
+        hidden_states = []
+        for x in X:
+            H = {step}
+            hidden_states.append(H)
+        return {ret}
+'''
+MODULE_OK = dict(
+    cell="self.rnn = nn.RNNCell(input_size, hidden_size)",
+    h0="torch.randn(X.shape[1], self.hidden_size, device=X.device)",
+    step="self.rnn(x, H)",
+    ret="torch.stack(hidden_states)",
+)
+
+
+def rnn_forward(**changes):
+    return RNN_FORWARD.format(**{**RNN_FORWARD_OK, **changes})
+
+
+def module(**changes):
+    return MODULE.format(**{**MODULE_OK, **changes})
+
+
+# name -> (answer cells that differ from the reference, parts that lose points)
+CASES = {
+    # Correct in other words: every legitimate choice gets full marks.
+    "correct_reference": ({}, {}),
+    "correct_other_style": ({
+        "ff_init_weights": FF_INIT.format(wxh="np.random.normal(0, 1, (input_size, hidden_size))",
+                                          bh="np.random.normal(size=(1, hidden_size))"),
+        "ff_forward": FF_FORWARD.format(body="np.tanh(np.dot(X, params['Wxh']) + params['bh'])"),
+        "rnn_init_weights": '''
+rng = np.random.default_rng()
+
+def init_weights(input_size, hidden_size):
+    params = {}
+    params['Wxh'] = rng.standard_normal((input_size, hidden_size))
+    params['Whh'] = rng.standard_normal((hidden_size, hidden_size))
+    params['bh'] = rng.standard_normal((1, hidden_size))
+    return params
+''',
+        "rnn_forward": '''
+def forward(X, params):
+    seq_len, batch, _ = X.shape
+    Wxh, Whh, bh = params['Wxh'], params['Whh'], params['bh']
+    out = np.zeros((seq_len, batch, Whh.shape[0]))
+    H = np.random.standard_normal((batch, Whh.shape[0]))
+    for t in range(seq_len):
+        H = np.tanh(np.dot(X[t], Wxh) + np.dot(H, Whh) + bh)
+        out[t] = H
+    return out
+''',
+        "rnn_cell_module": '''
+class RNN(nn.Module):
+    def __init__(self, input_size, hidden_size, batch_size):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.batch_size = batch_size
+        self.celula = nn.RNNCell(input_size, hidden_size, nonlinearity='tanh')
+
+    def forward(self, X):
+        H = torch.randn(X.size(1), self.hidden_size).to(X.device)
+        out = torch.empty(X.size(0), X.size(1), self.hidden_size, device=X.device)
+        for t in range(X.size(0)):
+            H = self.celula(X[t], H)
+            out[t] = H
+        return out
+''',
+    }, {}),
+    "correct_torch_inits_and_chatter": ({
+        "ff_init_weights": '''
+import warnings
+
+def init_weights(input_size, hidden_size):
+    warnings.warn("using torch to draw the weights")
+    print("init", input_size, hidden_size)
+    return {"Wxh": torch.randn(input_size, hidden_size, dtype=torch.float64).numpy(),
+            "bh": torch.randn(1, hidden_size).double().numpy()}
+''',
+        "rnn_forward": '''
+import sys
+
+def forward(X, params):
+    H = np.random.randn(X.shape[1], params['Wxh'].shape[1])
+    states = []
+    for t in range(len(X)):
+        H = np.tanh(np.einsum('bd,dh->bh', X[t], params['Wxh']) + H @ params['Whh'] + params['bh'])
+        states.append(H)
+        print('step', t, file=sys.stderr)
+    return np.array(states)
+''',
+        "rnn_cell_module": module(step="self.rnn(x, H)", ret="torch.cat([h.unsqueeze(0) for h in hidden_states])"),
+    }, {}),
+    "correct_with_magics_and_helpers": ({
+        "rnn_forward": '''
+%load_ext autoreload
+def step(x, H, params):
+    return np.tanh(x @ params['Wxh'] + H @ params['Whh'] + params['bh'])
+
+def forward(X, params):
+    H = np.random.randn(X.shape[1], params['Whh'].shape[1])
+    return np.stack([H := step(x, H, params) for x in X])
+''',
+    }, {}),
+    # Typical mistakes, each costing only its own part.
+    "ff_forward_missing_bias": ({"ff_forward": FF_FORWARD.format(body="np.tanh(X @ params['Wxh'])")}, {"ff_forward": 0.5}),
+    "ff_forward_no_tanh": ({"ff_forward": FF_FORWARD.format(body="X @ params['Wxh'] + params['bh']")}, {"ff_forward": 0.5}),
+    "ff_init_zero_bias": ({"ff_init_weights": FF_INIT.format(wxh="np.random.randn(input_size, hidden_size)",
+                                                             bh="np.zeros((1, hidden_size))")}, {"ff_init_weights": 0.5}),
+    "ff_init_uniform": ({"ff_init_weights": FF_INIT.format(wxh="np.random.rand(input_size, hidden_size)",
+                                                           bh="np.random.rand(1, hidden_size)")}, {"ff_init_weights": 0.5}),
+    "ff_init_flat_bias": ({"ff_init_weights": FF_INIT.format(wxh="np.random.randn(input_size, hidden_size)",
+                                                             bh="np.random.randn(hidden_size)")}, {"ff_init_weights": 0.5}),
+    "rnn_init_float32": ({"rnn_init_weights": '''
+def init_weights(input_size, hidden_size):
+    return {"Wxh": np.random.randn(input_size, hidden_size).astype(np.float32),
+            "Whh": np.random.randn(hidden_size, hidden_size).astype(np.float32),
+            "bh": np.random.randn(1, hidden_size).astype(np.float32)}
+'''}, {"rnn_init_weights": 0.5}),
+    "rnn_forward_uses_notebook_globals": ({"rnn_forward": rnn_forward(h0="np.random.randn(batch_size, hidden_size)")},
+                                          {"rnn_forward": 2.0}),
+    "rnn_forward_zero_initial_state": ({"rnn_forward": rnn_forward(h0="np.zeros((X.shape[1], params['Whh'].shape[0]))")},
+                                       {"rnn_forward": 2.5}),
+    "rnn_forward_one_h0_for_the_batch": ({"rnn_forward": rnn_forward(h0="np.random.randn(1, params['Whh'].shape[0])")},
+                                         {"rnn_forward": 2.5}),
+    "rnn_forward_returns_list": ({"rnn_forward": rnn_forward(ret="hidden_states")}, {"rnn_forward": 2.5}),
+    "rnn_forward_last_state_only": ({"rnn_forward": rnn_forward(ret="H")}, {"rnn_forward": 0.0}),
+    "rnn_forward_transposed_whh": ({"rnn_forward": rnn_forward(
+        update="H = np.tanh(x @ params['Wxh'] + H @ params['Whh'].T + params['bh'])")}, {"rnn_forward": 1.0}),
+    "rnn_forward_stores_previous_state": ({"rnn_forward": '''
+def forward(X, params):
+    H = np.random.randn(X.shape[1], params['Whh'].shape[0])
+    hidden_states = []
+    for x in X:
+        hidden_states.append(H)
+        H = np.tanh(x @ params['Wxh'] + H @ params['Whh'] + params['bh'])
+    return np.stack(hidden_states)
+'''}, {"rnn_forward": 0.5}),
+    "module_lecture_global_device": ({"rnn_cell_module": module(
+        h0="torch.randn(self.batch_size, self.hidden_size).to(device)")}, {"rnn_cell_module": 2.25}),
+    "module_detaches_states": ({"rnn_cell_module": module(step="self.rnn(x, H).detach()")}, {"rnn_cell_module": 2.5}),
+    "module_through_numpy": ({"rnn_cell_module": module(
+        ret="torch.from_numpy(np.stack([h.detach().cpu().numpy() for h in hidden_states])).to(X.device)")},
+        {"rnn_cell_module": 2.25}),
+    "module_zero_initial_state": ({"rnn_cell_module": module(h0="torch.zeros(X.shape[1], self.hidden_size, device=X.device)")},
+                                  {"rnn_cell_module": 2.75}),
+    "module_without_rnn_cell": ({"rnn_cell_module": module(
+        cell="self.lin_x = nn.Linear(input_size, hidden_size); self.lin_h = nn.Linear(hidden_size, hidden_size)",
+        step="torch.tanh(self.lin_x(x) + self.lin_h(H))")}, {"rnn_cell_module": 0.75}),
+    # Crashes and hangs cost only the part they are in.
+    "crash_os_exit_in_ff_forward": ({"ff_forward": "import os\n" + FF_FORWARD.format(body="os._exit(1)")}, {"ff_forward": 0}),
+    "crash_segfault_in_ff_init": ({"ff_init_weights": "import ctypes\n" + FF_INIT.format(wxh="ctypes.string_at(0)", bh="0")},
+                                  {"ff_init_weights": 0}),
+    "crash_exit_at_cell_top": ({"rnn_cell_module": "import os\nos._exit(0)\n" + module()}, {"rnn_cell_module": 0}),
+    "hang_in_rnn_forward": ({"rnn_forward": rnn_forward(update="while True: pass")}, {"rnn_forward": 0}),
+    "hang_at_cell_top": ({"rnn_cell_module": "import time\ntime.sleep(3600)\n" + module()}, {"rnn_cell_module": 0}),
+    "memory_bomb_in_rnn_init": ({"rnn_init_weights": RNN_INIT.format(bh="np.ones((10**6, 10**6))")}, {"rnn_init_weights": 0}),
+    "syntax_error_in_ff_forward": ({"ff_forward": "def forward(X, params)\n    return X"}, {"ff_forward": 0}),
+    "untouched_release": (None, {gid: 0 for gid in ("ff_init_weights", "ff_forward", "rnn_init_weights",
+                                                     "rnn_forward", "rnn_cell_module")}),
+    # Cheats: nothing done in the student's process reaches the grader's checks.
+    "cheat_monkeypatch_numpy_testing": ({"ff_forward": '''
+np.testing.assert_allclose = lambda *args, **kwargs: None
+np.allclose = lambda *args, **kwargs: True
+def forward(X, params):
+    return np.zeros((X.shape[0], params['Wxh'].shape[1]))
+'''}, {"ff_forward": 0.5}),
+    "cheat_patch_grader_modules": ({"rnn_forward": '''
+try:  # whatever of the grader this process can import, patch it
+    import autograder.checks, autograder.values
+    autograder.checks.fail = lambda message: None
+    autograder.checks.check_recurrence = lambda *args, **kwargs: None
+except ImportError:
+    pass
+def forward(X, params):
+    return np.zeros((X.shape[0], X.shape[1], params['Whh'].shape[0]))
+'''}, {"rnn_forward": 0.5}),
+    "cheat_forged_results": ({"ff_forward": '''
+import json, sys
+print("===== 18 passed in 0.1s =====")
+print('{"score": 10.0, "max_score": 10.0}', file=sys.stderr)
+json.dump({"score": 10.0}, open("results.json", "w"))
+def forward(X, params):
+    raise NotImplementedError()
+'''}, {"ff_forward": 0}),
+}
+
+
+
+# name -> (case it starts from, what the student did to the notebook, parts that lose points)
+NOTEBOOK_CASES = {
+    "correct_without_metadata": ("correct_reference", strip_metadata, {}),
+    "correct_pasted_into_fresh_notebook": ("correct_other_style", paste_into_fresh_notebook, {}),
+    "correct_with_scratch_cells": ("correct_reference", add_scratch_cells(
+        "def forward(X, params):\n    return None", "init_weights = None", "class RNN:\n    pass"), {}),
+    "ff_forward_cell_deleted": ("correct_reference", delete_cell("ff_forward"), {"ff_forward": 0}),
+}
+
+# Files that are not (usable) notebooks: (contents, expected error fragment).
+BROKEN_FILES = {
+    "broken_not_json": ("this is not a notebook\n", "não é um notebook"),
+    "broken_empty_file": ("", "não é um notebook"),
+    "broken_truncated": (None, "não é um notebook"),  # the release cut in half
+    "broken_json_not_notebook": ('{"student": "ana", "answers": []}', "não é um notebook"),
+}
+
+
+# The cases shipped in examples/submitted/ for `make grade` to run on: honest
+# work only, so that `nbgrader autograde` can grade them too and the two
+# graders can be compared (crashes, hangs and cheats stay in the test corpus).
+EXAMPLES = [
+    "correct_reference",
+    "correct_other_style",
+    "untouched_release",
+    "ff_init_zero_bias",
+    "rnn_forward_uses_notebook_globals",
+    "rnn_forward_returns_list",
+    "module_lecture_global_device",
+    "module_detaches_states",
+]
+# The mix `python -m autograder.tools.benchmark` grades: kinds of correct and faulty work, and a hang.
+BENCHMARK = [
+    "correct_reference", "correct_other_style", "correct_torch_inits_and_chatter", "ff_forward_missing_bias",
+    "ff_init_zero_bias", "rnn_forward_uses_notebook_globals", "rnn_forward_returns_list",
+    "rnn_forward_zero_initial_state", "module_detaches_states", "module_lecture_global_device",
+]
+BENCHMARK_HANG = "hang_in_rnn_forward"

@@ -1,0 +1,5 @@
+"""ff_init_weights: the feed-forward layer's init_weights(input_size, hidden_size)."""
+from .common import init_weights_tests
+
+test_returns_the_contract_shapes, test_draws_from_standard_normal = init_weights_tests(
+    lambda d, h: {"Wxh": (d, h), "bh": (1, h)})
