@@ -6,9 +6,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.parts import ASSIGNMENT, PARTS
-from solutions.sync import answer_cells, stale_parts
-from tests.conftest import RELEASE_NB, REPO, SOURCE_NB, hidden_test_lines, run_nbgrader
+from autograder.tools.sync import answer_cells, stale_parts
+from tests.helpers import ASSIGNMENT, RELEASE_NB, REPO, SOURCE_NB, hidden_test_lines, run_nbgrader
 
 FIGURE = "unrolled_rnn.svg"
 
@@ -28,14 +27,14 @@ def graded_cells(nb):
 def test_grade_cells_follow_the_parts_table(path):
     nb = nbformat.read(path, as_version=4)
     expected = []
-    for part in PARTS:
-        expected += [(part.grade_id, "answer", None), (part.test_grade_id, "test", part.points)]
+    for part in ASSIGNMENT.parts:
+        expected += [(part.grade_id, "answer", None), (part.test_grade_id, "test", ASSIGNMENT.points(part.grade_id))]
     assert graded_cells(nb) == expected
 
 
 def test_answer_cells_are_the_reference_solutions():
     nb = nbformat.read(SOURCE_NB, as_version=4)
-    assert stale_parts(nb) == [], "run `python -m solutions.sync` to copy solutions/ into the notebook"
+    assert stale_parts(ASSIGNMENT, nb) == [], "run `python -m autograder.tools.sync` to copy the reference in"
 
 
 def test_release_has_stubs_and_no_hidden_tests():
@@ -49,14 +48,15 @@ def test_release_has_stubs_and_no_hidden_tests():
     assert released.isdisjoint(hidden)
 
 
+@pytest.mark.slow
 def test_committed_release_is_what_nbgrader_generates(course):
-    run_nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=course)
-    fresh, committed = course / "release" / ASSIGNMENT, REPO / "release" / ASSIGNMENT
+    run_nbgrader("generate_assignment", ASSIGNMENT.name, "--force", cwd=course)
+    fresh, committed = course / "release" / ASSIGNMENT.name, REPO / "release" / ASSIGNMENT.name
     files = sorted(os.listdir(committed))
     assert sorted(os.listdir(fresh)) == files
     match, mismatch, errors = filecmp.cmpfiles(fresh, committed, files, shallow=False)
     assert mismatch == [] and errors == [], (
-        f"release/ is stale in {mismatch + errors}: run `nbgrader generate_assignment {ASSIGNMENT} --force`"
+        f"release/ is stale in {mismatch + errors}: run `nbgrader generate_assignment {ASSIGNMENT.name} --force`"
     )
 
 
@@ -67,15 +67,18 @@ def test_figure_is_shown_and_released():
         assert any(f"]({FIGURE})" in cell.source for cell in nb.cells if cell.cell_type == "markdown")
 
 
+@pytest.mark.slow
 def test_source_notebook_passes_nbgrader_validate():
     assert "Success! Your notebook passes all the tests." in run_nbgrader("validate", str(SOURCE_NB))
 
 
+@pytest.mark.slow
 def test_release_fails_every_test_cell():
     out = run_nbgrader("validate", "--invert", str(RELEASE_NB))
     assert "Success! The notebook does not pass any tests." in out
 
 
+@pytest.mark.slow
 def test_source_notebook_runs_top_to_bottom_on_cpu(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # the kernel inherits it: no GPU even if present
     nb = nbformat.read(SOURCE_NB, as_version=4)

@@ -21,19 +21,22 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import checks, sandbox
+from autograder import limits, sandbox
 from autograder.cgroups import PREFIX
-from autograder.parts import PARTS
-from autograder.sandbox import Limits, Session
-from solutions.sync import reference_source
-from tests import corpus
-from tests.conftest import RELEASE_NB, REPO
+from autograder.limits import Limits
+from autograder.session import Session
+from autograder.tools.sync import reference_source
+from tests.helpers import ASSIGNMENT, CORPUS, REPO, grade
+
+pytestmark = [pytest.mark.slow]
+PARTS = ASSIGNMENT.parts
+rnn = ASSIGNMENT.module("hidden.common")  # the assignment's own checks (the recurrence, H_0)
 
 REQUIRED = os.environ.get("AUTOGRADER_REQUIRE_BWRAP") == "1"
-pytestmark = pytest.mark.skipif(
+pytestmark.append(pytest.mark.skipif(
     sandbox.bubblewrap() is None and not REQUIRED, reason="bubblewrap is not installed (or user namespaces are off)"
-)
-REF = {p.grade_id: reference_source(p) for p in PARTS}
+))
+REF = {p.grade_id: reference_source(ASSIGNMENT, p) for p in PARTS}
 
 STALL = '''
 import os, signal, threading
@@ -186,17 +189,18 @@ class RNN(nn.Module):
         return torch.full((X.shape[0], X.shape[1], self.hidden_size), 0.5, device=X.device) + 0 * X.mean()
 '''
 PROBE_PATCHER = '''
-import autograder.child as _probe
+import autograder.inside.child as _probe
 
-def _fake(ns, sizes, device="cpu", X=None, shape=None, weights=None, grad_output=None):
-    result = {"cells": [[sizes[0], sizes[1], "tanh", True]]}  # claims a perfect cell
+def _fake(ns, name, args, device="cpu", X=None, shape=None, load=None, submodules=None, grad_output=None):
+    d, h = args[0], args[1]
+    result = {"submodules": [{"input_size": d, "hidden_size": h, "nonlinearity": "tanh", "bias": True}]}
     if X is not None or shape is not None:
         n, b = (X.shape[:2] if X is not None else shape[:2])
-        result["output"] = torch.zeros(n, b, sizes[1], device=device)
+        result["output"] = torch.zeros(n, b, h, device=device)  # claims a perfect cell
         result["weights_unchanged"] = True
     return _probe.values.describe(result)
 
-_probe.PROBES["rnn_module"] = _fake
+_probe.PROBES["module"] = _fake
 
 class RNN(nn.Module):
     def __init__(self, input_size, hidden_size, batch_size):
@@ -227,8 +231,8 @@ def forward(X, params):
     _send_forged('{"ok": true, "value": {"kind": "sequence", "items": [' + "[]," * 10_000_000 + '[]]}}')
 '''
 NONSENSE_PROBE = '''
-import autograder.child as _probe
-_probe.PROBES["rnn_module"] = lambda *args, **kwargs: 0
+import autograder.inside.child as _probe
+_probe.PROBES["module"] = lambda *args, **kwargs: 0
 
 class RNN(nn.Module):
     pass
@@ -296,26 +300,20 @@ HOSTILE_CLASS = {
     "a24_honest": {},
 }
 # Besides the answer cells: a scratch cell that chokes a parser, a name that is not UTF-8, 20 000 cells.
-UNUSUAL_FILES = {"a25_parser_bomb": "parser bomb", os.fsdecode(b"a26_nome_\xff"): "not UTF-8", "a27_many_cells": "cells"}
-FULL = {p.grade_id: p.points for p in PARTS}
+UNUSUAL_FILES = {"a25_parser_bomb": "parser bomb", os.fsdecode(b"a26_nome_\xff"): "not UTF-8",
+                 "a27_many_cells": "cells"}
+FULL = {p.grade_id: ASSIGNMENT.points(p.grade_id) for p in PARTS}
 
 
 def write_notebook(path, answers):
-    nb = corpus.fill(nbformat.read(RELEASE_NB, as_version=4), answers)
+    nb = CORPUS.fill(nbformat.read(ASSIGNMENT.release_notebook, as_version=4), answers)
     nbformat.write(nb, path)
     return path
 
 
-def grade(*args, env=None, check_rc=(0,), timeout=1800):
-    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout, env=env)
-    assert proc.returncode in check_rc, proc.stdout + proc.stderr
-    return proc
-
-
 def our_cgroups(wait=15.0):
     """The graders' cgroups still there, after giving the kernel `wait` seconds to finish with them."""
-    system, _ = sandbox.cgroup_system()
+    system, _ = limits.cgroup_system()
     deadline = time.monotonic() + wait
     while system:
         left = [p for base in set(system.bases.values()) for p in base.glob(f"{PREFIX}*")]
@@ -335,7 +333,7 @@ def hostile(tmp_path_factory):
     for name, answers in HOSTILE_CLASS.items():
         write_notebook(folder / f"{name}.ipynb", answers)
     for name, kind in UNUSUAL_FILES.items():
-        nb = corpus.fill(nbformat.read(RELEASE_NB, as_version=4), {})
+        nb = CORPUS.fill(nbformat.read(ASSIGNMENT.release_notebook, as_version=4), {})
         if kind == "parser bomb":
             nb.cells.append(nbformat.v4.new_code_cell(PARSER_BOMB))
         if kind == "cells":
@@ -345,7 +343,8 @@ def hostile(tmp_path_factory):
     out = root / "report.json"
     env = dict(os.environ, TMPDIR=str(tmpdir))
     start = time.monotonic()
-    proc = grade(folder, "--json", out, "--workers", 1, "--timeout", 20, "--memory", 2048, "--device", "cpu", env=env)
+    proc = grade(folder, "--json", out, "--workers", 1, "--call-timeout", 20, "--memory-limit", 2048, "--device", "cpu",
+                 env=env)
     report = json.loads(out.read_text())
     rows = {row["student"]: row for row in report["submissions"]}
     return {"rows": rows, "report": report, "tmpdir": tmpdir, "new_in_tmp": set(os.listdir("/tmp")) - before,
@@ -382,7 +381,7 @@ def test_a_stalled_reader_without_a_deadline_blocks_the_writer():
     # Control: the same write with no deadline is still blocked after two seconds.
     import threading
 
-    from autograder import wire
+    from autograder.inside import wire
 
     r, w = os.pipe()
     done = threading.Event()
@@ -406,7 +405,8 @@ def test_a_stalled_reader_without_a_deadline_blocks_the_writer():
 def test_forged_frames_and_oversized_replies_cost_only_their_part(hostile):
     rows = hostile["rows"]
     assert scores(rows["a02_forged_array_frame"]) == {**FULL, "ff_forward": 0}
-    assert "malformada" in part_tests(rows["a02_forged_array_frame"], "ff_forward")["test_values_match_the_reference"]["message"]
+    forged = part_tests(rows["a02_forged_array_frame"], "ff_forward")
+    assert "malformada" in forged["test_values_match_the_reference"]["message"]
     assert scores(rows["a03_forged_nesting_frame"]) == {**FULL, "ff_init_weights": 0}
     assert scores(rows["a04_huge_arrays"]) == {**FULL, "ff_init_weights": 0}
     assert scores(rows["a05_crafted_module"])["rnn_cell_module"] == 0
@@ -415,7 +415,7 @@ def test_forged_frames_and_oversized_replies_cost_only_their_part(hostile):
 
 
 def test_a_forged_npy_header_is_refused_before_allocating():
-    from autograder import wire
+    from autograder.inside import wire
 
     header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }\n"
     blob = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + bytes(64)
@@ -504,7 +504,7 @@ def test_the_weights_forger_does_fool_a_check_that_trusts_its_weights():
     X = torch.randn(5, 2, 4)
     H = net(X).detach().numpy()
     w = {n: p.detach().numpy() for n, p in net.cell.named_parameters()}
-    checks.check_recurrence("forger", X.numpy(), H, w["weight_ih"].T, w["weight_hh"].T, w["bias_ih"] + w["bias_hh"])
+    rnn.check_recurrence("forger", X.numpy(), H, w["weight_ih"].T, w["weight_hh"].T, w["bias_ih"] + w["bias_hh"])
 
 
 def test_a_patched_probe_earns_nothing_from_its_claims(hostile):
@@ -516,9 +516,10 @@ def test_a_patched_probe_earns_nothing_from_its_claims(hostile):
 
 def test_the_patched_probe_does_claim_a_perfect_cell():
     # Control: what it reports about itself is exactly what the first half of the test asks for.
-    with Session(Limits(call_timeout=60)) as session:
-        claim = session.part(PROBE_PATCHER).request("rnn_module", sizes=[100, 512, 10])
-    assert [c.items for c in claim["cells"].items] == [[100.0, 512.0, "tanh", 1.0]]
+    with Session(Limits(call_timeout=60), ASSIGNMENT) as session:
+        claim = session.part(PROBE_PATCHER).request("module", name="RNN", args=[100, 512, 10], submodules="RNNCell")
+    assert claim["submodules"].items == [{"input_size": 100.0, "hidden_size": 512.0, "nonlinearity": "tanh",
+                                          "bias": 1.0}]
 
 
 def test_no_call_can_be_told_apart_as_the_initial_state_probe(hostile):
@@ -533,7 +534,7 @@ def test_the_old_probe_would_have_been_fooled():
     d, h = 100, 512
     params = {"Wxh": np.zeros((d, h)), "Whh": 0.5 * np.eye(h), "bh": np.zeros((1, h))}
     H0s = [2 * np.arctanh(ns["forward"](np.random.randn(2, 10, d), params)[0]) for _ in range(3)]
-    checks.check_initial_states("H_0", H0s)
+    rnn.check_initial_states("H_0", H0s)
 
 
 def test_exception_text_never_carries_array_contents(hostile):
@@ -568,21 +569,23 @@ PATCHED_GRADER = '''
 import os, signal, sys
 from pathlib import Path
 import autograder.cli as cli
-import autograder.hidden.test_ff_forward as ff
+from autograder import assignment
 
 if os.environ.get("INJECT_CHECK_BUG"):
     def broken(part):
         raise KeyError("a bug in the grader")
+    broken.points, broken.title = 1.0, ""
+    ff = assignment.load(os.environ["ASSIGNMENT"]).module("hidden.test_ff_forward")
     ff.test_values_match_the_reference = broken
 
-original = cli.grade_one
-def dying(student, notebook, *args):
+original = cli.grade_submission
+def dying(assignment, student, notebook, *args):
     marker = Path(os.environ["MARKERS"]) / student
     if student == "dies_always" or (student == "dies_once" and not marker.exists()):
         marker.touch()
         os.kill(os.getpid(), signal.SIGKILL)
-    return original(student, notebook, *args)
-cli.grade_one = dying
+    return original(assignment, student, notebook, *args)
+cli.grade_submission = dying
 
 if __name__ == "__main__":
     sys.exit(cli.main(sys.argv[1:]))
@@ -601,8 +604,10 @@ def patched_run(tmp_path):
             write_notebook(folder / f"{student}.ipynb", {})
         out = tmp_path / "r.json"
         proc = subprocess.run([sys.executable, str(script), "grade", str(folder), "--json", str(out),
-                               "--workers", "2", "--device", "cpu"], cwd=REPO, capture_output=True, text=True, timeout=900,
-                              env=dict(os.environ, PYTHONPATH=str(REPO), MARKERS=str(tmp_path), **env))
+                               "--workers", "2", "--device", "cpu"],
+                              cwd=REPO, capture_output=True, text=True, timeout=900,
+                              env=dict(os.environ, PYTHONPATH=str(REPO), MARKERS=str(tmp_path),
+                                       ASSIGNMENT=str(ASSIGNMENT.folder), **env))
         report = json.loads(out.read_text())
         return proc, {row["student"]: row for row in report["submissions"]}, out
 
@@ -639,12 +644,12 @@ def test_a_killed_grader_loses_no_finished_row_and_resume_finishes(tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
     names = [f"s{i}" for i in range(6)]
-    for i, name in enumerate(names):  # each with a part that hangs, so the run is slow enough to kill
-        write_notebook(folder / f"{name}.ipynb", corpus.CASES["hang_in_rnn_forward"][0])
+    for name in names:  # each with a part that hangs, so the run is slow enough to kill
+        write_notebook(folder / f"{name}.ipynb", CORPUS.cases["hang_in_rnn_forward"][0])
     out = tmp_path / "r.json"
     journal = out.with_suffix(".jsonl")
     cmd = [sys.executable, "-m", "autograder", "grade", str(folder), "--json", str(out), "--workers", "1",
-           "--timeout", "2", "--device", "cpu"]
+           "--call-timeout", "2", "--device", "cpu"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 2):

@@ -1,4 +1,4 @@
-"""The autograder on a corpus of realistic submissions (tests/corpus.py)."""
+"""The autograder on the assignment's corpus of realistic submissions (solutions/<name>/corpus.py)."""
 import json
 import re
 import subprocess
@@ -6,35 +6,29 @@ import sys
 
 import pytest
 
-from autograder.parts import MAX_SCORE, PARTS
-from autograder.report import STATUSES
-from tests import corpus
-from tests.conftest import RELEASE_NB, REPO
+from autograder.results import Status
+from tests.helpers import ASSIGNMENT, CORPUS, RELEASE_NB, REPO, SOURCE_NB, grade
+
+pytestmark = pytest.mark.slow
+MAX_SCORE = ASSIGNMENT.max_score
+STATUSES = {s.value for s in Status}
 
 CLASS_SIZE = 50  # the corpus, padded with copies of its cases
 SEED = 20261129  # the same hidden inputs for the runs that are compared
-
-
-def grade(*args, timeout=1800):
-    """Run the command line as an instructor would; the timeout only guards CI."""
-    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", *map(str, args)],
-                          cwd=REPO, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
     """{student: report row} for a class of CLASS_SIZE mixed submissions."""
     folder = tmp_path_factory.mktemp("class")
-    names = list(corpus.ALL)
+    names = list(CORPUS.names)
     for name in names:
-        corpus.build(name, folder)
+        CORPUS.build(name, folder)
     for i in range(CLASS_SIZE - len(names)):
         original = names[i % len(names)]
-        corpus.build(original, folder, stem=f"copy{i}_{original}")
+        CORPUS.build(original, folder, stem=f"copy{i}_{original}")
     out = folder / "report.json"
-    grade(folder, "--json", out, "--workers", 2, "--timeout", 3, "--device", "cpu", "--seed", SEED)
+    grade(folder, "--json", out, "--workers", 2, "--call-timeout", 3, "--device", "cpu", "--seed", SEED)
     report = json.loads(out.read_text())
     report["folder"] = folder
     return report, {row["student"]: row for row in report["submissions"]}
@@ -47,36 +41,37 @@ def case_of(student):
 def test_every_submission_gets_a_row(graded_class):
     report, rows = graded_class
     assert len(report["submissions"]) == CLASS_SIZE == len(rows)
-    assert {case_of(s) for s in rows} == set(corpus.ALL)
+    assert {case_of(s) for s in rows} == set(CORPUS.names)
     assert report["assignment"] == "rnn_forward" and report["isolation"] in ("process", "bubblewrap")
 
 
-@pytest.mark.parametrize("name", [*corpus.CASES, *corpus.NOTEBOOK_CASES])
+@pytest.mark.parametrize("name", [*CORPUS.cases, *CORPUS.notebook_cases])
 def test_each_part_gets_the_expected_score(graded_class, name):
     _, rows = graded_class
     for student in [s for s in rows if case_of(s) == name]:
         row = rows[student]
         got = {gid: part["score"] for gid, part in row["parts"].items()}
-        messages = {f"{gid}.{t['name']}": t["message"] for gid, p in row["parts"].items() for t in p["tests"] if t["message"]}
+        messages = {f"{gid}.{t['name']}": t["message"]
+                    for gid, p in row["parts"].items() for t in p["tests"] if t["message"]}
         assert row["error"] is None
-        assert got == corpus.expected_scores(name), messages
+        assert got == CORPUS.expected_scores(name), messages
         assert row["score"] == pytest.approx(sum(got.values()))
 
 
-@pytest.mark.parametrize("name", corpus.BROKEN_FILES)
+@pytest.mark.parametrize("name", CORPUS.broken)
 def test_a_broken_file_is_a_row_with_an_error(graded_class, name):
     row = graded_class[1][name]
-    assert corpus.BROKEN_FILES[name][1] in row["error"] and name in row["error"]
-    assert row["score"] == 0 and set(row["parts"]) == {p.grade_id for p in PARTS}
+    assert CORPUS.broken[name][1] in row["error"] and name in row["error"]
+    assert row["score"] == 0 and set(row["parts"]) == {p.grade_id for p in ASSIGNMENT.parts}
 
 
 def test_rows_have_the_report_shape(graded_class):
     for row in graded_class[0]["submissions"]:
         assert row["max_score"] == MAX_SCORE and 0 <= row["score"] <= MAX_SCORE
-        for part in PARTS:
+        for part in ASSIGNMENT.parts:
             entry = row["parts"][part.grade_id]
-            assert entry["max_score"] == part.points
-            assert [t["name"] for t in entry["tests"]] == list(part.tests)
+            assert entry["max_score"] == ASSIGNMENT.points(part.grade_id)
+            assert [t["name"] for t in entry["tests"]] == [t.name for t in ASSIGNMENT.tests[part.grade_id]]
             for test in entry["tests"]:
                 assert test["status"] in STATUSES
                 assert test["score"] == (test["max_score"] if test["status"] == "passed" else 0)
@@ -95,7 +90,7 @@ def test_lost_metadata_is_graded_and_noted(graded_class):
     for name in ("correct_without_metadata", "correct_pasted_into_fresh_notebook"):
         row = graded_class[1][name]
         assert row["score"] == MAX_SCORE
-        assert len([n for n in row["notes"] if "sem metadados" in n]) == len(PARTS)
+        assert len([n for n in row["notes"] if "sem metadados" in n]) == len(ASSIGNMENT.parts)
     assert graded_class[1]["correct_reference"]["notes"] == []
 
 
@@ -105,7 +100,8 @@ def test_a_hang_costs_one_timeout_per_part(graded_class):
 
 
 def hidden_pytest_total(*args):
-    proc = subprocess.run([sys.executable, "-m", "pytest", "autograder/hidden", "-p", "no:cacheprovider", *args],
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(ASSIGNMENT.folder / "hidden"), "-p", "no:cacheprovider",
+                           *args],
                           cwd=REPO, capture_output=True, text=True, timeout=600)
     return float(re.search(r"^total\s+([\d.]+) / 10$", proc.stdout, re.M).group(1))
 
@@ -117,7 +113,7 @@ def test_pytest_directly_gives_the_reference_full_marks_and_the_release_none():
 
 def test_command_line_gives_the_reference_full_marks_and_the_release_none(tmp_path):
     out = tmp_path / "r.json"
-    grade(REPO / "source" / "rnn_forward" / "rnn_forward.ipynb", RELEASE_NB, "--json", out, "--csv", tmp_path / "r.csv")
+    grade(SOURCE_NB, RELEASE_NB, "--json", out, "--csv", tmp_path / "r.csv")
     scores = [row["score"] for row in json.loads(out.read_text())["submissions"]]
     assert scores == [MAX_SCORE, 0]
     assert (tmp_path / "r.csv").read_text().splitlines()[1].split(",")[2] == str(MAX_SCORE)
@@ -130,5 +126,5 @@ def without_timing(report):
 def test_one_worker_and_two_give_identical_reports(graded_class):
     report, _ = graded_class
     out = report["folder"] / "serial.json"
-    grade(report["folder"], "--json", out, "--workers", 1, "--timeout", 3, "--device", "cpu", "--seed", SEED)
+    grade(report["folder"], "--json", out, "--workers", 1, "--call-timeout", 3, "--device", "cpu", "--seed", SEED)
     assert without_timing(json.loads(out.read_text())) == without_timing(report)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.cli import find_submissions
-from tests.conftest import RELEASE_NB, REPO
+from autograder.course import find_submissions
+from tests.helpers import RELEASE_NB, REPO
 
 
 def touch(path):
@@ -22,7 +22,7 @@ def test_nbgrader_layout_gives_one_row_per_student(tmp_path):
     touch(tmp_path / "ana" / "rnn_forward" / "scratch.ipynb")
     bob = touch(tmp_path / "bob" / "rnn_forward" / "Untitled.ipynb")
     (tmp_path / "carl" / "rnn_forward").mkdir(parents=True)
-    jobs = find_submissions([tmp_path])
+    jobs = find_submissions([tmp_path], "rnn_forward")
     assert [(s, nb) for s, nb, _ in jobs[:2]] == [("ana", ana), ("bob", bob)]
     assert jobs[2][0] == "carl" and "nenhum notebook" in jobs[2][2]
 
@@ -30,15 +30,16 @@ def test_nbgrader_layout_gives_one_row_per_student(tmp_path):
 def test_flat_folder_and_single_files_use_the_stem(tmp_path):
     a, b = touch(tmp_path / "a.ipynb"), touch(tmp_path / "b.ipynb")
     touch(tmp_path / "notes.txt")
-    assert find_submissions([tmp_path]) == [("a", a, None), ("b", b, None)]
-    assert find_submissions([b]) == [("b", b, None)]
+    assert find_submissions([tmp_path], "rnn_forward") == [("a", a, None), ("b", b, None)]
+    assert find_submissions([b], "rnn_forward") == [("b", b, None)]
 
 
 def test_a_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="nope: no such file or folder"):
-        find_submissions([tmp_path / "nope"])
+        find_submissions([tmp_path / "nope"], "rnn_forward")
 
 
+@pytest.mark.slow
 def test_without_bubblewrap_grading_goes_on_and_the_report_says_so(tmp_path):
     env = dict(os.environ, PATH=os.path.dirname(sys.executable))  # no bwrap on PATH
     out = tmp_path / "r.json"

@@ -16,15 +16,15 @@ import nbformat
 import pytest
 
 from autograder import sandbox
-from autograder.sandbox import Limits, Session, StudentCrash, StudentError, StudentTimeout
-from tests import corpus
-from solutions.sync import answer_cells
-from tests.conftest import REPO
+from autograder.limits import Limits
+from autograder.session import Session, StudentCrash, StudentError, StudentTimeout
+from autograder.tools.sync import answer_cells
+from tests.helpers import CORPUS, REPO
 
 REQUIRED = os.environ.get("AUTOGRADER_REQUIRE_BWRAP") == "1"
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     sandbox.bubblewrap() is None and not REQUIRED, reason="bubblewrap is not installed (or user namespaces are off)"
-)
+)]
 LIMITS = Limits(call_timeout=60)
 
 
@@ -56,7 +56,7 @@ def probe(tops, names, needles):
 '''
 # Files a cheat would look for, and what only the course's own copies contain.
 SECRET_NAMES = ["gradebook.db", "rnn_forward.ipynb", "recurrent.py", "feedforward.py", "rnn_cell.py",
-                "test_rnn_forward.py", "parts.py", "nbgrader_config.py"]
+                "test_rnn_forward.py", "assignment.py", "nbgrader_config.py"]
 TOKEN = uuid.uuid4().hex
 NEEDLES = [TOKEN, "### BEGIN HIDDEN TESTS", "### BEGIN SOLUTION", "def test_states_follow_the_recurrence", "rnn-course"]
 
@@ -83,7 +83,8 @@ def test_the_walk_would_find_them_without_the_sandbox(course, monkeypatch):
     # The same probe with process isolation only: proof that the test above can fail.
     monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
     found = items(run(WALK, [str(REPO), str(course)], SECRET_NAMES, NEEDLES))
-    assert {os.path.basename(f) for f in found} >= {"gradebook.db", "test_rnn_forward.py", "recurrent.py", "rnn_forward.ipynb"}
+    names = {os.path.basename(f) for f in found}
+    assert names >= {"gradebook.db", "test_rnn_forward.py", "recurrent.py", "rnn_forward.ipynb"}
 
 
 def test_a_cheat_that_looks_for_the_solutions_scores_as_if_it_had_not_tried(tmp_path):
@@ -94,12 +95,13 @@ for root, dirs, files in os.walk("/"):
     if "feedforward.py" in files and "solutions" in root:
         exec(open(os.path.join(root, "feedforward.py")).read())  # the reference forward, if reachable
 '''
-    honest = corpus.build("ff_forward_missing_bias", tmp_path)
-    nb = corpus.notebook("ff_forward_missing_bias")
+    honest = CORPUS.build("ff_forward_missing_bias", tmp_path)
+    nb = CORPUS.notebook("ff_forward_missing_bias")
     answer_cells(nb)["ff_forward"].source += cheat
     nbformat.write(nb, tmp_path / "cheat.ipynb")
     out = tmp_path / "report.json"
-    subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path), "--json", str(out), "--timeout", "60"],
+    subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path), "--json", str(out),
+                    "--call-timeout", "60"],
                    cwd=REPO, check=True, capture_output=True, timeout=900)
     rows = {r["student"]: r for r in json.loads(out.read_text())["submissions"]}
     assert rows["cheat"]["parts"] == rows[honest.stem]["parts"]
@@ -231,7 +233,8 @@ def probe(grader_pid):
     result, visible = items(run(probe, os.getpid()))
     assert result == "ProcessLookupError" and len(items(visible)) <= 3  # the zygote, its submission's leader, itself
     # Signal every process it may: outside the sandbox, that would be all of the instructor's.
-    kill_all = "import os, signal\ndef probe():\n    try:\n        os.kill(-1, signal.SIGKILL)\n    except OSError as exc:\n        return type(exc).__name__"
+    kill_all = ("import os, signal\ndef probe():\n    try:\n        os.kill(-1, signal.SIGKILL)\n"
+                "    except OSError as exc:\n        return type(exc).__name__")
     run(kill_all)  # what it can see is its own sandbox: at most the zygote goes down
     assert run("def probe():\n    return 42") == 42  # and this grader, alive, starts a new one
 
@@ -316,7 +319,8 @@ def test_without_the_sandbox_the_same_probe_finds_the_host_writable(monkeypatch)
 
 
 def test_cpu_time_is_limited_per_process():
-    busy = "def probe(seconds):\n    import time\n    end = time.process_time() + seconds\n    while time.process_time() < end:\n        pass\n    return 1"
+    busy = ("def probe(seconds):\n    import time\n    end = time.process_time() + seconds\n"
+            "    while time.process_time() < end:\n        pass\n    return 1")
     limits = Limits(call_timeout=60, cpu_seconds=1)
     with pytest.raises(StudentCrash, match="limite de tempo de CPU"):
         run(busy, 5, limits=limits)

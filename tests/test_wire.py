@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder import values, wire
+from autograder.inside import values, wire
 
 arrays = hnp.arrays(hnp.floating_dtypes() | hnp.integer_dtypes(), hnp.array_shapes(min_dims=0, max_dims=3))
 
@@ -99,7 +99,8 @@ def json_frame(obj):
 
 
 def test_restore_bounds_what_it_keeps():
-    long_list = {"kind": "sequence", "type": "list", "items": [{"kind": "scalar", "value": 1.0}] * (values.MAX_ITEMS + 1)}
+    scalar = {"kind": "scalar", "value": 1.0}
+    long_list = {"kind": "sequence", "type": "list", "items": [scalar] * (values.MAX_ITEMS + 1)}
     assert isinstance(values.restore(long_list), values.OtherValue)
     deep = {"kind": "scalar", "value": 1.0}
     for _ in range(values.MAX_DEPTH + 2):

@@ -1,0 +1,57 @@
+"""Scoring: how runs become a test's status and points, and a submission's row."""
+import pytest
+
+from autograder import results
+from autograder.results import Run, Status, SubmissionResult
+from tests.helpers import ASSIGNMENT
+
+
+def test_a_test_passes_only_if_it_passes_on_every_device():
+    assert results.test_result("t", 0.5, [Run("cpu", Status.PASSED, ""), Run("cuda", Status.PASSED, "")]).score == 0.5
+    failed = results.test_result("t", 0.5, [Run("cpu", Status.PASSED, ""), Run("cuda", Status.FAILED, "no")])
+    assert (failed.status, failed.score, failed.message) == (Status.FAILED, 0.0, "[cuda] no")
+
+
+def test_a_grader_error_outranks_the_students_failures():
+    test = results.test_result("t", 1, [Run("cpu", Status.FAILED, "wrong"), Run("cuda", Status.GRADER_ERROR, "ours")])
+    assert test.status == Status.GRADER_ERROR and test.score == 0
+
+
+def test_skips_and_missing_runs_score_nothing():
+    assert results.test_result("t", 1, []).status == Status.SKIPPED
+    only_skipped = results.test_result("t", 1, [Run("cuda", Status.SKIPPED, "no GPU")])
+    assert (only_skipped.status, only_skipped.message, only_skipped.score) == (Status.SKIPPED, "no GPU", 0.0)
+
+
+def outcomes(status=Status.PASSED, message=""):
+    return {(p.grade_id, t.name): [Run("", status, message)]
+            for p in ASSIGNMENT.parts for t in ASSIGNMENT.tests[p.grade_id]}
+
+
+def test_a_submission_scores_the_sum_of_its_tests():
+    row = results.submission_result(ASSIGNMENT, "ana", "ana.ipynb", outcomes())
+    assert row.score == row.max_score == 10 and not row.needs_review and row.error is None
+    one_wrong = outcomes()
+    one_wrong[("rnn_forward", "test_uses_sizes_from_its_arguments")] = [Run("", Status.FAILED, "globals")]
+    row = results.submission_result(ASSIGNMENT, "bob", "bob.ipynb", one_wrong)
+    assert row.score == 9 and row.parts["rnn_forward"].score == 2
+
+
+def test_an_unreadable_file_scores_zero_and_a_grader_failure_needs_review():
+    broken = results.submission_result(ASSIGNMENT, "eve", "eve.ipynb", {}, error="não é um notebook")
+    assert broken.score == 0 and not broken.needs_review and broken.error == "não é um notebook"
+    failed = results.submission_result(ASSIGNMENT, "zoe", "zoe.ipynb", {}, grader_failed=True)
+    assert failed.needs_review and failed.score == 0 and "o corretor falhou" in failed.error
+    assert {t.status for p in failed.parts.values() for t in p.tests} == {Status.GRADER_ERROR}
+
+
+@pytest.mark.parametrize("row", [
+    results.submission_result(ASSIGNMENT, "ana", "ana.ipynb", outcomes()),
+    results.submission_result(ASSIGNMENT, "zoe", "zoe.ipynb", {}, grader_failed=True),
+])
+def test_rows_survive_the_journal_unchanged(row):
+    row.timing, row.digest = {"wall": 1.0}, "abc"
+    data = row.to_dict()
+    assert SubmissionResult.from_dict(data) == row
+    assert data["parts"]["ff_forward"]["tests"][0]["status"] in {s.value for s in Status}
+    assert "log" not in data  # absent fields stay out of the JSON
