@@ -1,17 +1,19 @@
 # Two commands take a fresh clone to a working course; each sets itself up.
-#   make grade        grade the example submissions (autograder/examples/submitted)
-#   make test         run the project's tests
-# and two more:
-#   make assignment   generate release/ from source/ and check both with nbgrader validate
+#   make grade        grade the example submissions (solutions/rnn_forward/examples/submitted)
+#   make test         run the project's tests (make test-fast: the quick ones, in under a minute)
+# and more:
+#   make lint         ruff, as CI runs it
+#   make assignment   copy the reference into source/, generate release/, check both with nbgrader validate
 #   make benchmark    time the autograder against nbgrader autograde on 100 notebooks
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TORCH_VERSION := 2.13.0
+ASSIGNMENT := rnn_forward
 # nbgrader runs its helpers (alembic) by name, so the venv must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup grade assignment test benchmark
+.PHONY: setup grade assignment test test-fast lint benchmark
 
 setup: $(VENV)/.installed
 
@@ -28,12 +30,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 grade: setup
-	$(BIN)/python -m autograder grade autograder/examples/submitted --json report.json --csv report.csv --timeout 5
+	$(BIN)/python -m autograder grade solutions/$(ASSIGNMENT)/examples/submitted --json report.json --csv report.csv \
+	  --call-timeout 5
 
 assignment: setup
-	nbgrader generate_assignment rnn_forward --force
-	nbgrader validate source/rnn_forward/rnn_forward.ipynb
-	nbgrader validate --invert release/rnn_forward/rnn_forward.ipynb
+	$(BIN)/python -m autograder.tools.sync
+	nbgrader generate_assignment $(ASSIGNMENT) --force
+	nbgrader validate source/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
+	nbgrader validate --invert release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
 test: setup
@@ -41,6 +45,12 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
 	exit $$rc
 
+test-fast: PYTEST_ARGS += -m "not slow"
+test-fast: test
+
+lint: setup
+	$(BIN)/ruff check .
+
 # python -m autograder grade against nbgrader autograde on the same 100 notebooks.
 benchmark: setup
-	$(BIN)/python -m tests.benchmark -n 100
+	$(BIN)/python -m autograder.tools.benchmark -n 100
