@@ -1,4 +1,5 @@
 """The assignment as nbgrader sees it: source, release, grade cells, figure."""
+import base64
 import filecmp
 import os
 
@@ -7,7 +8,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.tools.sync import answer_cells, stale_parts
-from tests.helpers import ASSIGNMENT, RELEASE_NB, REPO, SOURCE_NB, hidden_test_lines, run_nbgrader
+from tests.helpers import ASSIGNMENT, CORPUS, RELEASE_NB, REPO, SOURCE_NB, hidden_test_lines, run_nbgrader
 
 FIGURE = "unrolled_rnn.svg"
 
@@ -60,11 +61,23 @@ def test_committed_release_is_what_nbgrader_generates(course):
     )
 
 
-def test_figure_is_shown_and_released():
+def test_figure_travels_inside_the_notebook():
+    """An attachment: shown in a notebook opened alone (Colab) and in nbgrader's feedback page."""
     for path in (SOURCE_NB, RELEASE_NB):
-        assert (path.parent / FIGURE).is_file()
         nb = nbformat.read(path, as_version=4)
-        assert any(f"]({FIGURE})" in cell.source for cell in nb.cells if cell.cell_type == "markdown")
+        cell = next(c for c in nb.cells if c.cell_type == "markdown" and f"(attachment:{FIGURE})" in c.source)
+        svg = base64.b64decode(cell.attachments[FIGURE]["image/svg+xml"])
+        assert svg.lstrip().startswith((b"<svg", b"<?xml")) and b"</svg>" in svg
+        assert not (path.parent / FIGURE).exists()
+
+
+def test_graded_cells_score_their_parts_points_when_the_quick_tests_pass():
+    """What Validate reads before grading: the part's points, written in the cell, equal its hidden tests'."""
+    nb = nbformat.read(SOURCE_NB, as_version=4)
+    for part in ASSIGNMENT.parts:
+        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == part.test_grade_id)
+        points = ASSIGNMENT.points(part.grade_id)
+        assert f"score_if_quick_tests_pass(quick_tests_{part.grade_id}, points={points:g})" in cell.source
 
 
 @pytest.mark.slow
@@ -76,6 +89,26 @@ def test_source_notebook_passes_nbgrader_validate():
 def test_release_fails_every_test_cell():
     out = run_nbgrader("validate", "--invert", str(RELEASE_NB))
     assert "Success! The notebook does not pass any tests." in out
+    out = run_nbgrader("validate", str(RELEASE_NB))
+    assert f"VALIDATION FAILED ON {len(ASSIGNMENT.parts)} CELL(S)!" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["correct_reference", "correct_other_style"])
+def test_a_correct_student_passes_nbgrader_validate(case, tmp_path):
+    """The student's Validate button: correct work in the released notebook gets no warning."""
+    path = tmp_path / f"{ASSIGNMENT.name}.ipynb"
+    nbformat.write(CORPUS.notebook(case), path)
+    out = run_nbgrader("validate", str(path))
+    assert "Success! Your notebook passes all the tests." in out, out
+
+
+@pytest.mark.slow
+def test_a_wrong_part_fails_validate_on_its_cell_only(tmp_path):
+    path = tmp_path / f"{ASSIGNMENT.name}.ipynb"
+    nbformat.write(CORPUS.notebook("ff_forward_no_tanh"), path)
+    out = run_nbgrader("validate", str(path))
+    assert "VALIDATION FAILED ON 1 CELL(S)!" in out and 'quick_tests_ff_forward, points=2' in out, out
 
 
 @pytest.mark.slow
