@@ -64,8 +64,6 @@ class Test:
 class Assignment:
     name: str
     parts: tuple
-    # What the notebook's locked cells give every answer cell (imports, globals).
-    preamble: str = ""
     # Run once in each warm zygote, before any student: what the tests will use, loaded ahead.
     warm_up: str = ""
     folder: Path = None  # set by load()

@@ -1,14 +1,32 @@
-"""Read a submitted notebook safely and find each part's answer cell, without running it.
+"""Read a submitted notebook safely and find what each part runs, without running it.
 
 The file must be a regular file (no symlink, FIFO or device) of at most
-MAX_NOTEBOOK_BYTES; an answer cell may hold at most MAX_CELL_BYTES. Cells are
-found by their nbgrader grade_id. When that metadata was lost (a notebook
-re-created, cells pasted into a fresh one), a part's cell is the last code
-cell that defines the part's function or class, and the notes say so.
+MAX_NOTEBOOK_BYTES; a code cell may hold at most MAX_CELL_BYTES. Cells become
+Python exactly as IPython makes them (magics and shell escapes turn into
+`get_ipython()` calls, which the student's process answers harmlessly).
+
+What a part runs is what a Jupyter kernel would have run when it reaches the
+part's graded cell, top to bottom: the assignment's setup cells (the locked
+cells before the first answer cell, taken from the assignment's own notebook,
+as nbgrader restores them), then the student's own code cells in order (answer
+cells of every part and any cell the student added), up to the part's graded
+cell. Locked cells after the setup (demos, quick tests) are skipped: they only
+call the student's code. Only the part's answer cell may fail the part; an
+error in another cell is ignored, as the kernel goes on after it.
+
+Rules, each written in the report's notes when it applies:
+- a part's answer cell is found by its nbgrader grade_id; when that metadata
+  was lost (a notebook re-created, cells pasted into a fresh one), by the
+  function or class it defines and the names its code uses (comments and
+  docstrings do not count); when several cells carry one grade_id (a copied
+  cell), the last one above the part's graded cell, since its definitions are
+  the ones in force there.
 """
 import ast
+import functools
 import json
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass, field
@@ -17,6 +35,8 @@ from pathlib import Path
 MAX_NOTEBOOK_BYTES = 20 * 2**20  # a notebook with its outputs and figures; ours is 40 KB
 MAX_CELL_BYTES = 256 * 2**10  # a code cell; the reference's longest is 1.5 KB
 MAX_CELLS = 5000  # the assignment's notebook has 40
+MAX_CONTEXT_BYTES = 2**20  # the student's other cells that a part runs, in all
+HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
 
 
 class Refused(Exception):
@@ -42,42 +62,78 @@ def read_regular_file(path: "str | Path", limit: int = MAX_NOTEBOOK_BYTES) -> by
     return data
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What one part runs: the student's cells before its answer cell, the answer cell, the cells after it
+    up to the part's graded cell. Only `source` (the answer cell) may fail the part."""
+
+    source: str
+    before: tuple = ()
+    after: tuple = ()
+    text: str = ""  # the answer cell as the student wrote it (source is its Python)
+
+
 @dataclass
 class Submission:
     student: str
     path: Path
-    cells: dict = field(default_factory=dict)  # grade_id -> Python source
+    cells: dict = field(default_factory=dict)  # grade_id -> Answer
     notes: list = field(default_factory=list)
     error: "str | None" = None  # set when nothing can be graded
     refused: dict = field(default_factory=dict)  # grade_id -> why its cell cannot be graded
 
 
 def python_source(cell_source: str) -> str:
-    """The cell as plain Python: IPython magics and shell lines become `pass`."""
-    lines = []
-    for line in cell_source.splitlines():
-        stripped = line.lstrip()
-        lines.append(line[: len(line) - len(stripped)] + "pass" if stripped.startswith(("%", "!")) else line)
-    return "\n".join(lines)
+    """The cell as the Python that IPython runs for it (magics become get_ipython() calls)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(cell_source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError, IndexError):  # let Python report it
+        return cell_source
+
+
+def _parse(source: str) -> "ast.Module | None":
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # a cell built to choke the parser
+        return None
 
 
 def defined_names(source: str) -> set:
     """Top-level functions and classes a cell defines (none if it does not parse)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):  # a cell built to choke the parser
+    tree = _parse(source)
+    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))} if tree else set()
+
+
+def code_words(source: str) -> set:
+    """The names, attributes and strings a cell's code uses: not its comments, not its docstrings."""
+    tree = _parse(source)
+    if tree is None:
         return set()
-    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    words = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            words.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            words.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            words.update(re.findall(r"\w+", node.value))
+    return words
 
 
 def guess_parts(parts: tuple, source: str) -> list:
-    """Which parts a cell without metadata answers: what it defines, and the words it mentions."""
+    """Which parts a cell without metadata answers: what it defines, and the words its code uses."""
     names = defined_names(source)
-    return [
-        p.grade_id
-        for p in parts
-        if p.defines in names and all(w in source for w in p.mentions) and not any(w in source for w in p.excludes)
-    ]
+    if not any(p.defines in names for p in parts):
+        return []
+    words = code_words(source)
+    return [p.grade_id for p in parts
+            if p.defines in names and all(w in words for w in p.mentions) and not any(w in words for w in p.excludes)]
 
 
 def nbgrader_meta(cell: dict) -> dict:
@@ -87,21 +143,67 @@ def nbgrader_meta(cell: dict) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
-def load_submission(assignment, path: "str | Path", student: "str | None" = None,
-                    data: "bytes | None" = None) -> Submission:
-    """The answer cells, for `assignment`, of the notebook at `path` (its bytes, if already read safely, in `data`)."""
-    path = Path(path)
-    part_ids = [p.grade_id for p in assignment.parts]  # a list: a malformed grade_id (a dict, say) is not in it
-    sub = Submission(student=student or path.stem, path=path)
+def _read_notebook(text: str):
     # jsonschema, under nbformat, imports rfc3987_syntax when it is installed (nbgrader's dependencies
     # bring it), and that compiles a grammar for 1.5 s: in every grading worker, for IRI formats that
     # the notebook schema never uses. Keep it out; jsonschema does without it.
     sys.modules.setdefault("rfc3987_syntax", None)
     import nbformat
 
+    return nbformat.reads(text, as_version=4)
+
+
+def _key(source: str) -> str:
+    """A cell's text for comparison: trailing spaces and blank lines do not matter."""
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+@dataclass(frozen=True)
+class Template:
+    """What the assignment's own notebook says about every submission."""
+
+    preamble: str  # the setup cells: locked code cells above the first answer cell
+    locked: frozenset  # every locked code cell, as students receive it (no hidden tests)
+    graded: dict  # grade_id -> its graded cell, as students receive it
+
+
+@functools.cache
+def _template(path: Path, mtime: float) -> Template:
+    nb = _read_notebook(path.read_text(encoding="utf-8"))
+    setup, locked, graded, answered = [], set(), {}, False
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            answered = True
+            continue
+        released = HIDDEN.sub("", cell.source)
+        if meta.get("locked") or meta.get("grade"):
+            locked.add(_key(released))
+            if meta.get("grade") and str(meta.get("grade_id", "")).startswith("test_"):
+                graded[meta["grade_id"][len("test_"):]] = _key(released)
+            elif not answered:
+                setup.append(python_source(cell.source))
+    return Template("\n".join(setup) + "\n", frozenset(locked), graded)
+
+
+def template(assignment) -> Template:
+    """The assignment's notebook, read once (and again if it changes)."""
+    path = Path(assignment.source_notebook)
+    return _template(path, path.stat().st_mtime)
+
+
+def load_submission(assignment, path: "str | Path", student: "str | None" = None,
+                    data: "bytes | None" = None) -> Submission:
+    """What each part of `assignment` runs from the notebook at `path` (its bytes, if already read safely, in
+    `data`)."""
+    path = Path(path)
+    part_ids = [p.grade_id for p in assignment.parts]  # a list: a malformed grade_id (a dict, say) is not in it
+    sub = Submission(student=student or path.stem, path=path)
     try:
         text = (read_regular_file(path) if data is None else data).decode("utf-8")
-        nb = nbformat.reads(text, as_version=4)
+        nb = _read_notebook(text)
     except Refused as exc:
         sub.error = str(exc)
         return sub
@@ -115,36 +217,47 @@ def load_submission(assignment, path: "str | Path", student: "str | None" = None
     if len(cells) > MAX_CELLS:
         sub.error = f"{path}: entrega recusada, {len(cells)} células (o limite é {MAX_CELLS})"
         return sub
-    code_cells = [c for c in cells if c.get("cell_type") == "code" and isinstance(c.get("source"), str)]
-    for cell in code_cells:
+    tpl = template(assignment)
+    code = [c for c in cells if c.get("cell_type") == "code" and isinstance(c.get("source"), str)]
+    for cell in code:
         if len(cell.source.encode()) > MAX_CELL_BYTES:
             grade_id = nbgrader_meta(cell).get("grade_id")
             if grade_id in part_ids:
                 sub.refused[grade_id] = f"célula grande demais ({len(cell.source) // 1024} KiB; o limite é " \
                                         f"{MAX_CELL_BYTES // 1024} KiB)"
             cell.source = ""  # never parsed, never run
-    by_id = {}
-    for cell in code_cells:
-        meta = nbgrader_meta(cell)
-        grade_id = meta.get("grade_id")
-        if meta.get("solution") and grade_id in part_ids:
-            if grade_id in by_id:
-                sub.notes.append(f"{grade_id}: mais de uma célula com esse grade_id; usada a primeira")
-            else:
-                by_id[grade_id] = python_source(cell.source)
-    guessed = {}
-    for cell in code_cells:
-        source = python_source(cell.source)
-        for grade_id in guess_parts(assignment.parts, source):
-            guessed[grade_id] = source  # the last definition wins, as in a kernel run top to bottom
+    metas = [nbgrader_meta(c) for c in code]
+    # The student's cells: what the kernel runs of theirs. Locked cells are the assignment's.
+    own = [not (m.get("locked") or m.get("grade")) and (m.get("solution") or _key(c.source) not in tpl.locked)
+           for c, m in zip(code, metas, strict=True)]
+    python = [python_source(c.source) if mine else "" for c, mine in zip(code, own, strict=True)]
     for part in assignment.parts:
-        if part.grade_id in sub.refused:
-            sub.notes.append(f"{part.grade_id}: {sub.refused[part.grade_id]}")
-        elif part.grade_id in by_id:
-            sub.cells[part.grade_id] = by_id[part.grade_id]
-        elif part.grade_id in guessed:
-            sub.cells[part.grade_id] = guessed[part.grade_id]
-            sub.notes.append(f"{part.grade_id}: célula sem metadados do nbgrader; encontrada pelo que define")
-        else:
-            sub.notes.append(f"{part.grade_id}: nenhuma célula de resposta encontrada")
+        gid = part.grade_id
+        if gid in sub.refused:
+            sub.notes.append(f"{gid}: {sub.refused[gid]}")
+            continue
+        graded = [i for i, (c, m) in enumerate(zip(code, metas, strict=True))
+                  if m.get("grade_id") == part.test_grade_id or _key(c.source) == tpl.graded.get(gid)]
+        cutoff = graded[0] if graded else len(code)
+        tagged = [i for i, m in enumerate(metas) if m.get("solution") and m.get("grade_id") == gid and own[i]]
+        if len(tagged) > 1:
+            sub.notes.append(f"{gid}: {len(tagged)} células com esse grade_id; vale a última acima da célula de "
+                             "nota, como ao rodar o notebook de cima para baixo")
+        candidates = tagged
+        if not tagged:
+            candidates = [i for i, mine in enumerate(own) if mine and gid in guess_parts(assignment.parts, python[i])]
+            if candidates:
+                sub.notes.append(f"{gid}: célula sem metadados do nbgrader; encontrada pelo que define")
+        if not candidates:
+            sub.notes.append(f"{gid}: nenhuma célula de resposta encontrada")
+            continue
+        above = [i for i in candidates if i < cutoff]
+        answer = (above or candidates)[-1]
+        if not graded or cutoff < answer:
+            cutoff = answer + 1
+        before = [python[i] for i in range(answer) if own[i] and python[i].strip()]
+        after = [python[i] for i in range(answer + 1, cutoff) if own[i] and python[i].strip()]
+        while before and sum(len(s.encode()) for s in before + after) > MAX_CONTEXT_BYTES:
+            before.pop(0)  # the nearest cells matter most; a notebook this large is not an honest one
+        sub.cells[gid] = Answer(python[answer], tuple(before), tuple(after), code[answer].source)
     return sub

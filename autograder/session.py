@@ -30,6 +30,7 @@ import numpy as np
 from autograder.cgroups import Cgroup
 from autograder.inside import values, wire
 from autograder.limits import Limits, cgroup_system
+from autograder.notebook import Answer, template
 from autograder.sandbox import (
     CONTROL_TIMEOUT,
     FRESH,
@@ -160,7 +161,7 @@ class Session:
 
     def __init__(self, limits, assignment=None, use_gpu=False, files=None, seed=None):
         self.limits, self.use_gpu, self.files, self.seed = limits, use_gpu, dict(files or {}), seed
-        self.preamble = assignment.preamble if assignment else ""
+        self.preamble = template(assignment).preamble if assignment else ""
         self.sandbox_settings = sandbox_settings(limits, assignment, use_gpu)
         self.deadline = time.monotonic() + limits.submission_timeout
         self.parts = []
@@ -172,8 +173,9 @@ class Session:
             self.cgroup.limit(limits.memory_bytes, limits.pids, limits.cpus)
         self.spawn_seconds = 0.0  # grader overhead, for the benchmark
 
-    def part(self, source: str) -> "PartProcess":
-        self.parts.append(PartProcess(source, self))
+    def part(self, answer: "Answer | str") -> "PartProcess":
+        """The process for one part: `answer` is what it runs (a bare string: just that cell)."""
+        self.parts.append(PartProcess(answer if isinstance(answer, Answer) else Answer(answer), self))
         return self.parts[-1]
 
     def current_leader(self):
@@ -241,8 +243,8 @@ class Session:
 class PartProcess:
     """The process that runs one answer cell; forked by the submission's leader on first use."""
 
-    def __init__(self, source, session):
-        self.source, self.session, self.limits = source, session, session.limits
+    def __init__(self, answer, session):
+        self.answer, self.source, self.session, self.limits = answer, answer.source, session, session.limits
         self.pid = None
         self.dead = None  # the exception every later call raises
         self.crashes = 0
@@ -291,7 +293,9 @@ class PartProcess:
             seed = int.from_bytes(hashlib.sha256(f"{session.seed}\n{self.source}".encode()).digest()[:4], "big")
         try:
             self._request({"op": "load", "source": self.source, "preamble": session.preamble, "files": files,
-                           "seed": seed})
+                           "seed": seed, "before": list(self.answer.before), "after": list(self.answer.after),
+                           # the student's other cells may not eat the answer cell's time
+                           "other_seconds": self.limits.call_timeout / 2})
         except StudentError as exc:
             self._kill()
             self.dead = StudentError(f"a célula falhou ao ser executada: {exc}")

@@ -64,7 +64,8 @@ def test_a_second_assignment_is_graded_by_the_same_command_line_in_the_sandbox(t
     source = nbformat.read(TINY / "source" / "tiny" / "tiny.ipynb", as_version=4)
     nbformat.write(source, tmp_path / "right.ipynb")  # the source notebook holds the solution
     wrong = nbformat.read(TINY / "source" / "tiny" / "tiny.ipynb", as_version=4)
-    wrong.cells[1].source = "def square(x):\n    return np.asarray(x) * 2"
+    answer = next(c for c in wrong.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "square")
+    answer.source = "def square(x):\n    return np.asarray(x) * 2"
     nbformat.write(wrong, tmp_path / "wrong.ipynb")
     out = tmp_path / "report.json"
     grade(tmp_path, "--assignment", TINY / "solutions" / "tiny", "--json", out, "--device", "cpu", "--workers", 1)

@@ -2,6 +2,7 @@
 import pytest
 
 from autograder import kernel
+from autograder.notebook import template
 from autograder.tools.sync import reference_source
 from tests.helpers import ASSIGNMENT, CORPUS
 
@@ -9,7 +10,7 @@ from tests.helpers import ASSIGNMENT, CORPUS
 def namespace(source):
     """What a kernel holds at a graded cell: the notebook's preamble and the answer cell."""
     ns = {}
-    exec(ASSIGNMENT.preamble, ns)
+    exec(template(ASSIGNMENT).preamble, ns)
     exec(source, ns)
     return ns
 

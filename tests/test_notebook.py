@@ -5,7 +5,8 @@ import os
 import nbformat
 import pytest
 
-from autograder.notebook import MAX_CELL_BYTES, Refused, load_submission, read_regular_file
+from autograder.course import notebooks_in
+from autograder.notebook import MAX_CELL_BYTES, Refused, load_submission, python_source, read_regular_file, template
 from autograder.tools.examples import paste_into_fresh_notebook, strip_metadata
 from tests.helpers import ASSIGNMENT, CORPUS
 
@@ -25,7 +26,8 @@ def test_without_metadata_cells_are_found_by_what_they_define(tmp_path, transfor
     nb = transform(CORPUS.notebook("correct_reference"))
     sub = load_submission(ASSIGNMENT, write(tmp_path, nb))
     by_id = load_submission(ASSIGNMENT, write(tmp_path, CORPUS.notebook("correct_reference"), "ref.ipynb")).cells
-    assert sub.cells == by_id  # both init_weights and both forwards go to the right parts
+    # both init_weights and both forwards go to the right parts
+    assert {g: a.source for g, a in sub.cells.items()} == {g: a.source for g, a in by_id.items()}
     assert len([n for n in sub.notes if "sem metadados" in n]) == len(ASSIGNMENT.parts)
 
 
@@ -63,3 +65,79 @@ def test_only_regular_files_are_read(tmp_path):
     (tmp_path / "big.ipynb").write_bytes(b"x" * 2048)
     with pytest.raises(Refused, match="limite"):
         read_regular_file(tmp_path / "big.ipynb", limit=1024)
+
+
+def test_cells_become_the_python_ipython_runs():
+    source = "x = !ls\nnp.random.randn?\n%time y = f(1)\nz = (1\n%2)\nok = (a\n      != b)\n"
+    python = python_source(source)
+    assert "x = get_ipython().getoutput('ls')" in python
+    assert "get_ipython().run_line_magic('pinfo', 'np.random.randn')" in python
+    assert "get_ipython().run_line_magic('time', 'y = f(1)')" in python
+    assert "z = (1\n%2)" in python and "ok = (a\n      != b)" in python  # continuation lines are kept
+    compile(python, "cell", "exec")
+    assert python_source("%%capture\nprint(1)\n") == "get_ipython().run_cell_magic('capture', '', 'print(1)\\n')\n"
+
+
+def test_a_comment_or_docstring_naming_another_part_does_not_move_a_cell(tmp_path):
+    """Colab drops nbgrader's metadata; a comment that mentions W_hh must not make Part 1's forward Part 2's."""
+    nb = CORPUS.notebook("correct_reference")
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ff_forward")
+    cell.source = '# Na Parte 2, params["Whh"] entra aqui também.\n' + cell.source.replace(
+        '"""', '"""Sem Whh. ', 1)
+    sub = load_submission(ASSIGNMENT, write(tmp_path, strip_metadata(nb)))
+    assert "Whh" in sub.cells["ff_forward"].text and "def forward" in sub.cells["ff_forward"].source
+    assert "rnn_forward" in sub.cells and "Whh" not in sub.cells["rnn_forward"].text.split("def forward")[0]
+    assert len(sub.cells) == len(ASSIGNMENT.parts)
+
+
+def test_a_part_runs_the_students_cells_above_its_graded_cell_and_no_locked_one(tmp_path):
+    nb = CORPUS.notebook("correct_reference")
+    nb.cells.append(nbformat.v4.new_code_cell("def forward(X, params):\n    return None  # after every graded cell"))
+    sub = load_submission(ASSIGNMENT, write(tmp_path, nb))
+    order = [p.grade_id for p in ASSIGNMENT.parts]
+    for k, gid in enumerate(order):
+        answer = sub.cells[gid]
+        assert [s for s in answer.before] == [sub.cells[g].source for g in order[:k]]  # answers above, in order
+        assert answer.after == ()
+    everything = "".join(sub.cells["rnn_cell_module"].before)
+    assert "quick_tests" not in everything and "score_if" not in everything and "after every" not in everything
+
+
+def test_a_copied_answer_cell_counts_as_the_kernel_would_see_it(tmp_path):
+    sub = load_submission(ASSIGNMENT, write(tmp_path, CORPUS.notebook("correct_with_copied_answer_cell")))
+    answer = sub.cells["ff_forward"]
+    assert "np.tanh(X @" in answer.source
+    # the earlier try still runs first, as in the kernel
+    assert "X @ params['Wxh']" in answer.before[-1] and "np.tanh(X @" not in answer.before[-1]
+    assert [n for n in sub.notes if n.startswith("ff_forward: 2 células")]
+
+
+def test_a_cell_added_below_the_answer_and_above_the_graded_cell_runs_after_it(tmp_path):
+    nb = CORPUS.notebook("correct_reference")
+    at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "test_ff_forward")
+    nb.cells.insert(at, nbformat.v4.new_code_cell("EPS = 1e-8"))
+    sub = load_submission(ASSIGNMENT, write(tmp_path, nb))
+    assert [s.strip() for s in sub.cells["ff_forward"].after] == ["EPS = 1e-8"]
+    assert "EPS = 1e-8\n" in sub.cells["rnn_forward"].before
+
+
+def test_the_setup_comes_from_the_assignments_own_notebook():
+    preamble = template(ASSIGNMENT).preamble
+    setup = []
+    for cell in nbformat.read(ASSIGNMENT.source_notebook, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            break
+        if cell.cell_type == "code":
+            setup.append(cell.source)
+    assert setup and all(s in preamble for s in setup)
+    assert "import math" not in preamble  # the old hand-written copy imported it; the notebook does not
+
+
+def test_several_notebooks_are_ordered_by_name_and_folders_are_skipped(tmp_path):
+    for name in ["Rascunho.ipynb", "rnn_forward (1).ipynb", "rnn_forward.ipynb", "zz.ipynb"]:
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "a.ipynb").mkdir()
+    found, notes = notebooks_in(tmp_path, "rnn_forward")
+    assert [p.name for p in found] == ["rnn_forward.ipynb", "rnn_forward (1).ipynb", "Rascunho.ipynb"]
+    assert any("a.ipynb: ignorado, é uma pasta" in n for n in notes) and any("4 notebooks" in n for n in notes)

@@ -1,7 +1,7 @@
 """The process that runs one part of one student's notebook, apart from the grader.
 
 Forked by the submission's leader (zygote.py), it executes the assignment's
-preamble and the answer cell once, then answers the grader's probes until
+preamble and the student's cells up to the part's graded cell once, then answers the grader's probes until
 the grader closes the channel.
 Everything it sends back is plain data (wire.py, values.py), and the grader
 takes none of it on trust: values are checked against what the grader itself
@@ -11,7 +11,10 @@ claims that can cost points when false but never earn them.
 import linecache
 import os
 import random
+import re
+import signal
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -94,8 +97,76 @@ def module(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=N
 PROBES = {"call": call, "module": module}
 
 
-def load(ns: dict, source: str, preamble: str = "", files: "dict | None" = None, seed: "int | None" = None) -> None:
-    """Run the preamble and the answer cell, beside a copy of the student's notebook.
+class Shell:
+    """What `get_ipython()` is in the student's process.
+
+    IPython turns magics and shell escapes into calls on it. Those that time or
+    capture code (%time, %%timeit, %%capture, ...) run that code once, since
+    its definitions count; every other magic, `!command` and `x = !command`
+    does nothing (there is no shell to run in the sandbox, and nothing to show).
+    """
+
+    RUNS_CODE = ("time", "timeit", "prun", "capture")
+
+    def __init__(self, ns: dict):
+        self.user_ns = ns
+
+    def run_line_magic(self, name: str, line: str, _stack_depth: int = 1):
+        if name in self.RUNS_CODE:
+            code = re.sub(r"^\s*(-[a-zA-Z]+\s*(\d+\s+)?)*", "", line)  # %timeit -n 10 -r 3 f(x)
+            exec(compile(code, "<magic>", "exec"), self.user_ns)
+
+    def run_cell_magic(self, name: str, line: str, cell: str):
+        if name in self.RUNS_CODE:
+            exec(compile(cell, CELL, "exec"), self.user_ns)
+
+    def system(self, command: str) -> None:
+        return None
+
+    def getoutput(self, command: str, split: bool = True) -> list:
+        return []
+
+    def __getattr__(self, name: str):  # run_magic, set_next_input, ...: nothing to do in grading
+        return lambda *args, **kwargs: None
+
+
+def display(*objects, **kwargs) -> None:
+    """IPython's display(): the grader shows nothing."""
+
+
+class OtherCellTooSlow(Exception):
+    pass
+
+
+def _stop_other_cell(signum, frame):
+    raise OtherCellTooSlow()
+
+
+def run_other_cells(ns: dict, sources: list, seconds: float) -> None:
+    """Run cells of the student's other than the answer: an error there is ignored (a kernel goes on after
+    it), and together they may take `seconds`, then the rest is skipped."""
+    end = time.monotonic() + seconds
+    previous = signal.signal(signal.SIGALRM, _stop_other_cell)
+    try:
+        for source in sources:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            signal.setitimer(signal.ITIMER_REAL, left)
+            try:
+                exec(compile(source, "<outra célula>", "exec"), ns)
+            except BaseException:  # noqa: S110 -- SystemExit and the timer's exception too
+                pass
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+def load(ns: dict, source: str, preamble: str = "", files: "dict | None" = None, seed: "int | None" = None,
+         before: "list | None" = None, after: "list | None" = None, other_seconds: float = 5.0) -> None:
+    """Run the preamble, the student's cells above the answer cell, the answer cell and the student's cells
+    after it (up to the part's graded cell), beside a copy of the student's notebook.
 
     The random generators start from `seed`, or else from fresh entropy, as a
     new kernel does: every fork of the zygote would otherwise inherit its state.
@@ -110,9 +181,14 @@ def load(ns: dict, source: str, preamble: str = "", files: "dict | None" = None,
         torch.seed()
     else:
         torch.manual_seed(seed)
+    ns.update(get_ipython=lambda: shell, display=display)  # what a Jupyter kernel provides
+    shell = Shell(ns)
     exec(compile(preamble, "<preamble>", "exec"), ns)
+    end = time.monotonic() + other_seconds
+    run_other_cells(ns, before or [], other_seconds)
     linecache.cache[CELL] = (len(source), None, source.splitlines(True), CELL)  # tracebacks quote the line
     exec(compile(source, CELL, "exec"), ns)
+    run_other_cells(ns, after or [], max(0.0, end - time.monotonic()))
 
 
 def serve(fd_in: int, fd_out: int) -> None:
@@ -124,7 +200,8 @@ def serve(fd_in: int, fd_out: int) -> None:
             return
         try:
             if request["op"] == "load":
-                load(ns, request["source"], request.get("preamble", ""), request.get("files"), request.get("seed"))
+                load(ns, request["source"], request.get("preamble", ""), request.get("files"), request.get("seed"),
+                     request.get("before"), request.get("after"), request.get("other_seconds", 5.0))
                 reply = {"ok": True}
             else:
                 reply = {"ok": True, "value": PROBES[request["op"]](ns, **request["args"])}

@@ -59,6 +59,21 @@ def delete_cell(grade_id: str) -> Callable:
     return transform
 
 
+def insert_before(grade_id: str, source: str, copy_metadata: bool = False) -> Callable:
+    """A transform: a cell of the student's right above the cell `grade_id` (with its metadata, as a copied
+    cell has, when `copy_metadata`)."""
+
+    def transform(nb):
+        at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+        cell = nbformat.v4.new_code_cell(source)
+        if copy_metadata:
+            cell.metadata = nbformat.from_dict(dict(nb.cells[at].metadata))
+        nb.cells.insert(at, cell)
+        return nb
+
+    return transform
+
+
 class Corpus:
     """An assignment's corpus (its corpus.py), as notebooks and expected scores."""
 

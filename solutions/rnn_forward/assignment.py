@@ -1,4 +1,7 @@
-"""The RNN-forward assignment, as the engine reads it: parts, preamble and warm-up.
+"""The RNN-forward assignment, as the engine reads it: parts and warm-up.
+
+What every answer cell runs after (imports, device, the lecture's sizes) is the
+notebook's own setup cells, read from source/rnn_forward/rnn_forward.ipynb.
 
 Each part's tests and their points are in hidden/test_<grade_id>.py; the
 reference definitions are in feedforward.py, recurrent.py and rnn_cell.py.
@@ -15,17 +18,6 @@ ASSIGNMENT = Assignment(
         Part("rnn_forward", defines="forward", reference="recurrent", mentions=("Whh",)),
         Part("rnn_cell_module", defines="RNN", reference="rnn_cell"),
     ),
-    # What the notebook's locked cells give every answer cell: the imports, the
-    # device and the lecture's sizes (a student who reads those globals instead of
-    # the arguments passes at the lecture's sizes and fails at the others).
-    preamble="""
-import math
-import numpy as np
-import torch
-from torch import nn
-device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-seq_len, batch_size, input_size, hidden_size = 50, 10, 100, 512
-""",
     # PyTorch loads the meta kernels, autograd and RNNCell's kernels on first use: once, in the zygote.
     warm_up="""
 import torch

@@ -6,7 +6,13 @@ breaks the file). Its second item lists the parts that lose points, with the
 points they must get; every other part must get full marks. The engine's
 autograder/tools/examples.py builds them.
 """
-from autograder.tools.examples import add_scratch_cells, delete_cell, paste_into_fresh_notebook, strip_metadata
+from autograder.tools.examples import (
+    add_scratch_cells,
+    delete_cell,
+    insert_before,
+    paste_into_fresh_notebook,
+    strip_metadata,
+)
 
 FF_INIT = '''
 def init_weights(input_size, hidden_size):
@@ -148,7 +154,50 @@ def forward(X, params):
     return np.stack([H := step(x, H, params) for x in X])
 ''',
     }, {}),
+    # IPython syntax a kernel accepts, and names one answer cell leaves for the next (`math`, `scale`).
+    "correct_with_ipython_syntax": ({
+        "ff_init_weights": '''
+import math  # Part 2's cell uses it too
+files = !ls
+np.random.randn?
+def init_weights(input_size, hidden_size):
+    return {"Wxh": np.random.randn(input_size, hidden_size), "bh": np.random.randn(1, hidden_size)}
+''',
+        "ff_forward": '''%%time
+def forward(X, params):
+    Z = (X @ params["Wxh"]
+         + params["bh"])
+    return np.tanh(Z)
+display(forward)
+''',
+        "rnn_init_weights": '''
+%time scale = math.sqrt(1.0)
+def init_weights(input_size, hidden_size):
+    return {"Wxh": scale * np.random.randn(input_size, hidden_size),
+            "Whh": np.random.randn(hidden_size, hidden_size), "bh": np.random.randn(1, hidden_size)}
+''',
+        "rnn_forward": '''!echo rodando
+def forward(X, params):
+    assert (X.ndim
+            != 2), "X deve ter 3 eixos"
+    H = np.random.randn(X.shape[1], params["Whh"].shape[0])
+    states = []
+    for x in X:
+        H = np.tanh(x @ params["Wxh"] + H @ params["Whh"] + params["bh"])
+        states.append(H)
+    return np.stack(states)
+''',
+    }, {}),
     # Typical mistakes, each costing only its own part.
+    "rnn_forward_calls_a_helper_it_lacks": ({"rnn_forward": '''
+def forward(X, params):
+    H = np.random.randn(X.shape[1], params["Whh"].shape[0])
+    states = []
+    for x in X:
+        H = step(x, H, params)  # defined in a cell of the student's own (see correct_with_helper_cell)
+        states.append(H)
+    return np.stack(states)
+'''}, {"rnn_forward": 0}),
     "ff_forward_missing_bias": ({"ff_forward": FF_FORWARD.format(body="np.tanh(X @ params['Wxh'])")}, {"ff_forward": 0.5}),
     "ff_forward_no_tanh": ({"ff_forward": FF_FORWARD.format(body="X @ params['Wxh'] + params['bh']")}, {"ff_forward": 0.5}),
     "ff_init_zero_bias": ({"ff_init_weights": FF_INIT.format(wxh="np.random.randn(input_size, hidden_size)",
@@ -240,6 +289,13 @@ NOTEBOOK_CASES = {
     "correct_with_scratch_cells": ("correct_reference", add_scratch_cells(
         "def forward(X, params):\n    return None", "init_weights = None", "class RNN:\n    pass"), {}),
     "ff_forward_cell_deleted": ("correct_reference", delete_cell("ff_forward"), {"ff_forward": 0}),
+    # A copied answer cell: the copy above holds an earlier, wrong try; the last one above the graded cell counts.
+    "correct_with_copied_answer_cell": ("correct_reference", insert_before(
+        "ff_forward", FF_FORWARD.format(body="X @ params['Wxh']"), copy_metadata=True), {}),
+    # A cell of the student's own, above the answer that uses it.
+    "correct_with_helper_cell": ("rnn_forward_calls_a_helper_it_lacks", insert_before(
+        "rnn_forward", "def step(x, H, params):\n    return np.tanh(x @ params['Wxh'] + H @ params['Whh'] + params['bh'])"),
+        {}),
 }
 
 # Files that are not (usable) notebooks: (contents, expected error fragment).
@@ -257,6 +313,7 @@ BROKEN_FILES = {
 EXAMPLES = [
     "correct_reference",
     "correct_other_style",
+    "correct_with_ipython_syntax",
     "untouched_release",
     "ff_init_zero_bias",
     "rnn_forward_uses_notebook_globals",

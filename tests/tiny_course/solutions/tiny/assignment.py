@@ -4,5 +4,4 @@ from autograder.assignment import Assignment, Part
 ASSIGNMENT = Assignment(
     name="tiny",
     parts=(Part("square", defines="square", reference="reference"),),
-    preamble="import numpy as np\n",
 )

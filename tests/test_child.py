@@ -1,0 +1,44 @@
+"""The student's process, in this process: what a kernel provides, and the student's other cells."""
+import time
+
+import pytest
+
+from autograder.inside import child
+from autograder.notebook import python_source
+
+
+def load(tmp_path, monkeypatch, source, **kwargs):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))
+    ns = {}
+    child.load(ns, python_source(source), **kwargs)
+    return ns
+
+
+def test_magics_that_time_or_capture_run_their_code_and_the_rest_do_nothing(tmp_path, monkeypatch):
+    source = ("%matplotlib inline\n%load_ext autoreload\nfiles = !ls /\n!rm -rf /tmp/x\nlen?\n"
+              "%time a = 1\n%timeit -n 3 -r 2 b = a + 1\ndisplay(a)\n")
+    ns = load(tmp_path, monkeypatch, source)
+    assert ns["files"] == [] and ns["a"] == 1 and ns["b"] == 2
+    ns = load(tmp_path, monkeypatch, "%%capture\ndef f():\n    return 3\n")
+    assert ns["f"]() == 3
+
+
+def test_other_cells_run_first_their_errors_are_ignored_and_their_time_is_bounded(tmp_path, monkeypatch):
+    before = ["import math", "raise ValueError('a scratch cell that fails')", "while True:\n    pass",
+              "late = 1"]
+    start = time.monotonic()
+    ns = load(tmp_path, monkeypatch, "def f():\n    return math.pi", before=before, other_seconds=0.5)
+    assert time.monotonic() - start < 5
+    assert ns["f"]() == pytest.approx(3.14159, abs=1e-5)
+    assert "late" not in ns  # the loop ate the other cells' time: what follows it is skipped
+
+
+def test_the_answer_cells_own_error_still_fails_the_part(tmp_path, monkeypatch):
+    with pytest.raises(NameError):
+        load(tmp_path, monkeypatch, "undefined_name", before=["x = 1"])
+
+
+def test_cells_after_the_answer_run_after_it(tmp_path, monkeypatch):
+    ns = load(tmp_path, monkeypatch, "def f():\n    return 1", after=["def f():\n    return 2", "1/0"])
+    assert ns["f"]() == 2
