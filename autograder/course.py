@@ -3,6 +3,9 @@
     <PATH>/<student>.ipynb                          a flat folder: the student is the file's stem
     <PATH>/<student>/<assignment>/<notebook>.ipynb  nbgrader's layout (submitted/, autograded/)
 
+In nbgrader's layout a submission may hold several notebooks (a draft beside the
+work, a second download): up to three are graded and the best counts (notebooks_in).
+
 The paths given are the instructor's; below them nothing is followed through
 a symbolic link, and what is not a regular file or folder is refused with a
 row of its own.
@@ -49,16 +52,40 @@ def find_submissions(paths: list, assignment_name: str) -> list:
     return jobs
 
 
+MAX_NOTEBOOKS = 3  # graded per submission when it holds several; the best counts
+
+
+def notebooks_in(folder: Path, assignment_name: str) -> tuple:
+    """([notebooks to grade], [notes]) of a submission folder, in order of preference.
+
+    The notebook named after the assignment comes first, then those whose names start with it
+    (`<name> (1).ipynb`, `<name>-Copy1.ipynb`), then the others (a draft, a renamed copy):
+    at most MAX_NOTEBOOKS of them are graded and the best score counts. Folders named like a
+    notebook, links and what is not a regular file are skipped, with a note.
+    """
+    notes, found = [], []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if not entry.name.endswith(".ipynb"):
+            continue
+        mode = os.lstat(entry.path).st_mode
+        if stat.S_ISREG(mode):
+            found.append(Path(entry.path))
+        else:
+            kind = "uma pasta" if stat.S_ISDIR(mode) else "um link" if stat.S_ISLNK(mode) else "um arquivo especial"
+            notes.append(f"{entry.name}: ignorado, é {kind}, não um notebook")
+    found.sort(key=lambda p: (p.name != f"{assignment_name}.ipynb", not p.name.startswith(assignment_name), p.name))
+    if len(found) > MAX_NOTEBOOKS:
+        notes.append(f"{len(found)} notebooks na entrega; corrigidos só os {MAX_NOTEBOOKS} primeiros: "
+                     + ", ".join(p.name for p in found[:MAX_NOTEBOOKS]))
+    return found[:MAX_NOTEBOOKS], notes
+
+
 def _student_folder(student, folder, assignment_name):
-    """nbgrader's submitted/<student>/<assignment>/: the notebook named after the assignment, else the first."""
-    notebooks = sorted(p for p in folder.iterdir() if p.name.endswith(".ipynb"))
+    """nbgrader's submitted/<student>/<assignment>/: its one notebook, or the folder when it holds several
+    (the runner grades each; see notebooks_in)."""
+    notebooks, _ = notebooks_in(folder, assignment_name)
     if not notebooks:
         return student, folder, f"{folder}: nenhum notebook (.ipynb) na entrega"
-    preferred = [nb for nb in notebooks if nb.name == f"{assignment_name}.ipynb"]
-    chosen = (preferred or notebooks)[0]
-    mode = chosen.lstat().st_mode
-    if stat.S_ISLNK(mode):
-        return student, chosen, f"{chosen}: entrega recusada, é um link simbólico"
-    if not stat.S_ISREG(mode):
-        return student, chosen, f"{chosen}: entrega recusada, não é um arquivo comum"
-    return student, chosen, None
+    if len(notebooks) > 1 or len(list(folder.glob("*.ipynb"))) > 1:
+        return student, folder, None
+    return student, notebooks[0], None

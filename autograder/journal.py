@@ -38,6 +38,9 @@ class Journal:
 
     def kept(self, student: str, notebook: Path, error: "str | None") -> "SubmissionResult | None":
         """The journal's row for this submission, if it was graded (not failed) from the same file."""
+        if Path(notebook).is_dir() and not error:  # several notebooks: the row names the one that counted
+            return next((r for r in reversed(self.rows) if r.student == printable(student) and not r.needs_review
+                         and Path(r.notebook).parent == Path(notebook) and r.digest == digest_of(r.notebook)), None)
         digest = None if error else digest_of(notebook)
         key = (printable(student), printable(notebook), digest)
         return next((r for r in reversed(self.rows) if (r.student, r.notebook, r.digest) == key and not r.needs_review),

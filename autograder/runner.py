@@ -22,6 +22,7 @@ import numpy as np
 
 from autograder import results
 from autograder.assignment import Assignment
+from autograder.course import notebooks_in
 from autograder.limits import Limits
 from autograder.notebook import Refused, load_submission, read_regular_file
 from autograder.results import Run, Status
@@ -132,7 +133,31 @@ def run_part(assignment: Assignment, grade_id: str, process, devices: list, seed
 
 def grade_submission(assignment: Assignment, student: str, notebook: Path, error: "str | None", limits: Limits,
                      devices: list, seed: int) -> tuple:
-    """(SubmissionResult, grader logs) of one submission; student code runs in the sandbox only."""
+    """(SubmissionResult, grader logs) of one submission; student code runs in the sandbox only.
+
+    `notebook` may be a submission folder that holds several notebooks: each one
+    course.notebooks_in picks is graded, and the best score counts (the notes say so).
+    """
+    if error or not Path(notebook).is_dir():
+        return grade_notebook(assignment, student, notebook, error, limits, devices, seed)
+    candidates, notes = notebooks_in(Path(notebook), assignment.name)
+    graded = [grade_notebook(assignment, student, path, None, limits, devices, seed) for path in candidates]
+    if not graded:
+        row = results.submission_result(assignment, student, notebook, {}, notes, f"{notebook}: nenhum notebook")
+        return row, []
+    best, logs = max(graded, key=lambda g: g[0].score)  # the first of equals: the preferred name
+    if len(graded) > 1:
+        scores = ", ".join(f"{Path(g[0].notebook).name} ({g[0].score:g})" for g in graded)
+        notes.append(f"{len(graded)} notebooks na entrega, todos corrigidos: {scores}; vale o de maior nota, "
+                     f"{Path(best.notebook).name}")
+    best.notes = [*notes, *best.notes]
+    best.needs_review = best.needs_review or any(g[0].needs_review for g in graded)
+    return best, [line for g in graded for line in g[1]]
+
+
+def grade_notebook(assignment: Assignment, student: str, notebook: Path, error: "str | None", limits: Limits,
+                   devices: list, seed: int) -> tuple:
+    """(SubmissionResult, grader logs) of one notebook."""
     start = time.monotonic()
     data = None
     if not error:

@@ -23,7 +23,8 @@ def test_nbgrader_layout_gives_one_row_per_student(tmp_path):
     bob = touch(tmp_path / "bob" / "rnn_forward" / "Untitled.ipynb")
     (tmp_path / "carl" / "rnn_forward").mkdir(parents=True)
     jobs = find_submissions([tmp_path], "rnn_forward")
-    assert [(s, nb) for s, nb, _ in jobs[:2]] == [("ana", ana), ("bob", bob)]
+    # ana has two notebooks: her folder is the job, and the runner grades both (the best counts)
+    assert [(s, nb) for s, nb, _ in jobs[:2]] == [("ana", ana.parent), ("bob", bob)]
     assert jobs[2][0] == "carl" and "nenhum notebook" in jobs[2][2]
 
 
@@ -48,3 +49,23 @@ def test_without_bubblewrap_grading_goes_on_and_the_report_says_so(tmp_path):
     assert proc.returncode == 0 and "WARNING" in proc.stderr and "bubblewrap" in proc.stderr
     report = json.loads(out.read_text())
     assert report["isolation"] == "process" and report["submissions"][0]["score"] == 0
+
+
+@pytest.mark.parametrize("db", ["missing.db", "empty.db", "foreign.db"])
+def test_a_wrong_gradebook_stops_before_grading_and_creates_nothing(tmp_path, db):
+    (tmp_path / "empty.db").write_bytes(b"")
+    (tmp_path / "foreign.db").write_bytes(b"SQLite format 3\0" + b"\0" * 100)
+    before = sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir())
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(RELEASE_NB), "--gradebook",
+                           str(tmp_path / db), "--json", str(tmp_path / "r.json")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and str(tmp_path / db) in proc.stderr and "nbgrader" in proc.stderr
+    # no new gradebook, no report, no journal, and the wrong files are left as they were
+    assert sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir()) == before
+
+
+def test_the_default_gradebook_is_the_courses(tmp_path):
+    from autograder.gradebook import default_gradebook
+    from tests.helpers import ASSIGNMENT
+
+    assert default_gradebook(ASSIGNMENT) == REPO / "gradebook.db"
