@@ -18,6 +18,23 @@ c.IgnorePattern.pattern = r"(?i)warn"
 
 # Feedback shows results and messages, never the hidden tests' code.
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    OverwriteKernelspec,
+)
+
+from autograder.nbgrader_preprocessors import ClearHiddenTests, OverwriteCells  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# nbgrader's own steps, with OverwriteCells that does not warn, for every
+# student, that a released graded cell lacks its hidden tests (it is meant to).
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+                                      CheckCellMetadata]
+
+# ipykernel warns, for every notebook nbgrader runs, that its local TCP channel
+# is not encrypted; that is expected here and would drown real warnings.
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]

@@ -112,6 +112,14 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             "Install bubblewrap (Debian: apt-get install bubblewrap) for the sandbox."
         )
     limits = limit_options.from_options(lambda dest: getattr(args, dest))
+    if args.gradebook:
+        from autograder.gradebook import GradebookError, check_gradebook, default_gradebook
+
+        args.gradebook = default_gradebook(assignment) if args.gradebook is True else args.gradebook
+        try:  # before grading: a wrong gradebook should cost seconds, not the class's grading time
+            check_gradebook(args.gradebook, assignment)
+        except GradebookError as exc:
+            parser.error(str(exc))
     try:
         rows = grade_all(assignment, jobs, args, limits, devices, console)
     except KeyboardInterrupt:
@@ -120,40 +128,53 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 130
     remove_stale_cgroups()  # any left by a worker that was killed
     report = results.Report(assignment.name, isolation(), limits_report(limits, "cuda" in devices), rows)
-    render.table(report, Console(width=max(140, Console().width)))
+    render.table(report, Console())
     render.write_json(report, args.json)
     if args.csv:
         render.write_csv(report, args.csv)
     if args.gradebook:
-        from autograder.gradebook import GradebookError, write_scores
+        from autograder.gradebook import GradebookError, record
 
         try:
-            count = write_scores(report, assignment, args.gradebook)
+            count, failures = record(report, assignment, args.gradebook)
         except GradebookError as exc:
             console.print(f"[bold red]error:[/] {exc}")
             return 1
-        console.print(f"recorded {count} submissions in {args.gradebook}")
+        for failure in failures:
+            console.print(f"[bold red]nbgrader could not record[/] {failure}")
+        console.print(f"recorded {count} submissions in {args.gradebook} and their graded notebooks in "
+                      f"{assignment.course / 'autograded'}")
+        if failures:
+            return 1
     return REVIEW_EXIT_CODE if report.needs_review else 0
 
 
 def main(argv: "list | None" = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade nbgrader notebooks in a sandbox.")
     commands = parser.add_subparsers(dest="command", required=True)
-    cmd = commands.add_parser("grade", help="grade notebooks and print a score table")
-    cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    cmd = commands.add_parser("grade", help="grade notebooks and print a score table",
+                              description="Grade students' notebooks in a sandbox and print a score table.")
+    cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                     help="a notebook, a folder of notebooks (<student>.ipynb), or nbgrader's submitted/ folder "
+                          "(<student>/<assignment>/*.ipynb)")
     cmd.add_argument("--assignment", type=Path, metavar="DIR",
                      help="the assignment's folder, <course>/solutions/<name> (default: the only one under .)")
-    cmd.add_argument("--json", type=Path, default=Path("report.json"),
+    cmd.add_argument("--json", type=Path, default=Path("report.json"), metavar="FILE",
                      help="the full report (default: %(default)s); rows are journaled to its .jsonl as they finish")
-    cmd.add_argument("--resume", action="store_true", help="keep the rows the journal already has; grade the rest")
-    cmd.add_argument("--csv", type=Path, help="write one row of scores per student here")
-    cmd.add_argument("--gradebook", type=Path, nargs="?", const=Path("gradebook.db"), metavar="DB",
-                     help="also record the scores in this nbgrader gradebook (default: the course's gradebook.db)")
+    cmd.add_argument("--resume", action="store_true",
+                     help="keep the rows the journal already has; grade the rest (default: grade everything)")
+    cmd.add_argument("--csv", type=Path, metavar="FILE", help="also write one row of scores per student here "
+                                                              "(default: no CSV)")
+    cmd.add_argument("--gradebook", type=Path, nargs="?", const=True, metavar="DB",
+                     help="also record the results as `nbgrader autograde` would: scores and timestamps in this "
+                          "gradebook, graded notebooks in autograded/ (default DB: the course's, from its "
+                          "nbgrader_config.py)")
     cmd.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                      help="submissions graded at once (default: the cores, %(default)s)")
     limit_options.add_options(cmd.add_argument)
     cmd.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
-                     help="where the torch tests run besides the CPU (default: %(default)s, CUDA when present)")
+                     help="where the torch tests run: cpu, cuda (fails without a GPU) or auto (default: %(default)s:"
+                          " the CPU, and CUDA too when present)")
     cmd.add_argument("--seed", type=int, help="seed of the hidden inputs (default: a secret one per run)")
     args = parser.parse_args(argv)
     return grade(args, parser)

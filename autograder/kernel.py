@@ -14,7 +14,7 @@ from pathlib import Path
 
 from autograder import assignment as assignments
 from autograder.inside import child, values, wire
-from autograder.results import Status, test_result
+from autograder.results import test_lines, test_result
 from autograder.runner import devices, new_seed, run_part
 from autograder.session import StudentError
 
@@ -56,7 +56,5 @@ def grade(grade_id: str, namespace: dict, assignment: "assignments.Assignment | 
     with contextlib.redirect_stderr(sys.stdout):
         outcomes = run_part(assignment, grade_id, KernelProcess(namespace), on, new_seed())
     tests = [test_result(t.name, t.points, outcomes[(grade_id, t.name)]) for t in assignment.tests[grade_id]]
-    for test in tests:
-        mark = "ok" if test.status == Status.PASSED else test.status.value
-        print(f"[{mark}] {test.name} ({test.score:g}/{test.max_score:g}) {test.message}".rstrip())
+    print("\n".join(test_lines(tests)))
     return sum(t.score for t in tests)

@@ -30,28 +30,33 @@ def write_csv(report: Report, path: "str | Path") -> None:
 
 
 def table(report: Report, console: "Console") -> None:
-    """The score table, then the submissions that need review."""
+    """The score table, then the submissions that need review.
+
+    Parts are numbered columns with a legend below, so that the table fits an
+    80-100 column terminal; names and problems wrap rather than being cut.
+    """
     from rich.table import Table
 
     rows = report.submissions
     title = f"{report.assignment}: {len(rows)} submissions (isolation: {report.isolation})"
     table = Table(title=title)
-    table.add_column("student")
+    table.add_column("student", overflow="fold")
     grade_ids = list(rows[0].parts) if rows else []
-    for gid in grade_ids:
-        table.add_column(f"{gid}\n/{rows[0].parts[gid].max_score:g}", justify="right")
-    table.add_column(f"score\n/{rows[0].max_score:g}" if rows else "score", justify="right")
-    table.add_column("problem")
+    for number, gid in enumerate(grade_ids, 1):
+        table.add_column(f"{number}\n/{rows[0].parts[gid].max_score:g}", justify="right", no_wrap=True)
+    table.add_column(f"score\n/{rows[0].max_score:g}" if rows else "score", justify="right", no_wrap=True)
+    table.add_column("problem", overflow="fold")
     for row in rows:
-        problems = sorted({f"{gid}: {t.status.value}" for gid, p in row.parts.items() for t in p.tests
-                           if t.status in PROBLEMS})
+        problems = sorted({f"{number}: {t.status.value}" for number, p in enumerate(row.parts.values(), 1)
+                           for t in p.tests if t.status in PROBLEMS})
         table.add_row(
             row.student,
             *[f"{row.parts[gid].score:g}" for gid in grade_ids],
             f"{row.score:g}" + (" [bold red]?[/]" if row.needs_review else ""),
-            (row.error or ", ".join(problems))[:70],
+            (row.error or ", ".join(problems))[:200],
         )
     console.print(table)
+    console.print("parts: " + ", ".join(f"{n} = {gid}" for n, gid in enumerate(grade_ids, 1)), highlight=False)
     if report.needs_review:
         console.print(f"[bold red]{len(report.needs_review)} submission(s) need review[/] (the grader failed, "
                       "not the student): "

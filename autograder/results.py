@@ -7,6 +7,7 @@ A grader failure (`Status.GRADER_ERROR`) is never a student's zero in
 disguise: the test scores nothing *yet*, the row says `needs_review`, and the
 command line exits with a code of its own so that no one records it unawares.
 """
+import textwrap
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
@@ -97,6 +98,20 @@ class Report:
     @property
     def needs_review(self) -> list:
         return [row for row in self.submissions if row.needs_review]
+
+
+def test_lines(tests: list, width: int = 90) -> list:
+    """What a graded cell shows a student: a line per test, wrapped to `width` columns.
+
+    The in-kernel path prints these; the isolated grader puts them in the graded
+    cells of the notebooks it writes for nbgrader's feedback.
+    """
+    lines = []
+    for test in tests:
+        mark = "ok" if test.status == Status.PASSED else test.status.value
+        line = f"[{mark}] {test.name} ({test.score:g}/{test.max_score:g}) {test.message}".rstrip()
+        lines += textwrap.wrap(line, width, subsequent_indent="    ", break_on_hyphens=False) or [line]
+    return lines
 
 
 def test_result(name: str, points: float, runs: list) -> TestResult:

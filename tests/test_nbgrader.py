@@ -16,7 +16,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from tests.helpers import ASSIGNMENT, CORPUS, REPO, SOURCE_NB, copy_course, hidden_test_lines, run_nbgrader
+from autograder.tools.examples import strip_metadata
+from tests.helpers import ASSIGNMENT, CORPUS, REPO, SOURCE_NB, copy_course, grade, hidden_test_lines, run_nbgrader
 
 pytestmark = pytest.mark.slow
 NAME = ASSIGNMENT.name
@@ -43,10 +44,8 @@ def gradebook_scores(course, students):
                 for s in students}
 
 
-@pytest.fixture(scope="module")
-def workflow(tmp_path_factory):
-    """Run the whole nbgrader workflow once; returns the paths it made."""
-    root = tmp_path_factory.mktemp("nbgrader")
+def submitted_course(root):
+    """A course where ana and bob fetched, filled in and submitted the assignment, then collected."""
     course, exchange = root / "course", root / "exchange"
     course.mkdir()
     copy_course(course)
@@ -63,51 +62,116 @@ def workflow(tmp_path_factory):
         nbformat.write(CORPUS.fill(nbformat.read(path, as_version=4), answers), path)
         run_nbgrader("submit", NAME, x, "--course=rnn-course", f"--student={student}", cwd=home)
     run_nbgrader("collect", NAME, x, cwd=course)
-    run_nbgrader("autograde", NAME, cwd=course)
-    run_nbgrader("generate_feedback", NAME, cwd=course)
-    run_nbgrader("release_feedback", NAME, x, cwd=course)
-    for student in STUDENTS:
+    return course, x
+
+
+def feedback_and_export(root, course, x):
+    """What follows grading, as the README says; returns what nbgrader printed on the instructor's side."""
+    printed = run_nbgrader("generate_feedback", NAME, cwd=course)
+    printed += run_nbgrader("release_feedback", NAME, x, cwd=course)
+    for student in STUDENTS:  # (a student's side also lists earlier runs' submissions from its cache)
         run_nbgrader("fetch_feedback", NAME, x, "--course=rnn-course", f"--student={student}", cwd=root / student)
-    run_nbgrader("export", cwd=course)
-    return root, course
+    return printed + run_nbgrader("export", cwd=course)
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory):
+    """The whole nbgrader workflow with `nbgrader autograde`; returns (root, course, what nbgrader printed)."""
+    root = tmp_path_factory.mktemp("nbgrader")
+    course, x = submitted_course(root)
+    printed = run_nbgrader("autograde", NAME, cwd=course)
+    return root, course, printed + feedback_and_export(root, course, x)
+
+
+@pytest.fixture(scope="module")
+def isolated_workflow(tmp_path_factory):
+    """The same workflow with `python -m autograder grade submitted --gradebook` in place of autograde,
+    run from another folder by the interpreter's path alone (no venv on PATH)."""
+    root = tmp_path_factory.mktemp("isolated")
+    course, x = submitted_course(root)
+    # carol handed in by hand: her work re-created without nbgrader's metadata, under a second download's
+    # name, beside an untouched draft.
+    carol = course / "submitted" / "carol" / NAME
+    carol.mkdir(parents=True)
+    nbformat.write(strip_metadata(CORPUS.notebook("correct_reference")), carol / f"{NAME} (1).ipynb")
+    nbformat.write(CORPUS.notebook("untouched_release"), carol / "Rascunho.ipynb")
+    (carol / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
+    (carol / "submission_secret.txt").write_text("carol-secret")  # nbgrader's release_feedback needs one
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    proc = grade(course / "submitted", "--gradebook", "--assignment", course / "solutions" / NAME,
+                 "--json", root / "report.json", cwd=elsewhere, env={"PATH": "/usr/bin:/bin", "HOME": str(root)})
+    return root, course, proc.stdout + proc.stderr + feedback_and_export(root, course, x)
+
+
+def report_scores(path):
+    rows = json.loads(path.read_text())["submissions"]
+    return {r["student"]: {gid: p["score"] for gid, p in r["parts"].items()} for r in rows}
+
+
+def exported(course):
+    with open(course / "grades.csv") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
 def test_exported_grades_equal_the_autograders(workflow):
-    root, course = workflow
+    root, course, _ = workflow
     ours = autograder_scores(course / "submitted")
     assert ours["ana"] == {p.grade_id: ASSIGNMENT.points(p.grade_id) for p in PARTS}
     assert ours["bob"]["rnn_forward"] == 2.0 and ours["bob"]["rnn_cell_module"] == 2.5
     assert gradebook_scores(course, STUDENTS) == ours
-    with open(course / "grades.csv") as f:
-        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
-    assert exported == {s: sum(parts.values()) for s, parts in ours.items()}
+    assert {s: float(row["score"]) for s, row in exported(course).items()} == {
+        s: sum(parts.values()) for s, parts in ours.items()}
 
 
-def test_feedback_released_to_students_shows_no_hidden_test_code(workflow):
-    root, _ = workflow
-    hidden = hidden_test_lines(nbformat.read(SOURCE_NB, as_version=4))
+def feedback_pages(root):
     pages = list(root.glob(f"*/{NAME}/feedback/*/*.html"))
     # (Both students share one Unix user here, so each may also fetch the other's page.)
     assert {p.parts[-5] for p in pages} == set(STUDENTS)
-    for page in pages:
-        text = html.unescape(page.read_text())
+    return [html.unescape(page.read_text()) for page in pages]
+
+
+@pytest.mark.parametrize("path", ["workflow", "isolated_workflow"])
+def test_feedback_released_to_students_shows_results_and_figure_but_no_hidden_test_code(path, request):
+    root, _, _ = request.getfixturevalue(path)
+    hidden = hidden_test_lines(nbformat.read(SOURCE_NB, as_version=4))
+    for text in feedback_pages(root):
         assert "test_returns_the_contract_shapes" in text  # the results are there
         assert [line for line in hidden if line in text] == []
+        assert "data:image/svg+xml;base64," in text  # the figure travels inside the page
 
 
-def test_autograder_can_fill_the_gradebook_for_nbgrader_export(workflow, tmp_path):
-    _, course = workflow
-    copy = tmp_path / "course"
-    shutil.copytree(course, copy, ignore=shutil.ignore_patterns("autograded", "feedback", "grades.csv"))
-    with Gradebook(f"sqlite:///{copy / 'gradebook.db'}") as gb:  # forget nbgrader's own grades
-        for student in STUDENTS:
-            gb.remove_submission(NAME, student)
-    ours = autograder_scores(copy / "submitted", "--gradebook", copy / "gradebook.db")
-    assert gradebook_scores(copy, STUDENTS) == ours
-    run_nbgrader("export", cwd=copy)
-    with open(copy / "grades.csv") as f:
-        assert {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)} == {
-            s: sum(parts.values()) for s, parts in ours.items()}
+@pytest.mark.parametrize("path", ["workflow", "isolated_workflow"])
+def test_honest_work_gets_no_warning_from_nbgrader(path, request):
+    *_, printed = request.getfixturevalue(path)
+    assert "has changed" not in printed and "not recognized" not in printed, printed
+    assert "WARNING" not in printed.replace("Removing existing", ""), printed
+
+
+def test_the_isolated_grader_leaves_the_course_where_autograde_would(isolated_workflow, workflow):
+    root, course, _ = isolated_workflow
+    ours = report_scores(root / "report.json")
+    assert gradebook_scores(course, [*STUDENTS, "carol"]) == ours
+    assert {s: ours[s] for s in STUDENTS} == autograder_scores(workflow[1] / "submitted")
+    assert not (root / "elsewhere" / "gradebook.db").exists()
+    rows = exported(course)
+    assert {s: float(row["score"]) for s, row in rows.items()} == {s: sum(p.values()) for s, p in ours.items()}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in [*STUDENTS, "carol"]:
+            submitted = (course / "submitted" / student / NAME / "timestamp.txt").read_text().strip()
+            timestamp = gb.find_submission(NAME, student).timestamp
+            assert timestamp is not None and rows[student]["timestamp"] != ""
+            assert timestamp.isoformat(" ")[:19] == submitted[:19]
+    for student in [*STUDENTS, "carol"]:  # each graded cell shows its part's results and its score
+        nb = nbformat.read(course / "autograded" / student / NAME / f"{NAME}.ipynb", as_version=4)
+        for part in PARTS:
+            cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == part.test_grade_id)
+            text = "".join(o.get("text", "") for o in cell.outputs)
+            value = next(o for o in cell.outputs if o.output_type == "execute_result").data["text/plain"]
+            assert float(value) == ours[student][part.grade_id]
+            assert text.count("[ok]") + text.count("[failed]") + text.count("[error]") == len(
+                ASSIGNMENT.tests[part.grade_id])
+            assert max(len(line) for line in text.splitlines()) <= 90
 
 
 def test_both_graders_agree_on_every_shipped_example(course):
@@ -115,3 +179,12 @@ def test_both_graders_agree_on_every_shipped_example(course):
     run_nbgrader("generate_assignment", NAME, cwd=course)
     run_nbgrader("autograde", NAME, cwd=course)
     assert gradebook_scores(course, CORPUS.data.EXAMPLES) == autograder_scores(course / "submitted")
+
+
+def test_a_notebook_without_metadata_is_recorded_rebuilt_and_the_best_of_several_counts(isolated_workflow):
+    root, course, _ = isolated_workflow
+    row = next(r for r in json.loads((root / "report.json").read_text())["submissions"] if r["student"] == "carol")
+    assert row["score"] == ASSIGNMENT.max_score and row["notebook"].endswith(f"{NAME} (1).ipynb")
+    assert any("2 notebooks na entrega" in n and "Rascunho.ipynb (0)" in n for n in row["notes"])
+    nb = nbformat.read(course / "autograded" / "carol" / NAME / f"{NAME}.ipynb", as_version=4)
+    assert "reconstruído" in nb.cells[0].source
