@@ -19,6 +19,7 @@ failed on is flagged for manual grading.
 """
 import contextlib
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -28,6 +29,9 @@ from pathlib import Path
 from autograder.assignment import Assignment
 from autograder.notebook import MAX_NOTEBOOK_BYTES, Refused, load_submission, nbgrader_meta, read_regular_file
 from autograder.results import Report, Status, SubmissionResult, test_lines
+
+MAX_OTHER_FILES, MAX_OTHER_FILES_BYTES = 100, 50 * 2**20  # a submission's other files carried along
+NBGRADER_ID = re.compile(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]{0,199}")  # a folder name nbgrader can use
 
 
 class GradebookError(Exception):
@@ -144,6 +148,9 @@ def record(report: Report, assignment: Assignment, db: Path) -> tuple:
     staged, results = tempfile.mkdtemp(prefix="autograder-submitted-"), {}
     try:
         for row in report.submissions:
+            if not NBGRADER_ID.fullmatch(row.student):
+                failures.append(f"{row.student!r}: not usable as an nbgrader student id; recorded nowhere")
+                continue
             nb = staged_notebook(row, assignment)
             if nb is None:
                 continue
@@ -152,12 +159,16 @@ def record(report: Report, assignment: Assignment, db: Path) -> tuple:
             nbformat.write(nb, folder / f"{name}.ipynb")
             # The submission's other files, as nbgrader would carry them into autograded/: timestamp.txt
             # (when the student submitted), submission_secret.txt (for release_feedback), data files.
-            for other in sorted(Path(row.notebook).parent.iterdir()):
-                if other.suffix != ".ipynb" and not other.is_symlink() and other.is_file():
-                    try:
-                        (folder / other.name).write_bytes(read_regular_file(other))
-                    except Refused:
-                        pass
+            budget = MAX_OTHER_FILES_BYTES
+            others = [p for p in sorted(Path(row.notebook).parent.iterdir())
+                      if p.suffix != ".ipynb" and not p.is_symlink() and p.is_file()]
+            for other in others[:MAX_OTHER_FILES]:
+                try:
+                    data = read_regular_file(other, budget)
+                except Refused:
+                    continue
+                budget -= len(data)
+                (folder / other.name).write_bytes(data)
             results[row.student] = cell_results(row, assignment)
         if results:
             from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -190,6 +201,8 @@ def record(report: Report, assignment: Assignment, db: Path) -> tuple:
         shutil.rmtree(staged, ignore_errors=True)
     with Gradebook(f"sqlite:///{db}") as gb:
         for row in report.submissions:
+            if not NBGRADER_ID.fullmatch(row.student):
+                continue
             gb.update_or_create_student(row.student)
             try:
                 gb.find_submission(name, row.student)

@@ -89,7 +89,7 @@ def python_source(cell_source: str) -> str:
 
     try:
         return TransformerManager().transform_cell(cell_source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError, IndexError):  # let Python report it
+    except Exception:  # IPython gave up on it (tokenizer errors, ...): Python will report what is wrong
         return cell_source
 
 

@@ -16,6 +16,7 @@ import sys
 import time
 import traceback
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,14 @@ def grade_submission(assignment: Assignment, student: str, notebook: Path, error
     if error or not Path(notebook).is_dir():
         return grade_notebook(assignment, student, notebook, error, limits, devices, seed)
     candidates, notes = notebooks_in(Path(notebook), assignment.name)
-    graded = [grade_notebook(assignment, student, path, None, limits, devices, seed) for path in candidates]
+    graded, start = [], time.monotonic()
+    for path in candidates:  # one submission, one time budget: its notebooks share it
+        left = limits.submission_timeout - (time.monotonic() - start)
+        if left < 1:
+            notes.append(f"{path.name}: não corrigido, o tempo da entrega acabou nos outros notebooks")
+            continue
+        graded.append(grade_notebook(assignment, student, path, None, replace(limits, submission_timeout=left),
+                                     devices, seed))
     if not graded:
         row = results.submission_result(assignment, student, notebook, {}, notes, f"{notebook}: nenhum notebook")
         return row, []

@@ -747,3 +747,26 @@ def test_unusual_notebooks_are_graded_or_refused_by_a_rule(hostile):
     assert scores(hostile["rows"]["a25_parser_bomb"]) == FULL
     many = hostile["rows"]["a27_many_cells"]
     assert many["score"] == 0 and "células" in many["error"] and not many["needs_review"]
+
+
+def hanging_submission(folder, count):
+    """A student folder (nbgrader's layout) with `count` notebooks whose every function hangs."""
+    answers = {p.grade_id: REF[p.grade_id].replace('"""\n', '"""\n    while True:\n        pass\n', 1) for p in PARTS}
+    student = folder / "zed" / ASSIGNMENT.name
+    student.mkdir(parents=True)
+    for k in range(count):
+        write_notebook(student / f"{ASSIGNMENT.name}-Copy{k}.ipynb", answers)
+    return folder
+
+
+@pytest.mark.parametrize("submission_timeout, all_graded", [(7, False), (60, True)], ids=["shared", "control"])
+def test_several_notebooks_share_one_submission_time_budget(tmp_path, submission_timeout, all_graded):
+    """Three notebooks cannot triple a submission's time (and so never trip the worker's watchdog)."""
+    folder = hanging_submission(tmp_path / "class", 3)
+    out = tmp_path / "report.json"
+    grade(folder, "--json", out, "--workers", 1, "--call-timeout", 1, "--submission-timeout", submission_timeout,
+          "--device", "cpu")
+    row = json.loads(out.read_text())["submissions"][0]
+    assert row["score"] == 0 and not row["needs_review"]
+    out_of_time = [n for n in row["notes"] if "o tempo da entrega acabou" in n]
+    assert (out_of_time == []) == all_graded, row["notes"]

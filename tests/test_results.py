@@ -55,3 +55,30 @@ def test_rows_survive_the_journal_unchanged(row):
     assert SubmissionResult.from_dict(data) == row
     assert data["parts"]["ff_forward"]["tests"][0]["status"] in {s.value for s in Status}
     assert "log" not in data  # absent fields stay out of the JSON
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_score_table_fits_the_terminal_and_cuts_no_name(width):
+    import io
+
+    from rich.console import Console
+
+    from autograder import render
+
+    long_name = "maria_eduarda_dos_santos_figueiredo_" + "x" * 30
+    failed = outcomes(Status.ERROR, "ValueError: " + "muito longo " * 30)
+    rows = [results.submission_result(ASSIGNMENT, long_name, "a.ipynb", failed),
+            results.submission_result(ASSIGNMENT, "ana", "b.ipynb", outcomes())]
+    out = io.StringIO()
+    render.table(results.Report(ASSIGNMENT.name, "bubblewrap", {}, rows), Console(file=out, width=width))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    student_column = "".join(line.split("│")[1].strip() for line in text.splitlines() if line.count("│") > 2)
+    assert long_name in student_column  # wrapped, never cut
+    assert "…" not in text and "1 = ff_init_weights" in text
+
+
+def test_result_lines_are_wrapped_for_a_notebook_page():
+    row = results.submission_result(ASSIGNMENT, "ana", "a.ipynb", outcomes(Status.FAILED, "diferença " * 40))
+    lines = results.test_lines(row.parts["rnn_forward"].tests)
+    assert max(map(len, lines)) <= 90 and lines[0].startswith("[failed] ") and lines[1].startswith("    ")
