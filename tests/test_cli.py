@@ -1,6 +1,7 @@
 """How the command line finds submissions."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,13 @@ def test_the_default_gradebook_is_the_courses(tmp_path):
     from tests.helpers import ASSIGNMENT
 
     assert default_gradebook(ASSIGNMENT) == REPO / "gradebook.db"
+
+
+def test_help_describes_every_option_and_its_default():
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", "--help"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, COLUMNS="200"))
+    options = re.split(r"\n  (?=-)", proc.stdout.split("options:")[1])[1:]  # one block per option
+    assert len(options) == 12
+    for block in options:
+        assert block.startswith("-h") or "default" in block, block
+    assert "PATH" in proc.stdout.split("options:")[0] and "submitted/" in proc.stdout
