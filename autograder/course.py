@@ -85,6 +85,12 @@ def _student_folder(student, folder, assignment_name):
     (the runner grades each; see notebooks_in)."""
     notebooks, _ = notebooks_in(folder, assignment_name)
     if not notebooks:
+        for entry in sorted(folder.glob("*.ipynb")):  # only links or special files: say so, open none
+            mode = entry.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                return student, entry, f"{entry}: entrega recusada, é um link simbólico"
+            if not stat.S_ISDIR(mode):
+                return student, entry, f"{entry}: entrega recusada, não é um arquivo comum"
         return student, folder, f"{folder}: nenhum notebook (.ipynb) na entrega"
     if len(notebooks) > 1 or len(list(folder.glob("*.ipynb"))) > 1:
         return student, folder, None

@@ -185,6 +185,9 @@ def grade_notebook(assignment: Assignment, student: str, notebook: Path, error: 
             process = session.part(cell) if cell is not None else NoCell(part.grade_id, sub.refused.get(part.grade_id))
             outcomes.update(run_part(assignment, part.grade_id, process, devices, seed, logs))
             process.release()
+            if getattr(process, "alone", False) and process.dead is None:  # alone, the part ran fine
+                sub.notes.append(f"{part.grade_id}: células suas acima desta travaram ou encerraram o processo; "
+                                 "a parte foi corrigida só com a própria célula")
         tests = time.monotonic() - start
     row = results.submission_result(assignment, student, notebook, outcomes, sub.notes)
     row.digest = hashlib.sha256(data).hexdigest()

@@ -248,6 +248,7 @@ class PartProcess:
         self.pid = None
         self.dead = None  # the exception every later call raises
         self.crashes = 0
+        self.alone = False  # whether the part ran from its own cell alone (its other cells broke the process)
 
     def _start(self):
         start = time.monotonic()
@@ -291,17 +292,23 @@ class PartProcess:
         seed = None
         if session.seed is not None:  # a hash: the student's process cannot work back to the run's seed
             seed = int.from_bytes(hashlib.sha256(f"{session.seed}\n{self.source}".encode()).digest()[:4], "big")
+        other_seconds = self.limits.call_timeout / 2  # the student's other cells may not eat the answer's time
         try:
-            self._request({"op": "load", "source": self.source, "preamble": session.preamble, "files": files,
-                           "seed": seed, "before": list(self.answer.before), "after": list(self.answer.after),
-                           # the student's other cells may not eat the answer cell's time
-                           "other_seconds": self.limits.call_timeout / 2})
-        except StudentError as exc:
+            self._request({"op": "setup", "preamble": session.preamble, "files": files, "seed": seed,
+                           "before": list(self.answer.before), "other_seconds": other_seconds})
+            self._request({"op": "answer", "source": self.source, "after": list(self.answer.after),
+                           "other_seconds": other_seconds})
+        except (StudentCrash, StudentTimeout, StudentError) as exc:
             self._kill()
-            self.dead = StudentError(f"a célula falhou ao ser executada: {exc}")
-            raise self.dead from None
-        except (StudentCrash, StudentTimeout) as exc:
-            self.dead = type(exc)(f"ao executar a célula: {exc}")
+            broken = isinstance(exc, (StudentCrash, StudentTimeout))  # the process, not a Python error
+            if broken and (self.answer.before or self.answer.after) and time.monotonic() < session.deadline:
+                # Maybe the student's other cells stopped or killed the process (a kernel would be stuck
+                # too): run the part from its own cell alone, once, and say so in the notes.
+                self.dead, self.crashes, self.alone = None, 0, True
+                self.answer = Answer(self.answer.source, (), (), self.answer.text)
+                return self._start()
+            what = "a célula falhou ao ser executada" if isinstance(exc, StudentError) else "ao executar a célula"
+            self.dead = type(exc)(f"{what}: {exc}")
             raise self.dead from None
 
     def _request(self, message):

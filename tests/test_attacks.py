@@ -173,6 +173,7 @@ def forward(X, params):
     raise RuntimeError(f"{started} processes")
 '''
 WEIGHTS_FORGER = '''
+import math
 class RNN(nn.Module):
     """Never computes the recurrence: a constant state, then weights that make it look right."""
     def __init__(self, input_size, hidden_size, batch_size):
@@ -373,6 +374,8 @@ def test_nothing_a_student_does_reads_as_a_grader_failure(hostile):
 def test_a_student_who_stops_reading_costs_only_that_part(hostile):
     row = hostile["rows"]["a01_stall"]
     assert scores(row) == {**FULL, "rnn_forward": 0}
+    # the stalling cell is above the module's: that part ran from its own cell alone, and says so
+    assert [n for n in row["notes"] if n.startswith("rnn_cell_module: células suas acima")]
     assert {t["status"] for t in part_tests(row, "rnn_forward").values()} == {"timeout"}
     assert hostile["seconds"] < 600  # the run ended: a stalled write has a deadline
 

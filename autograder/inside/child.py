@@ -163,10 +163,9 @@ def run_other_cells(ns: dict, sources: list, seconds: float) -> None:
         signal.signal(signal.SIGALRM, previous)
 
 
-def load(ns: dict, source: str, preamble: str = "", files: "dict | None" = None, seed: "int | None" = None,
-         before: "list | None" = None, after: "list | None" = None, other_seconds: float = 5.0) -> None:
-    """Run the preamble, the student's cells above the answer cell, the answer cell and the student's cells
-    after it (up to the part's graded cell), beside a copy of the student's notebook.
+def setup(ns: dict, preamble: str = "", files: "dict | None" = None, seed: "int | None" = None,
+          before: "list | None" = None, other_seconds: float = 5.0) -> None:
+    """Run the preamble and the student's cells above the answer cell, beside a copy of the student's notebook.
 
     The random generators start from `seed`, or else from fresh entropy, as a
     new kernel does: every fork of the zygote would otherwise inherit its state.
@@ -181,14 +180,24 @@ def load(ns: dict, source: str, preamble: str = "", files: "dict | None" = None,
         torch.seed()
     else:
         torch.manual_seed(seed)
-    ns.update(get_ipython=lambda: shell, display=display)  # what a Jupyter kernel provides
     shell = Shell(ns)
+    ns.update(get_ipython=lambda: shell, display=display)  # what a Jupyter kernel provides
     exec(compile(preamble, "<preamble>", "exec"), ns)
-    end = time.monotonic() + other_seconds
     run_other_cells(ns, before or [], other_seconds)
+
+
+def answer(ns: dict, source: str, after: "list | None" = None, other_seconds: float = 5.0) -> None:
+    """Run the answer cell, then the student's cells after it, up to the part's graded cell."""
     linecache.cache[CELL] = (len(source), None, source.splitlines(True), CELL)  # tracebacks quote the line
     exec(compile(source, CELL, "exec"), ns)
-    run_other_cells(ns, after or [], max(0.0, end - time.monotonic()))
+    run_other_cells(ns, after or [], other_seconds)
+
+
+def load(ns: dict, source: str, preamble: str = "", files: "dict | None" = None, seed: "int | None" = None,
+         before: "list | None" = None, after: "list | None" = None, other_seconds: float = 5.0) -> None:
+    """setup() then answer(): what a part runs, in one go."""
+    setup(ns, preamble, files, seed, before, other_seconds)
+    answer(ns, source, after, other_seconds)
 
 
 def serve(fd_in: int, fd_out: int) -> None:
@@ -199,9 +208,12 @@ def serve(fd_in: int, fd_out: int) -> None:
         except EOFError:
             return
         try:
-            if request["op"] == "load":
-                load(ns, request["source"], request.get("preamble", ""), request.get("files"), request.get("seed"),
-                     request.get("before"), request.get("after"), request.get("other_seconds", 5.0))
+            if request["op"] == "setup":
+                setup(ns, request.get("preamble", ""), request.get("files"), request.get("seed"),
+                      request.get("before"), request.get("other_seconds", 5.0))
+                reply = {"ok": True}
+            elif request["op"] == "answer":
+                answer(ns, request["source"], request.get("after"), request.get("other_seconds", 5.0))
                 reply = {"ok": True}
             else:
                 reply = {"ok": True, "value": PROBES[request["op"]](ns, **request["args"])}
