@@ -38,3 +38,7 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKern
 # ipykernel warns, for every notebook nbgrader runs, that its local TCP channel
 # is not encrypted; that is expected here and would drown real warnings.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+# What replaces a solution in the student's version, in the notebook's language.
+c.ClearSolutions.code_stub = {"python": "# SEU CÓDIGO AQUI\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "SUA RESPOSTA AQUI"

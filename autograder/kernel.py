@@ -55,6 +55,7 @@ def grade(grade_id: str, namespace: dict, assignment: "assignments.Assignment | 
     # code prints there (warnings included) goes to stdout instead.
     with contextlib.redirect_stderr(sys.stdout):
         outcomes = run_part(assignment, grade_id, KernelProcess(namespace), on, new_seed())
-    tests = [test_result(t.name, t.points, outcomes[(grade_id, t.name)]) for t in assignment.tests[grade_id]]
+    tests = [test_result(t.name, t.points, outcomes[(grade_id, t.name)], t.title)
+             for t in assignment.tests[grade_id]]
     print("\n".join(test_lines(tests)))
     return sum(t.score for t in tests)

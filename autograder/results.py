@@ -38,11 +38,17 @@ class Run:
 
 @dataclass
 class TestResult:
-    name: str
+    name: str  # the hidden test's function name: stable, for tools
     status: Status
     score: float
     max_score: float
     message: str
+    title: str = ""  # what the student reads: the property, in Portuguese
+
+
+# How a student reads each status, in Portuguese.
+STATUS_WORDS = {Status.PASSED: "ok", Status.FAILED: "falhou", Status.ERROR: "erro", Status.TIMEOUT: "tempo esgotado",
+                Status.SKIPPED: "não rodou", Status.GRADER_ERROR: "falha do corretor"}
 
 
 @dataclass
@@ -108,13 +114,13 @@ def test_lines(tests: list, width: int = 90) -> list:
     """
     lines = []
     for test in tests:
-        mark = "ok" if test.status == Status.PASSED else test.status.value
-        line = f"[{mark}] {test.name} ({test.score:g}/{test.max_score:g}) {test.message}".rstrip()
+        line = f"[{STATUS_WORDS[test.status]}] {test.title or test.name} ({test.score:g}/{test.max_score:g})"
+        line = f"{line}: {test.message}" if test.message else line
         lines += textwrap.wrap(line, width, subsequent_indent="    ", break_on_hyphens=False) or [line]
     return lines
 
 
-def test_result(name: str, points: float, runs: list) -> TestResult:
+def test_result(name: str, points: float, runs: list, title: str = "") -> TestResult:
     """One test's result from its runs."""
     ran = [r for r in runs if r.status != Status.SKIPPED]
     if not runs:
@@ -129,7 +135,7 @@ def test_result(name: str, points: float, runs: list) -> TestResult:
     message = printable(message)
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 1] + "…"
-    return TestResult(name, status, points if status == Status.PASSED else 0.0, points, message)
+    return TestResult(name, status, points if status == Status.PASSED else 0.0, points, message, title)
 
 
 def submission_result(assignment, student: str, notebook, outcomes: dict, notes: tuple = (),
@@ -146,7 +152,7 @@ def submission_result(assignment, student: str, notebook, outcomes: dict, notes:
             runs = outcomes.get((part.grade_id, test.name), [])
             if grader_failed:
                 runs = [Run("", Status.GRADER_ERROR, GRADER_FAILED)]
-            tests.append(test_result(test.name, test.points, runs))
+            tests.append(test_result(test.name, test.points, runs, test.title))
         score = 0.0 if error else sum(t.score for t in tests)
         parts[part.grade_id] = PartResult(score, assignment.points(part.grade_id), tests)
     review = grader_failed or any(t.status == Status.GRADER_ERROR for p in parts.values() for t in p.tests)

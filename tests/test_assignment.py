@@ -2,6 +2,7 @@
 import base64
 import filecmp
 import os
+import re
 
 import nbformat
 import pytest
@@ -13,24 +14,31 @@ from tests.helpers import ASSIGNMENT, CORPUS, RELEASE_NB, REPO, SOURCE_NB, hidde
 FIGURE = "unrolled_rnn.svg"
 
 
+MANUAL = {"reflection_saturation": 1, "reflection_sequential": 1, "reflection_biases": 1}
+
+
 def graded_cells(nb):
     """(grade_id, kind, points) of every nbgrader answer or test cell, in order."""
     rows = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution") or meta.get("grade"):
-            kind = "test" if meta.get("grade") else "answer"
+            kind = "manual" if meta.get("grade") and meta.get("solution") else "test" if meta.get("grade") else "answer"
             rows.append((meta["grade_id"], kind, meta.get("points")))
     return rows
 
 
 @pytest.mark.parametrize("path", [SOURCE_NB, RELEASE_NB], ids=["source", "release"])
 def test_grade_cells_follow_the_parts_table(path):
-    nb = nbformat.read(path, as_version=4)
+    """The autograded parts in the order and with the points of the hidden tests; the reflection questions
+    are graded by hand, in the formgrader, and only there."""
+    rows = graded_cells(nbformat.read(path, as_version=4))
     expected = []
     for part in ASSIGNMENT.parts:
         expected += [(part.grade_id, "answer", None), (part.test_grade_id, "test", ASSIGNMENT.points(part.grade_id))]
-    assert graded_cells(nb) == expected
+    assert [r for r in rows if r[1] != "manual"] == expected
+    assert {gid: points for gid, kind, points in rows if kind == "manual"} == MANUAL
+    assert not {p.grade_id for p in ASSIGNMENT.parts} & set(MANUAL)
 
 
 def test_answer_cells_are_the_reference_solutions():
@@ -47,6 +55,8 @@ def test_release_has_stubs_and_no_hidden_tests():
     assert hidden, "the source notebook has no hidden tests"
     released = {line.strip() for cell in release.cells for line in cell.source.splitlines()}
     assert released.isdisjoint(hidden)
+    text = "\n".join(cell.source for cell in release.cells)
+    assert "Rubrica" not in text and "Resposta esperada" not in text  # the reflection rubrics stay in source/
 
 
 @pytest.mark.slow
@@ -68,6 +78,9 @@ def test_figure_travels_inside_the_notebook():
         cell = next(c for c in nb.cells if c.cell_type == "markdown" and f"(attachment:{FIGURE})" in c.source)
         svg = base64.b64decode(cell.attachments[FIGURE]["image/svg+xml"])
         assert svg.lstrip().startswith((b"<svg", b"<?xml")) and b"</svg>" in svg
+        # every arrow that carries a weight says which: W_xh into each cell, W_hh between steps
+        labels = [svg.count(f'font-size="10">{w}</tspan></text>'.encode()) for w in ("xh", "hh")]
+        assert labels == [4, 5]
         assert not (path.parent / FIGURE).exists()
 
 
@@ -90,7 +103,15 @@ def test_release_fails_every_test_cell():
     out = run_nbgrader("validate", "--invert", str(RELEASE_NB))
     assert "Success! The notebook does not pass any tests." in out
     out = run_nbgrader("validate", str(RELEASE_NB))
-    assert f"VALIDATION FAILED ON {len(ASSIGNMENT.parts)} CELL(S)!" in out
+    assert f"VALIDATION FAILED ON {len(ASSIGNMENT.parts) + len(MANUAL)} CELL(S)!" in out  # + unanswered questions
+
+
+def answer_the_questions(nb):
+    """The reflection questions answered (nbgrader's Validate counts an untouched answer cell as failed)."""
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in MANUAL:
+            cell.source = cell.source.replace("SUA RESPOSTA AQUI", "Porque H_t depende de H_{t-1}.")
+    return nb
 
 
 @pytest.mark.slow
@@ -98,7 +119,7 @@ def test_release_fails_every_test_cell():
 def test_a_correct_student_passes_nbgrader_validate(case, tmp_path):
     """The student's Validate button: correct work in the released notebook gets no warning."""
     path = tmp_path / f"{ASSIGNMENT.name}.ipynb"
-    nbformat.write(CORPUS.notebook(case), path)
+    nbformat.write(answer_the_questions(CORPUS.notebook(case)), path)
     out = run_nbgrader("validate", str(path))
     assert "Success! Your notebook passes all the tests." in out, out
 
@@ -106,7 +127,7 @@ def test_a_correct_student_passes_nbgrader_validate(case, tmp_path):
 @pytest.mark.slow
 def test_a_wrong_part_fails_validate_on_its_cell_only(tmp_path):
     path = tmp_path / f"{ASSIGNMENT.name}.ipynb"
-    nbformat.write(CORPUS.notebook("ff_forward_no_tanh"), path)
+    nbformat.write(answer_the_questions(CORPUS.notebook("ff_forward_no_tanh")), path)
     out = run_nbgrader("validate", str(path))
     assert "VALIDATION FAILED ON 1 CELL(S)!" in out and 'quick_tests_ff_forward, points=2' in out, out
 
@@ -119,3 +140,19 @@ def test_source_notebook_runs_top_to_bottom_on_cpu(monkeypatch):
     printed = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
     assert "cpu" in printed and "(10, 512)" in printed and "(50, 10, 512)" in printed
     assert "torch.Size([50, 10, 512]) cpu" in printed
+
+
+def test_rerunning_part_1_after_part_2_still_runs_part_1():
+    """Both parts define init_weights and forward: Part 1's own cells use names that Part 2 does not rebind."""
+    nb = nbformat.read(SOURCE_NB, as_version=4)
+    part1 = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith(
+        ("ff_init_weights_", "ff_forward_", "test_ff_"))]
+    for cell in part1:
+        code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("#"))
+        assert not re.search(r"(?<![\w.])(init_weights|forward)\(", code), cell.source
+
+
+def test_every_hidden_test_has_a_portuguese_title_for_students():
+    for part in ASSIGNMENT.parts:
+        for test in ASSIGNMENT.tests[part.grade_id]:
+            assert test.title and not test.title.startswith("test_"), f"{part.grade_id}.{test.name}"

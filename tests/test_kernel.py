@@ -1,5 +1,6 @@
 """The hidden tests as nbgrader runs them: inside the kernel, score as the cell's value."""
 import pytest
+import torch
 
 from autograder import kernel
 from autograder.notebook import template
@@ -37,7 +38,7 @@ def test_a_mistake_costs_its_tests_and_says_why(capfd):
     globals_bug = CORPUS.cases["rnn_forward_uses_notebook_globals"][0]["rnn_forward"]
     assert grade("rnn_forward", globals_bug) == 2.0
     out = capfd.readouterr().out
-    assert "[error] test_uses_sizes_from_its_arguments (0/1)" in out
+    assert "[erro] tira os tamanhos dos argumentos (0/1): " in out
 
 
 def test_in_a_kernel_the_assignment_is_found_from_the_course(tmp_path, monkeypatch):
@@ -50,3 +51,41 @@ def test_in_a_kernel_the_assignment_is_found_from_the_course(tmp_path, monkeypat
     assert kernel.this_assignment(folder).folder == (tmp_path / "solutions" / ASSIGNMENT.name).resolve()
     with pytest.raises(LookupError, match="nbgrader_config.py"):
         kernel.this_assignment(tmp_path.parent)
+
+
+# The reference module with one mistake: H_0 made on the notebook's global device, not on X's.
+GLOBAL_DEVICE_MODULE = reference_source(ASSIGNMENT, ASSIGNMENT.part("rnn_cell_module")).replace(
+    "device=X.device", "device=device")
+
+
+def module_tests(ns):
+    """{test name: (status, score)} of the module part graded in namespace `ns`, on the CPU."""
+    from autograder.results import test_result
+    from autograder.runner import run_part
+
+    outcomes = run_part(ASSIGNMENT, "rnn_cell_module", kernel.KernelProcess(ns), ["cpu"], 7)
+    tests = [test_result(t.name, t.points, outcomes[("rnn_cell_module", t.name)]) for t in
+             ASSIGNMENT.tests["rnn_cell_module"]]
+    return {t.name: (t.status.value, t.score) for t in tests}
+
+
+@pytest.mark.parametrize("setup_device", ["cpu", "cuda"])
+def test_a_global_device_module_loses_the_device_test_only_whatever_device_the_setup_picked(setup_device):
+    """A CUDA grader's setup cell says device = cuda: the module's CPU runs must not fail because of it."""
+    ns = namespace(GLOBAL_DEVICE_MODULE)
+    ns["device"] = torch.device(setup_device)  # as the setup cell leaves it on such a machine
+    results = module_tests(ns)
+    lost = {name for name, (status, _) in results.items() if status != "passed"}
+    assert lost == {"test_follows_the_device_of_its_input"}, results
+
+
+def test_without_setting_the_global_per_run_a_cuda_setup_would_fail_every_cpu_run(monkeypatch):
+    """Control: the same module and a CUDA setup, with the probe that leaves the global alone."""
+    from autograder.inside import child
+
+    monkeypatch.setitem(child.PROBES, "module", lambda ns, device_global=None, **kwargs: child.build_and_run(
+        ns, **kwargs))
+    ns = namespace(GLOBAL_DEVICE_MODULE)
+    ns["device"] = torch.device("cuda")
+    results = module_tests(ns)
+    assert sum(1 for status, _ in results.values() if status == "passed") <= 1, results

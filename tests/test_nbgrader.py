@@ -59,7 +59,12 @@ def submitted_course(root):
         home.mkdir()
         run_nbgrader("fetch_assignment", NAME, x, "--course=rnn-course", cwd=home)
         path = home / NAME / f"{NAME}.ipynb"
-        nbformat.write(CORPUS.fill(nbformat.read(path, as_version=4), answers), path)
+        nb = CORPUS.fill(nbformat.read(path, as_version=4), answers)
+        if student == "bob":  # bob also answers the reflection questions; ana leaves them blank
+            for cell in nb.cells:
+                if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("reflection_"):
+                    cell.source = cell.source.replace("SUA RESPOSTA AQUI", "Porque H_t depende de H_{t-1}.")
+        nbformat.write(nb, path)
         run_nbgrader("submit", NAME, x, "--course=rnn-course", f"--student={student}", cwd=home)
     run_nbgrader("collect", NAME, x, cwd=course)
     return course, x
@@ -136,7 +141,7 @@ def test_feedback_released_to_students_shows_results_and_figure_but_no_hidden_te
     root, _, _ = request.getfixturevalue(path)
     hidden = hidden_test_lines(nbformat.read(SOURCE_NB, as_version=4))
     for text in feedback_pages(root):
-        assert "test_returns_the_contract_shapes" in text  # the results are there
+        assert "devolve as chaves e as formas do contrato" in text  # the results are there, in Portuguese
         assert [line for line in hidden if line in text] == []
         assert "data:image/svg+xml;base64," in text  # the figure travels inside the page
 
@@ -156,7 +161,11 @@ def test_the_isolated_grader_leaves_the_course_where_autograde_would(isolated_wo
     assert not (root / "elsewhere" / "gradebook.db").exists()
     rows = exported(course)
     assert {s: float(row["score"]) for s, row in rows.items()} == {s: sum(p.values()) for s, p in ours.items()}
+    # the reflection questions wait for the formgrader: in the total's maximum, not in anyone's score yet
+    assert {float(row["max_score"]) for row in rows.values()} == {ASSIGNMENT.max_score + 3}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert gb.find_submission(NAME, "bob").needs_manual_grade  # answered: waits for the formgrader
+        assert not gb.find_submission(NAME, "ana").needs_manual_grade  # blank: nbgrader's "no response", 0
         for student in [*STUDENTS, "carol"]:
             submitted = (course / "submitted" / student / NAME / "timestamp.txt").read_text().strip()
             timestamp = gb.find_submission(NAME, student).timestamp
@@ -169,7 +178,7 @@ def test_the_isolated_grader_leaves_the_course_where_autograde_would(isolated_wo
             text = "".join(o.get("text", "") for o in cell.outputs)
             value = next(o for o in cell.outputs if o.output_type == "execute_result").data["text/plain"]
             assert float(value) == ours[student][part.grade_id]
-            assert text.count("[ok]") + text.count("[failed]") + text.count("[error]") == len(
+            assert text.count("[ok]") + text.count("[falhou]") + text.count("[erro]") == len(
                 ASSIGNMENT.tests[part.grade_id])
             assert max(len(line) for line in text.splitlines()) <= 90
 

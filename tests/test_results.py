@@ -81,4 +81,4 @@ def test_the_score_table_fits_the_terminal_and_cuts_no_name(width):
 def test_result_lines_are_wrapped_for_a_notebook_page():
     row = results.submission_result(ASSIGNMENT, "ana", "a.ipynb", outcomes(Status.FAILED, "diferença " * 40))
     lines = results.test_lines(row.parts["rnn_forward"].tests)
-    assert max(map(len, lines)) <= 90 and lines[0].startswith("[failed] ") and lines[1].startswith("    ")
+    assert max(map(len, lines)) <= 90 and lines[0].startswith("[falhou] ") and lines[1].startswith("    ")

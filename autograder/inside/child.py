@@ -45,7 +45,30 @@ def call(ns: dict, name: str, args: list) -> dict:
 
 
 def module(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=None, load: "dict | None" = None,
-           submodules: "str | None" = None, grad_output=None) -> dict:
+           submodules: "str | None" = None, grad_output=None, device_global: "str | None" = None) -> dict:
+    """Build and run the student's module (see build_and_run), with the notebook's global
+    `device_global`, if any, set to this run's device ("cpu", "cuda") while it runs.
+
+    A module that reads the notebook's device global instead of its input's device then
+    behaves the same on every grader, whatever device the setup cell picked there: it
+    loses the device property (checked on "meta", where the global is left alone) and only it.
+    """
+    if not device_global or device == "meta":
+        return build_and_run(ns, name, args, device, X, shape, load, submodules, grad_output)
+    missing = object()
+    saved = ns.get(device_global, missing)
+    ns[device_global] = torch.device(device)
+    try:
+        return build_and_run(ns, name, args, device, X, shape, load, submodules, grad_output)
+    finally:
+        if saved is missing:
+            ns.pop(device_global, None)
+        else:
+            ns[device_global] = saved
+
+
+def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=None,
+                  load: "dict | None" = None, submodules: "str | None" = None, grad_output=None) -> dict:
     """Build the student's torch module `name`(*args), optionally run it, and report what happened.
 
     The module runs on X (moved to `device`), or on an empty tensor of `shape`

@@ -8,16 +8,17 @@ def init_weights(input_size, hidden_size):
     Parâmetros
     ----------
     input_size : int
-        d, a dimensão de cada amostra de entrada.
+        D, a dimensão de cada amostra de entrada.
     hidden_size : int
         h, a dimensão da saída da camada.
 
     Retorna
     -------
-    dict com dois np.ndarray de dtype float64, sorteados de uma normal
-    padrão N(0, 1):
-        "Wxh": forma (input_size, hidden_size)
-        "bh":  forma (1, hidden_size)
+    dict com exatamente duas chaves, cada valor um np.ndarray float64 novo,
+    sorteado de uma normal padrão N(0, 1) (sem fixar semente: cada chamada
+    sorteia valores diferentes):
+        "Wxh": forma (D, h), os pesos W_xh
+        "bh":  forma (1, h), o viés b_h (uma linha, somada a cada amostra)
     """
     ### BEGIN SOLUTION
     return {
@@ -32,16 +33,17 @@ def forward(X, params):
 
     Parâmetros
     ----------
-    X : np.ndarray, forma (b, d), dtype float64
-        Um mini-batch de b amostras com d dimensões.
+    X : np.ndarray, forma (B, D), dtype float64
+        Um mini-batch de B amostras, cada uma com D dimensões.
     params : dict
-        "Wxh" de forma (d, h) e "bh" de forma (1, h), como os que
+        "Wxh" de forma (D, h) e "bh" de forma (1, h), como os que
         init_weights devolve.
 
     Retorna
     -------
-    np.ndarray de forma (b, h) e dtype float64. As dimensões vêm de X e de
-    params, nunca de variáveis globais do notebook.
+    np.ndarray de forma (B, h) e dtype float64. B vem de X e h de params:
+    a mesma função serve para qualquer tamanho, nunca para os tamanhos
+    globais do notebook. Não altere X nem params.
     """
     ### BEGIN SOLUTION
     return np.tanh(X @ params["Wxh"] + params["bh"])

@@ -8,17 +8,17 @@ def init_weights(input_size, hidden_size):
     Parâmetros
     ----------
     input_size : int
-        d, a dimensão de cada elemento da sequência.
+        D, a dimensão de cada elemento da sequência.
     hidden_size : int
-        h, a dimensão do hidden state.
+        h, a dimensão do estado oculto (hidden state).
 
     Retorna
     -------
-    dict com três np.ndarray de dtype float64, sorteados de uma normal
-    padrão N(0, 1):
-        "Wxh": forma (input_size, hidden_size)
-        "Whh": forma (hidden_size, hidden_size)
-        "bh":  forma (1, hidden_size)
+    dict com exatamente três chaves, cada valor um np.ndarray float64 novo,
+    sorteado de uma normal padrão N(0, 1) (sem fixar semente):
+        "Wxh": forma (D, h), os pesos da entrada, W_xh
+        "Whh": forma (h, h), os pesos do estado anterior, W_hh
+        "bh":  forma (1, h), o viés b_h
     """
     ### BEGIN SOLUTION
     return {
@@ -30,27 +30,30 @@ def init_weights(input_size, hidden_size):
 
 
 def forward(X, params):
-    """Percorre a sequência X e devolve todos os hidden states.
+    """Percorre a sequência X e devolve todos os estados ocultos.
 
-    H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h),  para t = 1, ..., n.
+    H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h),  para t = 1, ..., N.
 
     Parâmetros
     ----------
-    X : np.ndarray, forma (n, b, d), dtype float64
-        n passos de tempo (n >= 1), cada um um mini-batch de b amostras com
-        d dimensões: o formato (N, B, D).
+    X : np.ndarray, forma (N, B, D), dtype float64
+        N passos de tempo (N >= 1); X[t] é o mini-batch inteiro de um passo:
+        B amostras com D dimensões cada.
     params : dict
-        "Wxh" (d, h), "Whh" (h, h) e "bh" (1, h), como os que init_weights
+        "Wxh" (D, h), "Whh" (h, h) e "bh" (1, h), como os que init_weights
         devolve.
 
-    O estado inicial H_0, de forma (b, h), é sorteado de uma normal padrão
-    N(0, 1) a cada chamada. Tire b de X e h de params, nunca de variáveis
-    globais do notebook.
+    O estado inicial H_0 tem forma (B, h): uma linha própria para cada
+    amostra do batch, sorteada de uma normal padrão N(0, 1) a cada chamada
+    (sem fixar semente). B vem de X e h de params, nunca dos tamanhos
+    globais do notebook. Não altere X nem params.
 
     Retorna
     -------
-    np.ndarray de forma (n, b, h) e dtype float64 com H_1, ..., H_n, nessa
-    ordem (H_0 não entra).
+    Só a pilha de estados: um np.ndarray de forma (N, B, h) e dtype float64
+    com H_1, ..., H_N, nessa ordem. H_0 não faz parte da saída, e o último
+    estado não vem à parte (diferente de nn.RNN, que devolve o par
+    (saída, H_N)).
     """
     ### BEGIN SOLUTION
     batch_size = X.shape[1]

@@ -9,8 +9,11 @@ class RNN(nn.Module):
     def __init__(self, input_size, hidden_size, batch_size):
         """Guarda, como atributo, um nn.RNNCell(input_size, hidden_size).
 
-        Use a célula padrão do PyTorch (tanh, com viés). batch_size fica
-        guardado como na aula, mas o forward tira o tamanho do batch de X.
+        Use a célula padrão do PyTorch: tanh e com os dois vieses
+        (bias=True), inicializada pelo próprio PyTorch. batch_size é aceito
+        para seguir a assinatura da aula, mas não é usado: o forward tira o
+        tamanho do batch de X, que pode mudar de uma chamada para outra (o
+        último batch de uma época costuma ser menor; na inferência, B = 1).
         """
         super().__init__()
         ### BEGIN SOLUTION
@@ -20,21 +23,23 @@ class RNN(nn.Module):
         ### END SOLUTION
 
     def forward(self, X):
-        """Aplica a célula a X_1, ..., X_n e devolve todos os hidden states.
+        """Aplica a célula a X_1, ..., X_N e devolve todos os estados ocultos.
 
         Parâmetros
         ----------
-        X : torch.Tensor, forma (n, b, d), em qualquer device (CPU ou GPU).
+        X : torch.Tensor, forma (N, B, D), float32, em qualquer device.
 
-        O estado inicial H_0, de forma (b, h), é sorteado de uma normal
-        padrão N(0, 1) a cada chamada, criado já no device e com o dtype de
-        X (nada de device global).
+        O estado inicial H_0 tem forma (B, h), uma linha por amostra,
+        sorteada de uma normal padrão N(0, 1) a cada chamada (sem fixar
+        semente), criada já no device e com o dtype de X: nada de device
+        global nem fixo.
 
         Retorna
         -------
-        torch.Tensor de forma (n, b, h), no device de X, com H_1, ..., H_n
-        empilhados. Não use detach() nem numpy(): a saída mantém o grafo do
-        autograd para o treino.
+        Só a pilha de estados: um torch.Tensor de forma (N, B, h), no device
+        de X, com H_1, ..., H_N (sem H_0 e sem o par (saída, H_N) de nn.RNN).
+        Não use detach() nem numpy(): a saída mantém o grafo do autograd
+        para o treino.
         """
         ### BEGIN SOLUTION
         H = torch.randn(X.shape[1], self.hidden_size, device=X.device, dtype=X.dtype)

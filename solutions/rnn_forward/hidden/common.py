@@ -166,11 +166,11 @@ def check_init_normal(part, shapes):
 def init_weights_tests(shapes):
     """The two tests of an init_weights part, for the parameters that shapes(d, h) describes."""
 
-    @points(0.5)
+    @points(0.5, "devolve as chaves e as formas do contrato")
     def test_returns_the_contract_shapes(part):
         check_init_shapes(part, shapes)
 
-    @points(0.5)
+    @points(0.5, "sorteia os pesos de N(0, 1)")
     def test_draws_from_standard_normal(part):
         check_init_normal(part, shapes)
 

@@ -21,7 +21,7 @@ def lecture_run(part):
     return part.once("lecture", lambda: run(part, part.rng("ff_forward/lecture"), *sizes))
 
 
-@points(0.5)
+@points(0.5, "devolve um np.ndarray float64 de forma (B, h)")
 def test_returns_float64_array_of_shape_b_h(part):
     _, _, out = lecture_run(part)
     checks.check_type(WHAT, out, np.ndarray)
@@ -29,13 +29,13 @@ def test_returns_float64_array_of_shape_b_h(part):
     checks.check_dtype(WHAT, out, "float64")
 
 
-@points(1)
+@points(1, "calcula tanh(X W_xh + b_h)")
 def test_values_match_the_reference(part):
     X, params, out = lecture_run(part)
     checks.check_close(WHAT, out, reference.forward(X, params))
 
 
-@points(0.5)
+@points(0.5, "tira os tamanhos dos argumentos")
 def test_uses_sizes_from_its_arguments(part):
     gen = part.rng("ff_forward/sizes")
     for b, d, h in [(3, 7, 5), (1, 1, 1), (17, 4, 33)]:

@@ -28,6 +28,11 @@ WHAT = "RNN(...)(X)"
 SIZES = (LECTURE["seq_len"], LECTURE["batch"], LECTURE["input"], LECTURE["hidden"])
 
 
+# The notebook's setup cell names its torch device `device`: during each CPU or CUDA run it is that run's
+# device, so a module that uses it loses the device test (on "meta") and only it, on any grader.
+DEVICE_GLOBAL = "device"
+
+
 def cell_weights(gen, d, h):
     """The grader's weights in nn.RNNCell's layout, and the recurrence they define in the NumPy convention."""
     p = rnn_params(gen, d, h)
@@ -42,7 +47,8 @@ def run(part, device, gen, n, b, d, h, batch_size=None, load=True, **kwargs):
     X = gen.standard_normal((n, b, d)).astype(np.float32)
     weights, used = cell_weights(gen, d, h)
     load = {"type": "RNNCell", "weights": weights} if load else None
-    result = part.module("RNN", (d, h, batch_size or b), device=device, X=X, load=load, **kwargs)
+    result = part.module("RNN", (d, h, batch_size or b), device=device, X=X, load=load, device_global=DEVICE_GLOBAL,
+                         **kwargs)
     return X, used, result
 
 
@@ -62,7 +68,7 @@ def setting(value):
     return values.text(value, 20)
 
 
-@points(0.5)
+@points(0.5, "guarda um nn.RNNCell com os tamanhos pedidos")
 def test_holds_an_rnn_cell(part):
     d, h, b = LECTURE["input"], LECTURE["hidden"], LECTURE["batch"]
     cells = part.module("RNN", (d, h, b), submodules="RNNCell").get("submodules")
@@ -81,7 +87,7 @@ def test_holds_an_rnn_cell(part):
     check_weights_drive_output(WHAT, X, states(result, (n, b, h)), used, unused)
 
 
-@points(0.5)
+@points(0.5, "devolve um tensor float32 de forma (N, B, h)")
 def test_returns_float32_tensor_of_shape_n_b_h(part, torch_device):
     _, b, d, h = SIZES
     n = 10  # the lecture's batch and sizes; a shorter sequence shows the same shape and dtype
@@ -94,14 +100,14 @@ def test_returns_float32_tensor_of_shape_n_b_h(part, torch_device):
         checks.fail(f"{WHAT}: a saída deve ficar no device de X ({torch_device}), está em {out.device}")
 
 
-@points(0.5)
+@points(0.5, "aplica a célula a cada passo, a partir do estado anterior")
 def test_states_follow_the_recurrence(part, torch_device):
     n, b, d, h = SIZES
     X, used, result = run(part, torch_device, part.rng("module/recurrence"), n, b, d, h)
     check_recurrence(WHAT, X, states(result, (n, b, h)), *used)
 
 
-@points(0.5)
+@points(0.5, "mantém o grafo do autograd")
 def test_keeps_the_autograd_graph(part, torch_device):
     n, b, d, h = 6, 3, 4, 5
     gen = part.rng("module/autograd")
@@ -116,7 +122,7 @@ def test_keeps_the_autograd_graph(part, torch_device):
     checks.check_close("gradiente de sum(G * saída) em relação a X", result.get("grad_X"), expected)
 
 
-@points(0.25)
+@points(0.25, "sorteia H_0 de N(0, 1) a cada chamada")
 def test_initial_state_is_standard_normal(part, torch_device):
     n, b, d, h = 3, LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
     gen = part.rng("module/h0")
@@ -127,7 +133,7 @@ def test_initial_state_is_standard_normal(part, torch_device):
     check_initial_states("H_0", H0s)
 
 
-@points(0.5)
+@points(0.5, "tira os tamanhos da entrada")
 def test_uses_sizes_from_its_input(part, torch_device):
     gen = part.rng("module/sizes")
     # The batch of X differs from the constructor's batch_size: H_0 must follow X.
@@ -137,7 +143,7 @@ def test_uses_sizes_from_its_input(part, torch_device):
         check_recurrence(what, X, states(result, (n, b, h), what), *used)
 
 
-@points(0.25)
+@points(0.25, "segue o device da entrada")
 def test_follows_the_device_of_its_input(part):
     # The meta device computes nothing but refuses tensors made on another
     # device: it catches a hard-coded or global device even without a GPU.

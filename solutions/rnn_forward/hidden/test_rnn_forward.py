@@ -25,7 +25,7 @@ def lecture_run(part):
     return part.once("lecture", lambda: run(part, part.rng("rnn_forward/lecture"), *SIZES))
 
 
-@points(0.5)
+@points(0.5, "devolve um np.ndarray float64 de forma (N, B, h)")
 def test_returns_float64_array_of_shape_n_b_h(part):
     n, b, _, h = SIZES
     _, _, out = lecture_run(part)
@@ -34,13 +34,13 @@ def test_returns_float64_array_of_shape_n_b_h(part):
     checks.check_dtype(WHAT, out, "float64")
 
 
-@points(1)
+@points(1, "calcula H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h) a cada passo")
 def test_states_follow_the_recurrence(part):
     X, params, out = lecture_run(part)
     check_recurrence(WHAT, X, out, *recurrence(params))
 
 
-@points(0.5)
+@points(0.5, "sorteia H_0 de N(0, 1) a cada chamada")
 def test_initial_state_is_standard_normal(part):
     n, b, d, h = 3, LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
     gen = part.rng("rnn_forward/h0")
@@ -51,7 +51,7 @@ def test_initial_state_is_standard_normal(part):
     check_initial_states("H_0", H0s)
 
 
-@points(1)
+@points(1, "tira os tamanhos dos argumentos")
 def test_uses_sizes_from_its_arguments(part):
     gen = part.rng("rnn_forward/sizes")
     for n, b, d, h in [(3, 2, 5, 4), (1, 1, 1, 1), (7, 13, 3, 6)]:
