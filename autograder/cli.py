@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
+from rich.text import Text
 
 from autograder import assignment as assignments
 from autograder import limits as limit_options
@@ -138,10 +139,10 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         try:
             count, failures = record(report, assignment, args.gradebook)
         except GradebookError as exc:
-            console.print(f"[bold red]error:[/] {exc}")
+            console.print(Text.assemble(("error: ", "bold red"), render.plain(str(exc))))
             return 1
         for failure in failures:
-            console.print(f"[bold red]nbgrader could not record[/] {failure}")
+            console.print(Text.assemble(("nbgrader could not record ", "bold red"), render.plain(failure)))
         console.print(f"recorded {count} submissions in {args.gradebook} and their graded notebooks in "
                       f"{assignment.course / 'autograded'}")
         if failures:

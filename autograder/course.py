@@ -53,6 +53,7 @@ def find_submissions(paths: list, assignment_name: str) -> list:
 
 
 MAX_NOTEBOOKS = 3  # graded per submission when it holds several; the best counts
+MAX_NOTES = 5  # skipped entries named one by one; the rest are counted
 
 
 def notebooks_in(folder: Path, assignment_name: str) -> tuple:
@@ -63,16 +64,20 @@ def notebooks_in(folder: Path, assignment_name: str) -> tuple:
     at most MAX_NOTEBOOKS of them are graded and the best score counts. Folders named like a
     notebook, links and what is not a regular file are skipped, with a note.
     """
-    notes, found = [], []
+    notes, found, skipped = [], [], 0
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if not entry.name.endswith(".ipynb"):
             continue
         mode = os.lstat(entry.path).st_mode
         if stat.S_ISREG(mode):
             found.append(Path(entry.path))
-        else:
+        elif len(notes) < MAX_NOTES:
             kind = "uma pasta" if stat.S_ISDIR(mode) else "um link" if stat.S_ISLNK(mode) else "um arquivo especial"
-            notes.append(f"{entry.name}: ignorado, é {kind}, não um notebook")
+            notes.append(f"{entry.name[:100]}: ignorado, é {kind}, não um notebook")
+        else:
+            skipped += 1
+    if skipped:
+        notes.append(f"e mais {skipped} itens com nome de notebook que não são notebooks, ignorados")
     found.sort(key=lambda p: (p.name != f"{assignment_name}.ipynb", not p.name.startswith(assignment_name), p.name))
     if len(found) > MAX_NOTEBOOKS:
         notes.append(f"{len(found)} notebooks na entrega; corrigidos só os {MAX_NOTEBOOKS} primeiros: "

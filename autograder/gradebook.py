@@ -31,7 +31,8 @@ from autograder.notebook import MAX_NOTEBOOK_BYTES, Refused, load_submission, nb
 from autograder.results import Report, Status, SubmissionResult, test_lines
 
 MAX_OTHER_FILES, MAX_OTHER_FILES_BYTES = 100, 50 * 2**20  # a submission's other files carried along
-NBGRADER_ID = re.compile(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]{0,199}")  # a folder name nbgrader can use
+# A folder name nbgrader can use as a student id (it globs ids: no wildcards either).
+NBGRADER_ID = re.compile(r"[^./\\\x00-\x1f*?\[\]][^/\\\x00-\x1f*?\[\]]{0,199}")
 
 
 class GradebookError(Exception):
@@ -119,10 +120,20 @@ def staged_notebook(row: SubmissionResult, assignment: Assignment):
     # Rebuilt: the released notebook, with what the grader took as each answer cell.
     sub = load_submission(assignment, row.notebook, row.student, data)
     rebuilt = nbformat.read(assignment.release_notebook, as_version=4)
+    stub = course_config(assignment.course).ClearSolutions.get("text_stub", "YOUR ANSWER HERE")
+    written = [c.source for c in nb.cells if c.get("cell_type") == "markdown" and isinstance(c.get("source"), str)]
     for cell in rebuilt.cells:
-        answer = sub.cells.get(nbgrader_meta(cell).get("grade_id"))
-        if answer is not None and nbgrader_meta(cell).get("solution"):
+        meta = nbgrader_meta(cell)
+        answer = sub.cells.get(meta.get("grade_id"))
+        if answer is not None and meta.get("solution"):
             cell.source = answer.text
+        elif cell.cell_type == "markdown" and meta.get("solution") and meta.get("grade"):
+            # A written answer: the student's cell that still opens with the question (nbgrader then sees it
+            # changed, and leaves it to the formgrader).
+            question = cell.source.replace(stub, "").strip().splitlines()
+            mine = [text for text in written if question and text.lstrip().startswith(question[0])]
+            if mine:
+                cell.source = mine[0]
     note = (f"**Notebook reconstruído pelo corretor** a partir de `{Path(row.notebook).name}`, que perdeu as "
             "marcações do nbgrader: as células de resposta abaixo são as suas, encontradas pelo que definem.")
     rebuilt.cells.insert(0, nbformat.v4.new_markdown_cell(note))

@@ -36,6 +36,7 @@ MAX_NOTEBOOK_BYTES = 20 * 2**20  # a notebook with its outputs and figures; ours
 MAX_CELL_BYTES = 256 * 2**10  # a code cell; the reference's longest is 1.5 KB
 MAX_CELLS = 5000  # the assignment's notebook has 40
 MAX_CONTEXT_BYTES = 2**20  # the student's other cells that a part runs, in all
+MAX_STUDENT_CODE_BYTES = 2**20  # the student's own code cells read at all; the reference has 5 KB
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
 
 
@@ -83,10 +84,32 @@ class Submission:
     refused: dict = field(default_factory=dict)  # grade_id -> why its cell cannot be graded
 
 
+MAX_ESCAPES = 20  # magic, shell and help lines IPython transforms in one cell; honest cells have a few
+ESCAPE_LINE = re.compile(r"^\s*[%!]|\?\s*$", re.M)
+# Cell magics whose body is ordinary code that runs: IPython hands the body back to itself.
+RUNS_BODY = re.compile(r"\A%%(time|timeit|prun|capture)\b([^\n]*)\n?")
+
+
 def python_source(cell_source: str) -> str:
-    """The cell as the Python that IPython runs for it (magics become get_ipython() calls)."""
+    """The cell as the Python that IPython runs for it (magics become get_ipython() calls).
+
+    IPython re-reads the whole cell once per magic or shell line, so a cell with
+    more than MAX_ESCAPES of them is left as it is (Python then reports it as
+    wrong): a student's text never buys unbounded work in the grader.
+    """
     from IPython.core.inputtransformer2 import TransformerManager
 
+    body = RUNS_BODY.match(cell_source)
+    if body:  # %%time and friends: their body is a cell of its own, transformed the same way
+        name, line = body.group(1), body.group(2).strip()
+        inner = python_source(cell_source[body.end():])
+        if name == "timeit":  # %%timeit [-n N -r R] [setup]: the setup runs first
+            inner = re.sub(r"^(-\w+\s*\d*\s*)*", "", line) + "\n" + inner
+        elif name == "capture" and line.split() and line.split()[-1].isidentifier():
+            inner += f"\n{line.split()[-1]} = get_ipython().captured()"
+        return inner
+    if len(ESCAPE_LINE.findall(cell_source)) > MAX_ESCAPES:
+        return cell_source
     try:
         return TransformerManager().transform_cell(cell_source)
     except Exception:  # IPython gave up on it (tokenizer errors, ...): Python will report what is wrong
@@ -100,15 +123,15 @@ def _parse(source: str) -> "ast.Module | None":
         return None
 
 
-def defined_names(source: str) -> set:
+def defined_names(source: str, tree: "ast.Module | None" = None) -> set:
     """Top-level functions and classes a cell defines (none if it does not parse)."""
-    tree = _parse(source)
+    tree = tree or _parse(source)
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))} if tree else set()
 
 
-def code_words(source: str) -> set:
+def code_words(source: str, tree: "ast.Module | None" = None) -> set:
     """The names, attributes and strings a cell's code uses: not its comments, not its docstrings."""
-    tree = _parse(source)
+    tree = tree or _parse(source)
     if tree is None:
         return set()
     docstrings = {id(node.body[0].value) for node in ast.walk(tree)
@@ -128,10 +151,11 @@ def code_words(source: str) -> set:
 
 def guess_parts(parts: tuple, source: str) -> list:
     """Which parts a cell without metadata answers: what it defines, and the words its code uses."""
-    names = defined_names(source)
+    tree = _parse(source)  # once, for both questions
+    names = defined_names(source, tree)
     if not any(p.defines in names for p in parts):
         return []
-    words = code_words(source)
+    words = code_words(source, tree)
     return [p.grade_id for p in parts
             if p.defines in names and all(w in words for w in p.mentions) and not any(w in words for w in p.excludes)]
 
@@ -230,7 +254,17 @@ def load_submission(assignment, path: "str | Path", student: "str | None" = None
     # The student's cells: what the kernel runs of theirs. Locked cells are the assignment's.
     own = [not (m.get("locked") or m.get("grade")) and (m.get("solution") or _key(c.source) not in tpl.locked)
            for c, m in zip(code, metas, strict=True)]
-    python = [python_source(c.source) if mine else "" for c, mine in zip(code, own, strict=True)]
+    python, budget = [], MAX_STUDENT_CODE_BYTES
+    for cell, mine in zip(code, own, strict=True):
+        budget -= len(cell.source) if mine else 0
+        python.append(python_source(cell.source) if mine and budget >= 0 else "")
+    if budget < 0:
+        sub.notes.append(f"mais de {MAX_STUDENT_CODE_BYTES // 2**20} MiB de código nas suas células; "
+                         "as que passam disso foram ignoradas")
+    # Which parts each cell could answer, when metadata is lost: every cell is parsed once.
+    tagged_ids = {m.get("grade_id") for m, mine in zip(metas, own, strict=True) if mine and m.get("solution")}
+    guesses = [guess_parts(assignment.parts, src) if mine and src and not set(part_ids) <= tagged_ids else []
+               for src, mine in zip(python, own, strict=True)]
     for part in assignment.parts:
         gid = part.grade_id
         if gid in sub.refused:
@@ -245,7 +279,7 @@ def load_submission(assignment, path: "str | Path", student: "str | None" = None
                              "nota, como ao rodar o notebook de cima para baixo")
         candidates = tagged
         if not tagged:
-            candidates = [i for i, mine in enumerate(own) if mine and gid in guess_parts(assignment.parts, python[i])]
+            candidates = [i for i, guessed in enumerate(guesses) if gid in guessed]
             if candidates:
                 sub.notes.append(f"{gid}: célula sem metadados do nbgrader; encontrada pelo que define")
         if not candidates:

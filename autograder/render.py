@@ -4,9 +4,11 @@
 """
 import csv
 import json
+import re
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from autograder.results import Report, Status
 
@@ -27,6 +29,12 @@ def write_csv(report: Report, path: "str | Path") -> None:
             writer.writerow([row.student, row.notebook, row.score, row.max_score,
                              *[row.parts[gid].score for gid in grade_ids],
                              "yes" if row.needs_review else "", row.error or ""])
+
+
+def plain(text: str) -> Text:
+    """A student's text (a name, a file name, an error) as the terminal shows it: never as Rich markup,
+    never with control characters (which could move the cursor or retitle the window)."""
+    return Text(re.sub(r"[\x00-\x1f\x7f-\x9f]", "\N{REPLACEMENT CHARACTER}", str(text)))
 
 
 def table(report: Report, console: "Console") -> None:
@@ -50,14 +58,15 @@ def table(report: Report, console: "Console") -> None:
         problems = sorted({f"{number}: {t.status.value}" for number, p in enumerate(row.parts.values(), 1)
                            for t in p.tests if t.status in PROBLEMS})
         table.add_row(
-            row.student,
+            plain(row.student),
             *[f"{row.parts[gid].score:g}" for gid in grade_ids],
             f"{row.score:g}" + (" [bold red]?[/]" if row.needs_review else ""),
-            (row.error or ", ".join(problems))[:200],
+            plain((row.error or ", ".join(problems))[:200]),
         )
     console.print(table)
-    console.print("parts: " + ", ".join(f"{n} = {gid}" for n, gid in enumerate(grade_ids, 1)), highlight=False)
+    console.print(plain("parts: " + ", ".join(f"{n} = {gid}" for n, gid in enumerate(grade_ids, 1))))
     if report.needs_review:
-        console.print(f"[bold red]{len(report.needs_review)} submission(s) need review[/] (the grader failed, "
-                      "not the student): "
-                      + ", ".join(r.student + (f" (log: {r.log})" if r.log else "") for r in report.needs_review))
+        console.print(Text.assemble(
+            (f"{len(report.needs_review)} submission(s) need review", "bold red"),
+            " (the grader failed, not the student): ",
+            plain(", ".join(r.student + (f" (log: {r.log})" if r.log else "") for r in report.needs_review))))

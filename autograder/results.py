@@ -16,6 +16,7 @@ from autograder.inside.values import printable
 GRADER_FAILED = "o corretor falhou ao corrigir esta entrega (não é um erro do seu código); o professor vai revisar"
 NOT_RUN = "não executado"
 MAX_MESSAGE = 1000  # characters a student reads per test: a check's message never needs more
+MAX_NOTES = 30  # notes per row: each rule applies once per part or notebook
 
 
 class Status(str, Enum):
@@ -163,6 +164,6 @@ def submission_result(assignment, student: str, notebook, outcomes: dict, notes:
         max_score=assignment.max_score,
         error=GRADER_FAILED if grader_failed else (printable(error) if error else None),
         needs_review=review,
-        notes=[printable(note) for note in notes],
+        notes=[printable(note)[:MAX_MESSAGE] for note in notes][:MAX_NOTES],
         parts=parts,
     )

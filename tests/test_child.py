@@ -42,3 +42,11 @@ def test_the_answer_cells_own_error_still_fails_the_part(tmp_path, monkeypatch):
 def test_cells_after_the_answer_run_after_it(tmp_path, monkeypatch):
     ns = load(tmp_path, monkeypatch, "def f():\n    return 1", after=["def f():\n    return 2", "1/0"])
     assert ns["f"]() == 2
+
+
+def test_writefile_writes_a_module_the_next_cells_import_and_capture_names_its_result(tmp_path, monkeypatch):
+    source = "%%writefile helper_mod.py\ndef twice(x):\n    return 2 * x\n"
+    ns = load(tmp_path, monkeypatch, source, after=["import helper_mod\nanswer = helper_mod.twice(21)"])
+    assert ns["answer"] == 42
+    ns = load(tmp_path, monkeypatch, "%%capture out\nprint('hidden')\n")
+    assert ns["out"].stdout == ""

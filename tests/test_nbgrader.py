@@ -98,7 +98,11 @@ def isolated_workflow(tmp_path_factory):
     # name, beside an untouched draft.
     carol = course / "submitted" / "carol" / NAME
     carol.mkdir(parents=True)
-    nbformat.write(strip_metadata(CORPUS.notebook("correct_reference")), carol / f"{NAME} (1).ipynb")
+    work = CORPUS.notebook("correct_reference")
+    for cell in work.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "reflection_biases":
+            cell.source = cell.source.replace("SUA RESPOSTA AQUI", "RESPOSTA DA CAROL: só a soma importa.")
+    nbformat.write(strip_metadata(work), carol / f"{NAME} (1).ipynb")
     nbformat.write(CORPUS.notebook("untouched_release"), carol / "Rascunho.ipynb")
     (carol / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
     (carol / "submission_secret.txt").write_text("carol-secret")  # nbgrader's release_feedback needs one
@@ -197,3 +201,7 @@ def test_a_notebook_without_metadata_is_recorded_rebuilt_and_the_best_of_several
     assert any("2 notebooks na entrega" in n and "Rascunho.ipynb (0)" in n for n in row["notes"])
     nb = nbformat.read(course / "autograded" / "carol" / NAME / f"{NAME}.ipynb", as_version=4)
     assert "reconstruído" in nb.cells[0].source
+    # her written answer came along, and waits for the formgrader
+    assert any("RESPOSTA DA CAROL" in c.source for c in nb.cells if c.cell_type == "markdown")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert gb.find_grade("reflection_biases", NAME, NAME, "carol").needs_manual_grade

@@ -75,7 +75,21 @@ def test_cells_become_the_python_ipython_runs():
     assert "get_ipython().run_line_magic('time', 'y = f(1)')" in python
     assert "z = (1\n%2)" in python and "ok = (a\n      != b)" in python  # continuation lines are kept
     compile(python, "cell", "exec")
-    assert python_source("%%capture\nprint(1)\n") == "get_ipython().run_cell_magic('capture', '', 'print(1)\\n')\n"
+    # cells under %%time and friends: their body is code that runs, transformed in turn
+    timed = python_source("%%time\nx = !ls\ndef f():\n    return 1\n")
+    assert "x = get_ipython().getoutput('ls')" in timed and "def f():" in timed and "%%" not in timed
+    assert python_source("%%timeit -n 3 -r 2 a = 1\nb = a + 1\n").split() == ["a", "=", "1", "b", "=", "a", "+", "1"]
+    assert python_source("%%capture out\nprint(1)\n").endswith("out = get_ipython().captured()")
+
+
+def test_a_cell_full_of_magics_is_left_to_python_not_to_ipythons_quadratic_transform():
+    """IPython re-reads a cell once per magic line: past MAX_ESCAPES the grader does not ask it to."""
+    from autograder.notebook import MAX_ESCAPES
+
+    cell = "\n".join(f"!echo {i}" for i in range(600)) + "\n" + "\n".join(f"y{i} = {i}" for i in range(17_000))
+    assert python_source(cell) == cell  # untouched (IPython on it: 131 s measured, for a 222 KB cell)
+    few = "\n".join(f"!echo {i}" for i in range(MAX_ESCAPES))
+    assert "get_ipython().system" in python_source(few)  # control: a few magics are transformed
 
 
 def test_a_comment_or_docstring_naming_another_part_does_not_move_a_cell(tmp_path):
@@ -141,3 +155,12 @@ def test_several_notebooks_are_ordered_by_name_and_folders_are_skipped(tmp_path)
     found, notes = notebooks_in(tmp_path, "rnn_forward")
     assert [p.name for p in found] == ["rnn_forward.ipynb", "rnn_forward (1).ipynb", "Rascunho.ipynb"]
     assert any("a.ipynb: ignorado, é uma pasta" in n for n in notes) and any("4 notebooks" in n for n in notes)
+
+
+def test_a_folder_full_of_fake_notebooks_costs_a_bounded_number_of_notes(tmp_path):
+    (tmp_path / "rnn_forward.ipynb").write_text("{}")
+    for k in range(50):
+        (tmp_path / f"d{k:03d}.ipynb").mkdir()
+    found, notes = notebooks_in(tmp_path, "rnn_forward")
+    assert [p.name for p in found] == ["rnn_forward.ipynb"]
+    assert len(notes) == 6 and "e mais 45" in notes[-1]

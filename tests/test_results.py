@@ -82,3 +82,23 @@ def test_result_lines_are_wrapped_for_a_notebook_page():
     row = results.submission_result(ASSIGNMENT, "ana", "a.ipynb", outcomes(Status.FAILED, "diferença " * 40))
     lines = results.test_lines(row.parts["rnn_forward"].tests)
     assert max(map(len, lines)) <= 90 and lines[0].startswith("[falhou] ") and lines[1].startswith("    ")
+
+
+def test_a_students_text_is_never_markup_or_terminal_control_in_the_table():
+    import io
+
+    from rich.console import Console
+
+    from autograder import render
+
+    rows = [results.submission_result(ASSIGNMENT, "[ab]lice", "a.ipynb", {}, error="[/] não é um notebook"),
+            results.submission_result(ASSIGNMENT, "x\x1b]0;pwned\x07\x1b[41mHELLO", "b.ipynb", {}, grader_failed=True)]
+    out = io.StringIO()
+    render.table(results.Report(ASSIGNMENT.name, "bubblewrap", {}, rows), Console(file=out, width=100))
+    text = out.getvalue()
+    assert "[ab]lice" in text and "[/] não é um notebook" in text  # shown as typed, not taken as markup
+    assert "\x1b" not in text and "\x07" not in text
+    # Control: Rich does take markup in plain strings (this is what the table must not do with them).
+    out = io.StringIO()
+    Console(file=out).print("[ab]lice")
+    assert "[ab]" not in out.getvalue()

@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import traceback
+import types
 
 import numpy as np
 import torch
@@ -125,8 +126,9 @@ class Shell:
 
     IPython turns magics and shell escapes into calls on it. Those that time or
     capture code (%time, %%timeit, %%capture, ...) run that code once, since
-    its definitions count; every other magic, `!command` and `x = !command`
-    does nothing (there is no shell to run in the sandbox, and nothing to show).
+    its definitions count; %%writefile writes its file; every other magic,
+    `!command` and `x = !command` does nothing (there is no shell to run in the
+    sandbox, and nothing to show).
     """
 
     RUNS_CODE = ("time", "timeit", "prun", "capture")
@@ -140,8 +142,18 @@ class Shell:
             exec(compile(code, "<magic>", "exec"), self.user_ns)
 
     def run_cell_magic(self, name: str, line: str, cell: str):
-        if name in self.RUNS_CODE:
+        if name in self.RUNS_CODE:  # (the grader unwraps these cells before they get here)
             exec(compile(cell, CELL, "exec"), self.user_ns)
+        elif name == "writefile":  # a module the next cells import, as in the kernel's folder
+            args = line.split()
+            paths = [a for a in args if not a.startswith("-")]
+            if paths:
+                with open(paths[-1], "a" if "-a" in args or "--append" in args else "w") as f:
+                    f.write(cell)
+
+    def captured(self):
+        """What `%%capture name` leaves in `name`: nothing was captured, nothing to show."""
+        return types.SimpleNamespace(stdout="", stderr="", outputs=[], show=lambda: None)
 
     def system(self, command: str) -> None:
         return None
