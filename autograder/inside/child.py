@@ -46,7 +46,7 @@ def call(ns: dict, name: str, args: list) -> dict:
 
 
 def module(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=None, load: "dict | None" = None,
-           submodules: "str | None" = None, grad_output=None, device_global: "str | None" = None) -> dict:
+           submodules: "str | None" = None, grad_output=None, device_global: "str | None" = None, H0=None) -> dict:
     """Build and run the student's module (see build_and_run), with the notebook's global
     `device_global`, if any, set to this run's device ("cpu", "cuda") while it runs.
 
@@ -55,12 +55,12 @@ def module(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=N
     loses the device property (checked on "meta", where the global is left alone) and only it.
     """
     if not device_global or device == "meta":
-        return build_and_run(ns, name, args, device, X, shape, load, submodules, grad_output)
+        return build_and_run(ns, name, args, device, X, shape, load, submodules, grad_output, H0)
     missing = object()
     saved = ns.get(device_global, missing)
     ns[device_global] = torch.device(device)
     try:
-        return build_and_run(ns, name, args, device, X, shape, load, submodules, grad_output)
+        return build_and_run(ns, name, args, device, X, shape, load, submodules, grad_output, H0)
     finally:
         if saved is missing:
             ns.pop(device_global, None)
@@ -69,7 +69,7 @@ def module(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=N
 
 
 def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=None,
-                  load: "dict | None" = None, submodules: "str | None" = None, grad_output=None) -> dict:
+                  load: "dict | None" = None, submodules: "str | None" = None, grad_output=None, H0=None) -> dict:
     """Build the student's torch module `name`(*args), optionally run it, and report what happened.
 
     The module runs on X (moved to `device`), or on an empty tensor of `shape`
@@ -77,6 +77,7 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, 
     weights: they are copied into every submodule of torch.nn.T whose
     parameters have those shapes, and the grader checks the output against what
     it computes with them. `grad_output` asks for d(sum(output * grad_output))/dX.
+    `H0`, when given, is passed as forward's second argument (an initial state).
     What this reports about the module itself (its submodules of type
     `submodules` and their settings, whether forward left the weights alone) is
     a claim that the grader can only hold against the student.
@@ -107,7 +108,7 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, 
                     getattr(m, parameter).copy_(torch.from_numpy(value))
     x = torch.empty(shape, device=device) if X is None else torch.from_numpy(X).to(device)
     x.requires_grad_(grad_output is not None)
-    out = net(x)
+    out = net(x) if H0 is None else net(x, torch.from_numpy(H0).to(device))
     result["output"] = out
     if loaded:
         result["weights_unchanged"] = all(torch.equal(getattr(m, n).detach().cpu(), torch.from_numpy(w))

@@ -189,6 +189,13 @@ def forward(X, params):
 ''',
     }, {}),
     # Typical mistakes, each costing only its own part.
+    # The optional initial state (H0), taken and ignored: the given-H0 check catches it.
+    "rnn_forward_ignores_given_h0": ({"rnn_forward": rnn_forward().replace("def forward(X, params):",
+                                                                            "def forward(X, params, H0=None):")},
+                                     {"rnn_forward": 2.0}),
+    "module_ignores_given_h0": ({"rnn_cell_module": module().replace("def forward(self, X):",
+                                                                     "def forward(self, X, H0=None):")},
+                                {"rnn_cell_module": 2.5}),
     "rnn_forward_calls_a_helper_it_lacks": ({"rnn_forward": '''
 def forward(X, params):
     H = np.random.randn(X.shape[1], params["Whh"].shape[0])

@@ -29,7 +29,7 @@ def init_weights(input_size, hidden_size):
     ### END SOLUTION
 
 
-def forward(X, params):
+def forward(X, params, H0=None):
     """Percorre a sequência X e devolve todos os estados ocultos.
 
     H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h),  para t = 1, ..., N.
@@ -42,11 +42,14 @@ def forward(X, params):
     params : dict
         "Wxh" (D, h), "Whh" (h, h) e "bh" (1, h), como os que init_weights
         devolve.
+    H0 : np.ndarray de forma (B, h), opcional
+        O estado inicial, quando quem chama quer escolhê-lo (como em nn.RNN).
+        Se for None, H_0 é sorteado de uma normal padrão N(0, 1) a cada
+        chamada (sem fixar semente), com uma linha própria para cada amostra
+        do batch.
 
-    O estado inicial H_0 tem forma (B, h): uma linha própria para cada
-    amostra do batch, sorteada de uma normal padrão N(0, 1) a cada chamada
-    (sem fixar semente). B vem de X e h de params, nunca dos tamanhos
-    globais do notebook. Não altere X nem params.
+    B vem de X e h de params, nunca dos tamanhos globais do notebook. Não
+    altere X, params nem H0.
 
     Retorna
     -------
@@ -58,7 +61,7 @@ def forward(X, params):
     ### BEGIN SOLUTION
     batch_size = X.shape[1]
     hidden_size = params["Whh"].shape[0]
-    H = np.random.randn(batch_size, hidden_size)
+    H = np.random.randn(batch_size, hidden_size) if H0 is None else H0
     hidden_states = []
     for x in X:
         H = np.tanh(x @ params["Wxh"] + H @ params["Whh"] + params["bh"])

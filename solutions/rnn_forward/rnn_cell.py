@@ -22,17 +22,17 @@ class RNN(nn.Module):
         self.cell = nn.RNNCell(input_size, hidden_size)
         ### END SOLUTION
 
-    def forward(self, X):
+    def forward(self, X, H0=None):
         """Aplica a célula a X_1, ..., X_N e devolve todos os estados ocultos.
 
         Parâmetros
         ----------
         X : torch.Tensor, forma (N, B, D), float32, em qualquer device.
-
-        O estado inicial H_0 tem forma (B, h), uma linha por amostra,
-        sorteada de uma normal padrão N(0, 1) a cada chamada (sem fixar
-        semente), criada já no device e com o dtype de X: nada de device
-        global nem fixo.
+        H0 : torch.Tensor de forma (B, h), opcional
+            O estado inicial, quando quem chama quer escolhê-lo (como em
+            nn.RNN). Se for None, H_0 é sorteado de uma normal padrão N(0, 1)
+            a cada chamada (sem fixar semente), uma linha por amostra, criado
+            já no device e com o dtype de X: nada de device global nem fixo.
 
         Retorna
         -------
@@ -42,7 +42,7 @@ class RNN(nn.Module):
         para o treino.
         """
         ### BEGIN SOLUTION
-        H = torch.randn(X.shape[1], self.hidden_size, device=X.device, dtype=X.dtype)
+        H = torch.randn(X.shape[1], self.hidden_size, device=X.device, dtype=X.dtype) if H0 is None else H0
         hidden_states = []
         for x in X:
             H = self.cell(x, H)

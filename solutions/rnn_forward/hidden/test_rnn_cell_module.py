@@ -13,15 +13,18 @@ from autograder import checks
 from autograder.assignment import points
 from autograder.inside import values
 from autograder.inside.values import SequenceValue, TensorValue
+from autograder.session import StudentError
 
 from .common import (
     LECTURE,
+    check_first_step,
     check_initial_states,
     check_recurrence,
     check_weights_drive_output,
     input_gradient,
     read_back_initial_states,
     rnn_params,
+    takes_no_initial_state,
 )
 
 WHAT = "RNN(...)(X)"
@@ -105,6 +108,20 @@ def test_states_follow_the_recurrence(part, torch_device):
     n, b, d, h = SIZES
     X, used, result = run(part, torch_device, part.rng("module/recurrence"), n, b, d, h)
     check_recurrence(WHAT, X, states(result, (n, b, h)), *used)
+    # From a given initial state (forward's optional H0), H_1 too must be exact.
+    n, b, d, h = 4, 3, 5, 6
+    gen = part.rng("module/given_h0")
+    H0 = gen.standard_normal((b, h)).astype(np.float32)
+    try:
+        X, used, result = run(part, torch_device, gen, n, b, d, h, H0=H0)
+    except StudentError as exc:
+        if takes_no_initial_state(exc):
+            return
+        raise
+    what = "RNN(...)(X, H0)"
+    H = states(result, (n, b, h), what)
+    check_first_step(what, X, H, H0, *used)
+    check_recurrence(what, X, H, *used)
 
 
 @points(0.5, "mantém o grafo do autograd")

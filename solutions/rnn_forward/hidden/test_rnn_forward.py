@@ -1,15 +1,27 @@
-"""rnn_forward: forward(X, params) iterates H_t = tanh(X_t W_xh + H_(t-1) W_hh + b_h).
+"""rnn_forward: forward(X, params, H0=None) iterates H_t = tanh(X_t W_xh + H_(t-1) W_hh + b_h).
 
-H_0 is random, so values are checked on the student's own states: every H_t
-must follow from the H_(t-1) they returned, with the grader's weights. The
-H_0 of any call is read back from its H_1.
+H_0 is random by default, so values are checked on the student's own states:
+every H_t must follow from the H_(t-1) they returned, with the grader's
+weights, and the H_0 of any call is read back from its H_1. When the function
+takes the optional H0, H_1 is also checked exactly from the grader's H0; a
+function without that argument (the lecture's signature) loses nothing for it.
 """
 import numpy as np
 
 from autograder import checks
 from autograder.assignment import points
+from autograder.session import StudentError
 
-from .common import LECTURE, check_initial_states, check_recurrence, read_back_initial_states, recurrence, rnn_params
+from .common import (
+    LECTURE,
+    check_first_step,
+    check_initial_states,
+    check_recurrence,
+    read_back_initial_states,
+    recurrence,
+    rnn_params,
+    takes_no_initial_state,
+)
 
 WHAT = "forward(X, params)"
 SIZES = (LECTURE["seq_len"], LECTURE["batch"], LECTURE["input"], LECTURE["hidden"])
@@ -38,6 +50,18 @@ def test_returns_float64_array_of_shape_n_b_h(part):
 def test_states_follow_the_recurrence(part):
     X, params, out = lecture_run(part)
     check_recurrence(WHAT, X, out, *recurrence(params))
+    n, b, d, h = 4, 3, 5, 6
+    gen = part.rng("rnn_forward/given_h0")
+    X, params, H0 = gen.standard_normal((n, b, d)), rnn_params(gen, d, h), gen.standard_normal((b, h))
+    try:
+        out = part.call("forward", X, params, H0)
+    except StudentError as exc:
+        if takes_no_initial_state(exc):
+            return
+        raise
+    what = "forward(X, params, H0)"
+    check_first_step(what, X, out, H0, *recurrence(params))
+    check_recurrence(what, X, out, *recurrence(params))
 
 
 @points(0.5, "sorteia H_0 de N(0, 1) a cada chamada")
