@@ -4,10 +4,10 @@ from torch import nn
 
 
 class RNN(nn.Module):
-    """Camada recorrente que aplica um nn.RNNCell a cada passo da sequência."""
+    """Camada recorrente que aplica uma célula nn.RNNCell a cada passo da sequência."""
 
     def __init__(self, input_size, hidden_size, batch_size):
-        """Guarda, como atributo, um nn.RNNCell(input_size, hidden_size).
+        """Guarda, como atributo, uma célula nn.RNNCell(input_size, hidden_size).
 
         Use a célula padrão do PyTorch: tanh e com os dois vieses
         (bias=True), inicializada pelo próprio PyTorch. batch_size é aceito

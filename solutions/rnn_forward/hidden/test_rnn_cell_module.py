@@ -71,7 +71,7 @@ def setting(value):
     return values.text(value, 20)
 
 
-@points(0.5, "guarda um nn.RNNCell com os tamanhos pedidos")
+@points(0.5, "guarda uma célula nn.RNNCell com os tamanhos pedidos")
 def test_holds_an_rnn_cell(part):
     d, h, b = LECTURE["input"], LECTURE["hidden"], LECTURE["batch"]
     cells = part.module("RNN", (d, h, b), submodules="RNNCell").get("submodules")
@@ -80,7 +80,7 @@ def test_holds_an_rnn_cell(part):
     if not any(all(c.get(k) == v for k, v in wanted.items()) for c in found):
         shown = ", ".join(f"nn.RNNCell({', '.join(setting(c.get(k)) for k in wanted)})" for c in found[:3])
         shown += ", ..." if len(found) > 3 else ""
-        checks.fail(f"RNN({d}, {h}, {b}) deve guardar um nn.RNNCell({d}, {h}) (tanh, com viés) como atributo; "
+        checks.fail(f"RNN({d}, {h}, {b}) deve guardar uma célula nn.RNNCell({d}, {h}) (tanh, com viés) como atributo; "
                     f"encontrados: {shown or 'nenhum'}")
     # The claim above earns nothing alone: the cell's weights must drive the output.
     n = 4
