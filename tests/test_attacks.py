@@ -701,7 +701,7 @@ def test_links_fifos_and_paths_outside_are_refused(tmp_path):
     copy = tmp_path / "copy.ipynb"
     copy.write_bytes((REPO / "source" / "rnn_forward" / "rnn_forward.ipynb").read_bytes())
     grade(copy, "--json", out, "--device", "cpu", timeout=600)
-    assert json.loads(out.read_text())["submissions"][0]["score"] == 10
+    assert json.loads(out.read_text())["submissions"][0]["score"] == ASSIGNMENT.max_score
 
 
 def test_text_that_is_not_utf8_never_breaks_the_report(hostile):

@@ -30,11 +30,11 @@ def outcomes(status=Status.PASSED, message=""):
 
 def test_a_submission_scores_the_sum_of_its_tests():
     row = results.submission_result(ASSIGNMENT, "ana", "ana.ipynb", outcomes())
-    assert row.score == row.max_score == 10 and not row.needs_review and row.error is None
+    assert row.score == row.max_score == 12 and not row.needs_review and row.error is None
     one_wrong = outcomes()
     one_wrong[("rnn_forward", "test_uses_sizes_from_its_arguments")] = [Run("", Status.FAILED, "globals")]
     row = results.submission_result(ASSIGNMENT, "bob", "bob.ipynb", one_wrong)
-    assert row.score == 9 and row.parts["rnn_forward"].score == 2
+    assert row.score == 11 and row.parts["rnn_forward"].score == 2
 
 
 def test_an_unreadable_file_scores_zero_and_a_grader_failure_needs_review():

@@ -70,7 +70,8 @@ def module(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=N
 
 def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=None,
                   load: "dict | None" = None, submodules: "str | None" = None, grad_output=None, H0=None) -> dict:
-    """Build the student's torch module `name`(*args), optionally run it, and report what happened.
+    """Build the student's torch module `name`(*args) (a class, or a function that returns a module),
+    optionally run it, and report what happened.
 
     The module runs on X (moved to `device`), or on an empty tensor of `shape`
     there. `load` = {"type": T, "weights": {parameter: array}} are the grader's
@@ -82,9 +83,11 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, 
     `submodules` and their settings, whether forward left the weights alone) is
     a claim that the grader can only hold against the student.
     """
-    if not isinstance(ns.get(name), type):
-        raise NameError(f"a célula não define a classe {name}")
-    net = ns[name](*args)
+    if not callable(ns.get(name)):
+        raise NameError(f"a célula não define {name}")
+    net = ns[name](*args)  # a module class, or a function that returns a module
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"{name}(...) devolveu {type(net).__name__}, não um torch.nn.Module")
     result = {}
     kind = (load or {}).get("type") or submodules
     found = [m for m in net.modules() if kind and type(m) is getattr(nn, kind)]

@@ -17,6 +17,7 @@ ASSIGNMENT = Assignment(
         Part("rnn_init_weights", defines="init_weights", reference="recurrent", mentions=("Whh",)),
         Part("rnn_forward", defines="forward", reference="recurrent", mentions=("Whh",)),
         Part("rnn_cell_module", defines="RNN", reference="rnn_cell"),
+        Part("rnn_cell_from_numpy", defines="rnn_cell_from_params", reference="transfer"),
     ),
     # PyTorch loads the meta kernels, autograd and RNNCell's kernels on first use: once, in the zygote.
     warm_up="""

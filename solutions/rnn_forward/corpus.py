@@ -57,6 +57,14 @@ class RNN(nn.Module):
             hidden_states.append(H)
         return {ret}
 '''
+TRANSFER = '''
+def rnn_cell_from_params(params):
+    input_size, hidden_size = params["Wxh"].shape
+    cell = nn.RNNCell(input_size, hidden_size)
+    with torch.no_grad():
+        {body}
+    return cell
+'''
 MODULE_OK = dict(
     cell="self.rnn = nn.RNNCell(input_size, hidden_size)",
     h0="torch.randn(X.shape[1], self.hidden_size, device=X.device)",
@@ -188,7 +196,31 @@ def forward(X, params):
     return np.stack(states)
 ''',
     }, {}),
+    # Part 4, other correct ways: the bias on the other side, or a state dict.
+    "correct_transfer_bias_on_hh_side": ({"rnn_cell_from_numpy": TRANSFER.format(body=(
+        "cell.weight_ih.copy_(torch.tensor(params['Wxh'].T)); cell.weight_hh.copy_(torch.tensor(params['Whh'].T)); "
+        "cell.bias_ih.zero_(); cell.bias_hh.copy_(torch.tensor(params['bh'][0]))"))}, {}),
+    "correct_transfer_state_dict": ({"rnn_cell_from_numpy": '''
+def rnn_cell_from_params(params):
+    d, h = params["Wxh"].shape
+    cell = nn.RNNCell(d, h)
+    half = torch.tensor(params["bh"][0] / 2, dtype=torch.float32)
+    cell.load_state_dict({"weight_ih": torch.tensor(params["Wxh"].T, dtype=torch.float32),
+                          "weight_hh": torch.tensor(params["Whh"].T, dtype=torch.float32),
+                          "bias_ih": half, "bias_hh": half})
+    return cell
+'''}, {}),
     # Typical mistakes, each costing only its own part.
+    "transfer_not_transposed": ({"rnn_cell_from_numpy": TRANSFER.format(body=(
+        "cell.weight_ih.copy_(torch.tensor(params['Wxh']).reshape(cell.weight_ih.shape)); "
+        "cell.weight_hh.copy_(torch.tensor(params['Whh'])); cell.bias_ih.copy_(torch.tensor(params['bh'][0])); "
+        "cell.bias_hh.zero_()"))}, {"rnn_cell_from_numpy": 0.5}),
+    "transfer_bias_counted_twice": ({"rnn_cell_from_numpy": TRANSFER.format(body=(
+        "cell.weight_ih.copy_(torch.tensor(params['Wxh'].T)); cell.weight_hh.copy_(torch.tensor(params['Whh'].T)); "
+        "cell.bias_ih.copy_(torch.tensor(params['bh'][0])); cell.bias_hh.copy_(torch.tensor(params['bh'][0]))"))},
+        {"rnn_cell_from_numpy": 0.5}),
+    "transfer_keeps_pytorch_weights": ({"rnn_cell_from_numpy": TRANSFER.format(body="pass")},
+                                       {"rnn_cell_from_numpy": 0.5}),
     # The optional initial state (H0), taken and ignored: the given-H0 check catches it.
     "rnn_forward_ignores_given_h0": ({"rnn_forward": rnn_forward().replace("def forward(X, params):",
                                                                             "def forward(X, params, H0=None):")},
@@ -259,7 +291,7 @@ def forward(X, params):
     "memory_bomb_in_rnn_init": ({"rnn_init_weights": RNN_INIT.format(bh="np.ones((10**6, 10**6))")}, {"rnn_init_weights": 0}),
     "syntax_error_in_ff_forward": ({"ff_forward": "def forward(X, params)\n    return X"}, {"ff_forward": 0}),
     "untouched_release": (None, {gid: 0 for gid in ("ff_init_weights", "ff_forward", "rnn_init_weights",
-                                                     "rnn_forward", "rnn_cell_module")}),
+                                                     "rnn_forward", "rnn_cell_module", "rnn_cell_from_numpy")}),
     # Cheats: nothing done in the student's process reaches the grader's checks.
     "cheat_monkeypatch_numpy_testing": ({"ff_forward": '''
 np.testing.assert_allclose = lambda *args, **kwargs: None
