@@ -8,7 +8,8 @@ from torch import nn
 
 from tests.helpers import ASSIGNMENT
 
-feedforward, recurrent, rnn_cell = (ASSIGNMENT.module(m) for m in ("feedforward", "recurrent", "rnn_cell"))
+feedforward, recurrent, rnn_cell, transfer = (ASSIGNMENT.module(m) for m in ("feedforward", "recurrent", "rnn_cell",
+                                                                              "transfer"))
 
 sizes = st.integers(min_value=1, max_value=12)
 
@@ -39,6 +40,23 @@ def test_feedforward_matches_torch_linear(batch, input_size, hidden_size):
     out = feedforward.forward(X, params)
     assert out.dtype == np.float64
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seq_len=sizes, batch=sizes, input_size=sizes, hidden_size=sizes)
+def test_the_cell_built_from_part_2s_params_gives_part_2s_states(seq_len, batch, input_size, hidden_size):
+    """Part 4's claim, on the references: the same states from the same H_0 (up to float32)."""
+    params = recurrent.init_weights(input_size, hidden_size)
+    X, H0 = np.random.randn(seq_len, batch, input_size), np.random.randn(batch, hidden_size)
+    cell = transfer.rnn_cell_from_params(params)
+    assert type(cell) is nn.RNNCell and next(cell.parameters()).dtype == torch.float32
+    H, states = torch.from_numpy(H0).float(), []
+    with torch.no_grad():
+        for x in torch.from_numpy(X).float():
+            H = cell(x, H)
+            states.append(H.numpy())
+    # float32 rounding grows along the sequence with N(0, 1) weights: a loose tolerance, still far below 1
+    np.testing.assert_allclose(np.stack(states), recurrent.forward(X, params, H0), atol=1e-3)
 
 
 @settings(max_examples=25, deadline=None)
