@@ -112,7 +112,7 @@ def staged_notebook(row: SubmissionResult, assignment: Assignment):
     try:
         data = read_regular_file(row.notebook, MAX_NOTEBOOK_BYTES)
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-    except (Refused, OSError, ValueError):
+    except Exception:  # it changed since it was graded: the caller reports it, records nothing
         return None
     ids = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
     if all(p.test_grade_id in ids and p.grade_id in ids for p in assignment.parts):
@@ -162,8 +162,10 @@ def record(report: Report, assignment: Assignment, db: Path) -> tuple:
             if not NBGRADER_ID.fullmatch(row.student):
                 failures.append(f"{row.student!r}: not usable as an nbgrader student id; recorded nowhere")
                 continue
-            nb = staged_notebook(row, assignment)
+            nb = None if row.error else staged_notebook(row, assignment)
             if nb is None:
+                if not row.error:  # graded, but unreadable now: never a zero in its place
+                    failures.append(f"{row.student}: {row.notebook} could not be read again; recorded nowhere")
                 continue
             folder = Path(staged, row.student, name)
             folder.mkdir(parents=True)
@@ -212,8 +214,8 @@ def record(report: Report, assignment: Assignment, db: Path) -> tuple:
         shutil.rmtree(staged, ignore_errors=True)
     with Gradebook(f"sqlite:///{db}") as gb:
         for row in report.submissions:
-            if not NBGRADER_ID.fullmatch(row.student):
-                continue
+            if not NBGRADER_ID.fullmatch(row.student) or not (row.error or row.student in results):
+                continue  # (told in failures)
             gb.update_or_create_student(row.student)
             try:
                 gb.find_submission(name, row.student)
@@ -221,7 +223,7 @@ def record(report: Report, assignment: Assignment, db: Path) -> tuple:
                 gb.add_submission(name, row.student)
             for part in assignment.parts:
                 grade = gb.find_grade(part.test_grade_id, name, name, row.student)
-                if row.student not in results:  # not graded at all: nbgrader's zero for a missing notebook
+                if row.error:  # not graded at all: nbgrader's zero for a missing notebook
                     grade.auto_score = 0.0
                 if row.needs_review and any(t.status == Status.GRADER_ERROR for t in row.parts[part.grade_id].tests):
                     grade.needs_manual_grade = True
