@@ -66,6 +66,8 @@ class Assignment:
     parts: tuple
     # Run once in each warm zygote, before any student: what the tests will use, loaded ahead.
     warm_up: str = ""
+    # The codes a hidden test's failure may name (its "diagnosis"), each with what it means, in the students' language.
+    mistakes: dict = field(default_factory=dict)
     folder: Path = None  # set by load()
     package: str = ""
 

@@ -34,8 +34,16 @@ def tolerance(*dtypes) -> tuple:
     return 1.3e-6, 1e-5  # torch.testing's float32 defaults
 
 
-def fail(message: str) -> NoReturn:
-    raise AssertionError(message)
+class Failure(AssertionError):
+    """A property that does not hold, and the mistakes that explain it (codes of the assignment's vocabulary)."""
+
+    def __init__(self, message: str, diagnosis: tuple = ()):
+        super().__init__(message)
+        self.diagnosis = tuple(dict.fromkeys(diagnosis))
+
+
+def fail(message: str, *diagnosis: str) -> NoReturn:
+    raise Failure(message, diagnosis)
 
 
 def check_shape(what: str, array: np.ndarray, expected: tuple) -> None:

@@ -129,7 +129,7 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 130
     remove_stale_cgroups()  # any left by a worker that was killed
     report = results.Report(assignment.name, isolation(), limits_report(limits, "cuda" in devices), rows)
-    render.table(report, Console())
+    render.table(report, Console(), assignment.mistakes)
     render.write_json(report, args.json)
     if args.csv:
         render.write_csv(report, args.csv)

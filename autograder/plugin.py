@@ -110,10 +110,11 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if rep.when == "call" or (rep.when == "setup" and not rep.passed):
         exc = call.excinfo.value if call.excinfo else None
-        status, message = (Status.SKIPPED, str(exc.msg)) if isinstance(exc, pytest.skip.Exception) else classify(exc)
         several = len(devices(item.config.getoption("--device"))) > 1  # as the runner labels runs
         variant = item.callspec.params.get("torch_device", "") if several and hasattr(item, "callspec") else ""
-        item.config.stash[_OUTCOMES][(part_of(item), item.originalname)].append(Run(variant, status, message))
+        skipped = isinstance(exc, pytest.skip.Exception)
+        run = Run(variant, Status.SKIPPED, str(exc.msg)) if skipped else classify(exc, variant)
+        item.config.stash[_OUTCOMES][(part_of(item), item.originalname)].append(run)
 
 
 def pytest_terminal_summary(terminalreporter, config):

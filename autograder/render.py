@@ -24,11 +24,26 @@ def write_csv(report: Report, path: "str | Path") -> None:
     grade_ids = list(report.submissions[0].parts) if report.submissions else []
     with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "notebook", "score", "max_score", *grade_ids, "needs_review", "error"])
+        writer.writerow(["student", "notebook", "score", "max_score", *grade_ids, "needs_review", "error",
+                         "diagnosis"])
         for row in report.submissions:
             writer.writerow([row.student, row.notebook, row.score, row.max_score,
                              *[row.parts[gid].score for gid in grade_ids],
-                             "yes" if row.needs_review else "", row.error or ""])
+                             "yes" if row.needs_review else "", row.error or "", " ".join(diagnoses(row))])
+
+
+def diagnoses(row) -> list:
+    """The mistakes named in one submission's failed tests, in the order the tests ran."""
+    return list(dict.fromkeys(code for part in row.parts.values() for test in part.tests for code in test.diagnosis))
+
+
+def diagnosis_counts(report: Report) -> list:
+    """[(code, how many students)] over the class, most frequent first."""
+    counts = {}
+    for row in report.submissions:
+        for code in diagnoses(row):
+            counts[code] = counts.get(code, 0) + 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def plain(text: str) -> Text:
@@ -37,8 +52,9 @@ def plain(text: str) -> Text:
     return Text(re.sub(r"[\x00-\x1f\x7f-\x9f]", "\N{REPLACEMENT CHARACTER}", str(text)))
 
 
-def table(report: Report, console: "Console") -> None:
-    """The score table, then the submissions that need review.
+def table(report: Report, console: "Console", mistakes: "dict | None" = None) -> None:
+    """The score table, how many students made each diagnosed mistake (`mistakes`: code -> what it
+    means), then the submissions that need review.
 
     Parts are numbered columns with a legend below, so that the table fits an
     80-100 column terminal; names and problems wrap rather than being cut.
@@ -65,6 +81,15 @@ def table(report: Report, console: "Console") -> None:
         )
     console.print(table)
     console.print(plain("parts: " + ", ".join(f"{n} = {gid}" for n, gid in enumerate(grade_ids, 1))))
+    counts = diagnosis_counts(report)
+    if counts:
+        mistakes_table = Table(title="mistakes diagnosed", title_justify="left")
+        mistakes_table.add_column("students", justify="right", no_wrap=True)
+        mistakes_table.add_column("code", no_wrap=True)
+        mistakes_table.add_column("what it means", overflow="fold")
+        for code, students in counts:
+            mistakes_table.add_row(str(students), plain(code), plain((mistakes or {}).get(code, "")))
+        console.print(mistakes_table)
     if report.needs_review:
         console.print(Text.assemble(
             (f"{len(report.needs_review)} submission(s) need review", "bold red"),

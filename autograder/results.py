@@ -35,6 +35,7 @@ class Run:
     variant: str
     status: Status
     message: str
+    diagnosis: tuple = ()  # codes of the mistakes that explain a failure
 
 
 @dataclass
@@ -45,6 +46,7 @@ class TestResult:
     max_score: float
     message: str
     title: str = ""  # what the student reads: the property, in Portuguese
+    diagnosis: list = field(default_factory=list)  # the mistakes that explain a failure; never on a pass
 
 
 # How a student reads each status, in Portuguese.
@@ -124,6 +126,7 @@ def test_lines(tests: list, width: int = 90) -> list:
 def test_result(name: str, points: float, runs: list, title: str = "") -> TestResult:
     """One test's result from its runs."""
     ran = [r for r in runs if r.status != Status.SKIPPED]
+    diagnosis = []
     if not runs:
         status, message = Status.SKIPPED, NOT_RUN
     elif not ran:
@@ -133,10 +136,11 @@ def test_result(name: str, points: float, runs: list, title: str = "") -> TestRe
         status, message = (Status.PASSED, "") if not failed else (failed[0].status, failed[0].message)
         if failed and failed[0].variant:
             message = f"[{failed[0].variant}] {message}"
+        diagnosis = list(dict.fromkeys(code for r in failed for code in r.diagnosis))
     message = printable(message)
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 1] + "…"
-    return TestResult(name, status, points if status == Status.PASSED else 0.0, points, message, title)
+    return TestResult(name, status, points if status == Status.PASSED else 0.0, points, message, title, diagnosis)
 
 
 def submission_result(assignment, student: str, notebook, outcomes: dict, notes: tuple = (),

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -85,17 +86,17 @@ class PartClient:
         return result
 
 
-def classify(exc: "BaseException | None") -> tuple:
-    """(status, message) of a test that raised `exc` (None: it passed)."""
+def classify(exc: "BaseException | None", variant: str = "") -> Run:
+    """The run of a test that raised `exc` (None: it passed), with the mistakes a check named."""
     if exc is None:
-        return Status.PASSED, ""
+        return Run(variant, Status.PASSED, "")
     if isinstance(exc, StudentTimeout):
-        return Status.TIMEOUT, str(exc)
+        return Run(variant, Status.TIMEOUT, str(exc))
     if isinstance(exc, (StudentError, StudentCrash)):
-        return Status.ERROR, str(exc)
+        return Run(variant, Status.ERROR, str(exc))
     if isinstance(exc, AssertionError):
-        return Status.FAILED, str(exc)
-    return Status.GRADER_ERROR, GRADER_ERROR
+        return Run(variant, Status.FAILED, str(exc), getattr(exc, "diagnosis", ()))
+    return Run(variant, Status.GRADER_ERROR, GRADER_ERROR)
 
 
 class NoCell:
@@ -120,14 +121,17 @@ def run_part(assignment: Assignment, grade_id: str, process, devices: list, seed
         runs = []
         for device in devices if test.per_device else [""]:
             try:
-                test.function(part, **({"torch_device": device} if device else {}))
+                # A check's own warnings (an arctanh of 1, say) are not the student's to read.
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    test.function(part, **({"torch_device": device} if device else {}))
                 exc = None
             except Exception as error:
                 exc = error
-            status, message = classify(exc)
-            if status == Status.GRADER_ERROR and logs is not None:
+            run = classify(exc, device if test.per_device and len(devices) > 1 else "")
+            if run.status == Status.GRADER_ERROR and logs is not None:
                 logs.append(f"{grade_id}.{test.name}: " + "".join(traceback.format_exception(exc)))
-            runs.append(Run(device if test.per_device and len(devices) > 1 else "", status, message))
+            runs.append(run)
         outcomes[(grade_id, test.name)] = runs
     return outcomes
 

@@ -86,6 +86,17 @@ def test_failures_explain_themselves_without_revealing_hidden_data(graded_class)
     assert {"passed", "failed", "error", "timeout"} <= statuses
 
 
+def test_no_mistake_is_named_on_correct_work_or_a_passed_test(graded_class):
+    report, rows = graded_class
+    for row in report["submissions"]:
+        tests = [t for p in row["parts"].values() for t in p["tests"]]
+        assert all(t["diagnosis"] == [] for t in tests if t["status"] == "passed"), row["student"]
+        if case_of(row["student"]).startswith("correct"):
+            assert all(t["diagnosis"] == [] for t in tests), row["student"]
+    # Control: the corpus's own wrong work does get named.
+    assert any(t["diagnosis"] for row in report["submissions"] for p in row["parts"].values() for t in p["tests"])
+
+
 def test_lost_metadata_is_graded_and_noted(graded_class):
     for name in ("correct_without_metadata", "correct_pasted_into_fresh_notebook"):
         row = graded_class[1][name]

@@ -38,7 +38,9 @@ def test_a_mistake_costs_its_tests_and_says_why(capfd):
     globals_bug = CORPUS.cases["rnn_forward_uses_notebook_globals"][0]["rnn_forward"]
     assert grade("rnn_forward", globals_bug) == 2.0
     out = capfd.readouterr().out
-    assert "[erro] tira os tamanhos dos argumentos (0/1): " in out
+    assert "[falhou] tira os tamanhos dos argumentos (0/1): " in out
+    assert "variáveis globais do notebook" in out  # the mistake, named
+    assert "ValueError" in out and "gufunc" not in out  # NumPy's own words never reach the student
 
 
 def test_in_a_kernel_the_assignment_is_found_from_the_course(tmp_path, monkeypatch):

@@ -80,7 +80,8 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, 
     it computes with them. `grad_output` asks for d(sum(output * grad_output))/dX.
     `H0`, when given, is passed as forward's second argument (an initial state).
     What this reports about the module itself (its submodules of type
-    `submodules` and their settings, whether forward left the weights alone) is
+    `submodules` and their settings, the torch.nn types it holds, those it ran without holding them, whether
+    forward left the weights alone) is
     a claim that the grader can only hold against the student.
     """
     if not callable(ns.get(name)):
@@ -94,6 +95,8 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, 
     if kind:
         result["submodules"] = [{k: v for k, v in vars(m).items() if not k.startswith("_") and k != "training"
                                  and isinstance(v, (bool, int, float, str))} for m in found]
+        result["torch_types"] = sorted({type(m).__name__ for m in net.modules()
+                                        if getattr(nn, type(m).__name__, None) is type(m)})
     if X is None and shape is None:
         return values.describe(result)
     net = net.to(device)
@@ -101,24 +104,38 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, 
     if load:
         weights = load["weights"]
         shapes = {parameter: tuple(value.shape) for parameter, value in weights.items()}
-        loaded = [m for m in found if {n: tuple(p.shape) for n, p in m.named_parameters()} == shapes]
+        # Every submodule whose parameters are among the weights, with their shapes (a cell without bias too).
+        loaded = [m for m in found if (own := {n: tuple(p.shape) for n, p in m.named_parameters()})
+                  and all(shapes.get(n) == shape for n, shape in own.items())]
         if not loaded:
             wanted = ", ".join(f"{parameter} {shape}" for parameter, shape in shapes.items())
             raise LookupError(f"{name}({', '.join(map(str, args))}) não contém um nn.{kind} com {wanted}")
         with torch.no_grad():
             for m in loaded:
-                for parameter, value in weights.items():
-                    getattr(m, parameter).copy_(torch.from_numpy(value))
+                for parameter, p in m.named_parameters():
+                    p.copy_(torch.from_numpy(weights[parameter]))
     x = torch.empty(shape, device=device) if X is None else torch.from_numpy(X).to(device)
     x.requires_grad_(grad_output is not None)
-    out = net(x) if H0 is None else net(x, torch.from_numpy(H0).to(device))
-    result["output"] = out
+    held, unheld = {id(m) for m in net.modules()}, set()
+    # A module that runs torch.nn modules it does not hold (a cell made inside forward, say): their types.
+    hook = nn.modules.module.register_module_forward_pre_hook(
+        lambda m, args: None if id(m) in held else unheld.add(type(m).__name__))
+    try:
+        out = net(x) if H0 is None else net(x, torch.from_numpy(H0).to(device))
+    finally:
+        hook.remove()
+    result["output"], result["unheld"] = out, sorted(unheld)[:20]
     if loaded:
-        result["weights_unchanged"] = all(torch.equal(getattr(m, n).detach().cpu(), torch.from_numpy(w))
-                                          for m in loaded for n, w in load["weights"].items())
-    if grad_output is not None and isinstance(out, torch.Tensor) and out.requires_grad:
-        (out * torch.from_numpy(grad_output).to(out.device, out.dtype)).sum().backward()
-        result["grad_X"] = x.grad
+        result["weights_unchanged"] = all(torch.equal(p.detach().cpu(), torch.from_numpy(load["weights"][n]))
+                                          for m in loaded for n, p in m.named_parameters())
+    if grad_output is not None:
+        # Of the output, the first of a tuple, or a list of tensors stacked: as the grader read the states.
+        if isinstance(out, (list, tuple)) and out and all(isinstance(o, torch.Tensor) for o in out):
+            same = all(o.shape == out[0].shape for o in out) and len(out) == len(grad_output)
+            out = torch.stack(out) if same and isinstance(out, list) else out[0]
+        if isinstance(out, torch.Tensor) and out.requires_grad and tuple(out.shape) == grad_output.shape:
+            (out * torch.from_numpy(grad_output).to(out.device, out.dtype)).sum().backward()
+            result["grad_X"] = x.grad
     return values.describe(result)
 
 

@@ -3,10 +3,13 @@
 What every answer cell runs after (imports, device, the lecture's sizes) is the
 notebook's own setup cells, read from source/rnn_forward/rnn_forward.ipynb.
 
-Each part's tests and their points are in hidden/test_<grade_id>.py; the
-reference definitions are in feedforward.py, recurrent.py and rnn_cell.py.
+Each part's tests and their points are in hidden/test_<grade_id>.py, the
+mistakes their failures may name in hidden/mistakes.py; the reference
+definitions are in feedforward.py, recurrent.py, rnn_cell.py and transfer.py.
 """
 from autograder.assignment import Assignment, Part
+
+from .hidden.mistakes import MISTAKES
 
 ASSIGNMENT = Assignment(
     name="rnn_forward",
@@ -26,4 +29,5 @@ with torch.no_grad():
     torch.nn.RNNCell(2, 3).to("meta")(torch.empty(1, 2, device="meta"))
 torch.nn.RNNCell(2, 3)(torch.randn(1, 2, requires_grad=True)).sum().backward()
 """,
+    mistakes={code: mistake.explanation for code, mistake in MISTAKES.items()},
 )

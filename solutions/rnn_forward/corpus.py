@@ -237,8 +237,8 @@ def forward(X, params):
         states.append(H)
     return np.stack(states)
 '''}, {"rnn_forward": 0}),
-    "ff_forward_missing_bias": ({"ff_forward": FF_FORWARD.format(body="np.tanh(X @ params['Wxh'])")}, {"ff_forward": 0.5}),
-    "ff_forward_no_tanh": ({"ff_forward": FF_FORWARD.format(body="X @ params['Wxh'] + params['bh']")}, {"ff_forward": 0.5}),
+    "ff_forward_missing_bias": ({"ff_forward": FF_FORWARD.format(body="np.tanh(X @ params['Wxh'])")}, {"ff_forward": 1.0}),
+    "ff_forward_no_tanh": ({"ff_forward": FF_FORWARD.format(body="X @ params['Wxh'] + params['bh']")}, {"ff_forward": 1.0}),
     "ff_init_zero_bias": ({"ff_init_weights": FF_INIT.format(wxh="np.random.randn(input_size, hidden_size)",
                                                              bh="np.zeros((1, hidden_size))")}, {"ff_init_weights": 0.5}),
     "ff_init_uniform": ({"ff_init_weights": FF_INIT.format(wxh="np.random.rand(input_size, hidden_size)",
@@ -260,7 +260,7 @@ def init_weights(input_size, hidden_size):
     "rnn_forward_returns_list": ({"rnn_forward": rnn_forward(ret="hidden_states")}, {"rnn_forward": 2.5}),
     "rnn_forward_last_state_only": ({"rnn_forward": rnn_forward(ret="H")}, {"rnn_forward": 0.0}),
     "rnn_forward_transposed_whh": ({"rnn_forward": rnn_forward(
-        update="H = np.tanh(x @ params['Wxh'] + H @ params['Whh'].T + params['bh'])")}, {"rnn_forward": 1.0}),
+        update="H = np.tanh(x @ params['Wxh'] + H @ params['Whh'].T + params['bh'])")}, {"rnn_forward": 2.0}),
     "rnn_forward_stores_previous_state": ({"rnn_forward": '''
 def forward(X, params):
     H = np.random.randn(X.shape[1], params['Whh'].shape[0])
@@ -269,7 +269,7 @@ def forward(X, params):
         hidden_states.append(H)
         H = np.tanh(x @ params['Wxh'] + H @ params['Whh'] + params['bh'])
     return np.stack(hidden_states)
-'''}, {"rnn_forward": 0.5}),
+'''}, {"rnn_forward": 2.0}),
     "module_lecture_global_device": ({"rnn_cell_module": module(
         h0="torch.randn(self.batch_size, self.hidden_size).to(device)")}, {"rnn_cell_module": 2.25}),
     "module_detaches_states": ({"rnn_cell_module": module(step="self.rnn(x, H).detach()")}, {"rnn_cell_module": 2.5}),

@@ -6,6 +6,7 @@ inputs. Every call uses the same kind of weights, so no call can be told apart
 as a probe.
 """
 import functools
+import re
 
 import numpy as np
 
@@ -13,7 +14,11 @@ from autograder import checks
 from autograder.assignment import points
 from autograder.checks import as_array, check_standard_normal, fail, tolerance
 
+from .diagnosis import Reading, initial_state
+from .mistakes import explain, fail_with
+
 LECTURE = {"seq_len": 50, "batch": 10, "input": 100, "hidden": 512}
+LARGEST = LECTURE["hidden"] ** 2  # numbers in the largest parameter at the lecture's sizes
 
 
 @functools.lru_cache(maxsize=16)
@@ -59,12 +64,6 @@ def inverse(W_rec):
     """The inverse of a W_hh made by rnn_params, c times an orthogonal matrix: W^T / c^2, in O(h^2)."""
     W_rec = W_rec.astype(np.float64)
     return W_rec.T / (np.square(W_rec).sum() / len(W_rec))
-
-
-def read_back_initial_states(what, X, out, W_in, W_rec, bias):
-    """The H_0 of one call, from its H_1 (see initial_states)."""
-    W_in, bias = W_in.astype(np.float64), bias.astype(np.float64)
-    return initial_states(what, X, out, W_in, inverse(W_rec), bias)
 
 
 def recurrence_residual(X, H, W_in, W_rec, bias):
@@ -113,16 +112,6 @@ def check_weights_drive_output(what, X, H, used, unused):
         fail(f"{what}: a saída não segue os pesos do nn.RNNCell do módulo (ele é mesmo usado no forward?)")
 
 
-def initial_states(what, X, H, W_in, W_rec_inverse, bias):
-    """The H_0 each sample started from, read back from H_1 with the inverse of the grader's W_rec."""
-    H1 = as_array(what, H, (X.shape[0], X.shape[1], W_in.shape[1]))[0].astype(np.float64)
-    with np.errstate(all="ignore"):
-        pre = np.arctanh(H1) - X[0] @ W_in - bias
-    if not np.isfinite(pre).all():
-        fail(f"{what}: H_1 tem valores iguais a ±1 ou fora de (-1, 1), então não é tanh de um estado finito")
-    return pre @ W_rec_inverse
-
-
 def input_gradient(G, H, W_in, W_rec):
     """d(sum(G * H))/dX for the recurrence above, from the states H alone."""
     grad = np.zeros((len(H), H.shape[1], W_in.shape[0]))
@@ -134,20 +123,69 @@ def input_gradient(G, H, W_in, W_rec):
     return grad
 
 
+def initial_states(what, X, reading: Reading, W_in, W_rec, bias) -> np.ndarray:
+    """The H_0 of one call, read back from its states with the inverse of the grader's W_rec."""
+    H0 = initial_state(X, reading, W_in.astype(np.float64), inverse(W_rec), bias.astype(np.float64))
+    if H0 is None:
+        why = explain(reading.codes) if reading.codes else "os estados não seguem a recorrência (veja o teste dela)"
+        fail(f"{what}: não foi possível ler o H_0 da saída: {why}", *reading.codes)
+    return H0
+
+
 def check_initial_states(what, H0s):
     """H_0 drawn from N(0, 1), with its own value per sample, anew at every call."""
     first = H0s[0]
+    if np.allclose(first, 0, atol=1e-3):
+        fail_with(what, "h0_zeros")
     if len(first) > 1 and np.allclose(first, first[0], rtol=1e-4, atol=1e-4):
-        fail(f"{what}: todas as linhas de H_0 são iguais; cada amostra do batch deve ter o seu H_0")
+        fail_with(what, "h0_shared_across_batch")
     if any(np.allclose(first, other, rtol=1e-4, atol=1e-4) for other in H0s[1:]):
-        fail(f"{what}: H_0 é igual em duas chamadas; sorteie um novo a cada chamada")
-    check_standard_normal(what, np.stack(H0s))
+        fail_with(what, "h0_fixed_seed")
+    try:
+        check_standard_normal(what, np.stack(H0s))
+    except AssertionError as exc:
+        fail(f"{exc}; {explain(['h0_not_standard_normal'])}", "h0_not_standard_normal")
+
+
+def check_states(what, X, reading: Reading, W_in, W_rec, bias):
+    """The states follow H_t = tanh(X_t W_xh + H_(t-1) W_hh + b_h); a failure names the mistakes that explain it."""
+    if reading.states is None:
+        if reading.form:
+            fail_with(what, *reading.form)
+        as_array(what, None, (X.shape[0], X.shape[1], W_in.shape[1]))  # says what came instead
+    if reading.behaviour:
+        fail_with(what, *reading.behaviour)
+    check_recurrence(what, X, reading.states, W_in, W_rec, bias)
 
 
 def check_init_shapes(part, shapes):
     """init_weights(d, h) returns float64 arrays of shapes(d, h), also for sizes other than the lecture's."""
     for d, h in [(LECTURE["input"], LECTURE["hidden"]), (3, 7), (1, 1)]:
-        checks.check_params(f"init_weights({d}, {h})", part.call("init_weights", d, h), shapes(d, h))
+        what = f"init_weights({d}, {h})"
+        params, expected = part.call("init_weights", d, h), shapes(d, h)
+        checks.check_type(what, params, dict)
+        if set(params) != set(expected):
+            fail_with(what, "wrong_keys", detail=f"chaves esperadas {sorted(expected)}, recebidas {sorted(params)}; ")
+        found, details = [], []
+        for key, shape in expected.items():
+            value = params[key]
+            checks.check_type(f"{what}[{key!r}]", value, np.ndarray)
+            if value.shape != shape:
+                lecture = shapes(LECTURE["input"], LECTURE["hidden"])[key]
+                found.append("transposed_shape" if value.shape == shape[::-1] else
+                             "sizes_from_globals" if value.shape == lecture else "wrong_shape")
+                details.append(f"{key} de forma {value.shape}, esperada {shape}")
+            if value.dtype != np.float64:
+                found.append("not_float64")
+                details.append(f"{key} de dtype {value.dtype}")
+        if found:
+            fail_with(what, *found, detail=", ".join(details) + "; ")
+
+
+def matching_key(params, key):
+    """The student's key for `key`, spelt as they did (W_xh, wxh): a wrong name costs the shape test only."""
+    plain = key.lower().replace("_", "")
+    return next((k for k in params if k.lower().replace("_", "") == plain), key)
 
 
 def check_init_normal(part, shapes):
@@ -156,11 +194,23 @@ def check_init_normal(part, shapes):
     for d, h in [(200, 150), (1, 150)]:  # 3 * 10^4 draws of Wxh, 2 * 10^4 of Whh, 300 of bh
         what = f"init_weights({d}, {h})"
         params = part.call("init_weights", d, h)
+        checks.check_type(what, params, dict)
         for key, shape in shapes(d, h).items():
-            # Only the count is bound here: a wrong shape costs the shape test, not this one.
-            pooled[key].append(checks.entry(what, params, key, (int(np.prod(shape)),)))
+            # Only the count is bound here: a wrong shape or name costs the shape test, not this one.
+            if matching_key(params, key) not in params:
+                fail_with(what, "wrong_keys", detail=f"falta {key!r} (chaves: {sorted(params)}); ")
+            # Any shape, up to the lecture's largest: values drawn right count even if their shape is wrong.
+            value = params[matching_key(params, key)]
+            count = value.size if isinstance(value, np.ndarray) and value.size <= LARGEST else int(np.prod(shape))
+            pooled[key].append(checks.entry(what, params, matching_key(params, key), (count,)))
     for key in pooled:
-        checks.check_standard_normal(f"init_weights(...)[{key!r}]", np.concatenate(pooled[key]))
+        what, values = f"init_weights(...)[{key!r}]", np.concatenate(pooled[key])
+        if key == "bh" and np.all(values == 0):
+            fail_with(what, "zero_bias")
+        try:
+            checks.check_standard_normal(what, values)
+        except AssertionError as exc:
+            fail(f"{exc}; {explain(['not_standard_normal'])}", "not_standard_normal")
 
 
 def init_weights_tests(shapes):
@@ -185,8 +235,17 @@ def takes_no_initial_state(error: Exception) -> bool:
 
 
 def check_first_step(what, X, H, H0, W_in, W_rec, bias):
-    """H_1 = tanh(X_1 W_in + H0 W_rec + bias) for the H0 the grader gave."""
-    H = as_array(what, H, (X.shape[0], X.shape[1], W_in.shape[1]))
+    """H_1 = tanh(X_1 W_in + H0 W_rec + bias) for the H0 the grader gave (H: states already read)."""
     expected = np.tanh(X[0].astype(np.float64) @ W_in + H0.astype(np.float64) @ W_rec + bias)
-    checks.check_close(f"{what}: H_1 a partir do H0 dado", H[0], expected.astype(H.dtype))
+    try:
+        checks.check_close(f"{what}: H_1 a partir do H0 dado", H[0], expected.astype(H.dtype))
+    except AssertionError as exc:
+        fail(f"{exc}; {explain(['h0_argument_ignored'])}", "h0_argument_ignored")
 
+
+def error_kind(error: Exception) -> str:
+    """The exception's type and line in a student's error, without its text (which may be raw NumPy English)."""
+    text = str(error)
+    kind = text.split(":", 1)[0] if text[:1].isalpha() and text.split(":", 1)[0].isidentifier() else "um erro"
+    where = re.search(r"\(linha \d+ da sua célula", text)
+    return kind + (f" ({where.group(0)[1:]})" if where else "")

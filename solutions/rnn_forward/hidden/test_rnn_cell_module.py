@@ -5,8 +5,11 @@ the module's nn.RNNCell, and the checks recompute the recurrence (and dL/dX)
 from those weights and the states the module returned. What the student's
 process reports about the module itself (its cells, its device, whether the
 weights changed) is a claim: it can cost points when false, and no test
-passes on a claim alone.
+passes on a claim alone. Outputs are read and explained as in rnn_forward
+(diagnosis.py); errors that a known mistake causes are named, never shown raw.
 """
+import re
+
 import numpy as np
 
 from autograder import checks
@@ -19,17 +22,22 @@ from .common import (
     LECTURE,
     check_first_step,
     check_initial_states,
-    check_recurrence,
+    check_states,
     check_weights_drive_output,
+    error_kind,
+    initial_states,
     input_gradient,
-    read_back_initial_states,
     rnn_params,
     takes_no_initial_state,
 )
+from .diagnosis import diagnose, explain_states
+from .mistakes import explain, fail_with
 
 WHAT = "RNN(...)(X)"
 SIZES = (LECTURE["seq_len"], LECTURE["batch"], LECTURE["input"], LECTURE["hidden"])
-
+# What the meta device is, for a student who never met it.
+META = ("com X no device 'meta' (um device do PyTorch que só guarda formas, sem dados, usado aqui para conferir "
+        "que o módulo segue o device de X)")
 
 # The notebook's setup cell names its torch device `device`: during each CPU or CUDA run it is that run's
 # device, so a module that uses it loses the device test (on "meta") and only it, on any grader.
@@ -45,23 +53,97 @@ def cell_weights(gen, d, h):
     return weights, (weights["weight_ih"].T, weights["weight_hh"].T, weights["bias_ih"] + weights["bias_hh"])
 
 
-def run(part, device, gen, n, b, d, h, batch_size=None, load=True, **kwargs):
+def cell_report(part) -> dict:
+    """What the module says it holds, at the lecture's sizes (a claim: it can only cost)."""
+    d, h, b = LECTURE["input"], LECTURE["hidden"], LECTURE["batch"]
+    return part.once("cells", lambda: part.module("RNN", (d, h, b), submodules="RNNCell"))
+
+
+def reported(report: dict, key: str) -> list:
+    items = report.get(key)
+    return list(items.items) if isinstance(items, SequenceValue) else []
+
+
+def nonstandard_cell(part) -> bool:
+    """The module's cell is a ReLU or bias-free one (its own report)."""
+    cells = [c for c in reported(cell_report(part), "submodules") if isinstance(c, dict)]
+    return any(c.get("nonlinearity") not in (None, "tanh") or c.get("bias") in (0, False) for c in cells)
+
+
+def cell_made_in_forward(part) -> bool:
+    """forward runs an nn.RNNCell that the module did not hold when it was built (its own report)."""
+    X = part.rng("module/made_in_forward").standard_normal((2, 3, 4)).astype(np.float32)
+    try:
+        result = part.module("RNN", (4, 5, 3), device="cpu", X=X)
+    except StudentError:
+        return False
+    unheld = result.get("unheld")
+    return "RNNCell" in (unheld.items if isinstance(unheld, SequenceValue) else [])
+
+
+def missing_cell(part) -> tuple:
+    """Why the module holds no nn.RNNCell the grader can load: nn.RNN, a cell made in forward, or none."""
+    if "RNN" in reported(cell_report(part), "torch_types"):
+        return ("uses_nn_rnn",)
+    return ("cell_created_in_forward",) if part.once("made", lambda: cell_made_in_forward(part)) else ("no_rnn_cell",)
+
+
+def named_error(part, exc: StudentError, what: str):
+    """Fail with the mistake behind an error the module raised, if it is a known one; else let it be."""
+    text = str(exc)
+    if text.startswith("LookupError") and "nn.RNNCell" in text:  # the grader's weights found no cell
+        fail_with(what, *missing_cell(part))
+    if "meta tensor" in text:  # needed the numbers of a tensor that has none
+        fail_with(what, "graph_detached", detail=f"{META}, o forward precisou dos números dos tensores; ")
+    if re.search(r"device|cuda", text, re.IGNORECASE):
+        fail_with(what, "device_fixed", detail=f"levantou {error_kind(exc)}; ")
+    raise exc
+
+
+def run(part, device, gen, n, b, d, h, batch_size=None, load=True, what=WHAT, **kwargs):
     """X of shape (n, b, d) through RNN(d, h, batch_size or b) on `device`, with the grader's weights if `load`."""
     X = gen.standard_normal((n, b, d)).astype(np.float32)
     weights, used = cell_weights(gen, d, h)
     load = {"type": "RNNCell", "weights": weights} if load else None
-    result = part.module("RNN", (d, h, batch_size or b), device=device, X=X, load=load, device_global=DEVICE_GLOBAL,
-                         **kwargs)
+    try:
+        result = part.module("RNN", (d, h, batch_size or b), device=device, X=X, load=load,
+                             device_global=DEVICE_GLOBAL, **kwargs)
+    except StudentError as exc:
+        if "H0" in kwargs and takes_no_initial_state(exc):
+            raise
+        named_error(part, exc, what)
     return X, used, result
 
 
-def states(result, shape, what=WHAT):
-    """The output as an array of `shape`; a module that changed the loaded weights fails here."""
-    out = result.get("output")
-    checks.check_type(what, out, TensorValue)
+def small_run(part, device, gen, n, **kwargs):
+    """run() with a sequence of n steps at the lecture's other sizes, or the lecture's whole when that
+    raises: a mistake with sizes costs the sizes test only."""
+    _, b, d, h = SIZES
+    try:
+        return run(part, device, gen, n, b, d, h, **kwargs)
+    except StudentError:
+        return run(part, device, gen, *SIZES, **{k: v for k, v in kwargs.items() if k != "grad_output"})
+
+
+def read(part, X, used, result, what=WHAT):
+    """The output read as states and explained; a module that changed the loaded weights fails here."""
     if result.get("weights_unchanged", 1.0) != 1.0:  # a claim: missing, it costs nothing
         checks.fail(f"{what}: o forward alterou os pesos do nn.RNNCell; ele só deve lê-los")
-    return checks.as_array(what, out, shape)
+    reading = diagnose(X, result.get("output"), used)
+    if nonstandard_cell(part):  # a ReLU or bias-free cell: the module's mistake is the cell's settings
+        reading.behaviour = tuple(dict.fromkeys("cell_config" if c in ("missing_bias", "wrong_activation") else c
+                                                for c in reading.behaviour))
+    return reading
+
+
+def lecture_run(part, device):
+    n, b, d, h = SIZES
+    return part.once(f"lecture/{device}", lambda: run(part, device, part.rng("module/recurrence"), n, b, d, h))
+
+
+def tensors_in(value) -> list:
+    items = value.items if isinstance(value, SequenceValue) else [value]
+    return [v for v in items if isinstance(v, TensorValue)]
 
 
 def setting(value):
@@ -74,90 +156,139 @@ def setting(value):
 @points(0.5, "guarda uma célula nn.RNNCell com os tamanhos pedidos")
 def test_holds_an_rnn_cell(part):
     d, h, b = LECTURE["input"], LECTURE["hidden"], LECTURE["batch"]
-    cells = part.module("RNN", (d, h, b), submodules="RNNCell").get("submodules")
-    found = [c for c in cells.items if isinstance(c, dict)] if isinstance(cells, SequenceValue) else []
-    wanted = {"input_size": d, "hidden_size": h, "nonlinearity": "tanh", "bias": True}
+    found = [c for c in reported(cell_report(part), "submodules") if isinstance(c, dict)]
+    what = f"RNN({d}, {h}, {b})"
+    if not found:
+        fail_with(what, *missing_cell(part))
+    sizes = {"input_size": d, "hidden_size": h}
+    if any(all(c.get(k) == v for k, v in sizes.items()) for c in found) and nonstandard_cell(part):
+        fail_with(what, "cell_config")
+    wanted = {**sizes, "nonlinearity": "tanh", "bias": True}
     if not any(all(c.get(k) == v for k, v in wanted.items()) for c in found):
         shown = ", ".join(f"nn.RNNCell({', '.join(setting(c.get(k)) for k in wanted)})" for c in found[:3])
         shown += ", ..." if len(found) > 3 else ""
-        checks.fail(f"RNN({d}, {h}, {b}) deve guardar uma célula nn.RNNCell({d}, {h}) (tanh, com viés) como atributo; "
-                    f"encontrados: {shown or 'nenhum'}")
+        checks.fail(f"{what} deve guardar uma célula nn.RNNCell({d}, {h}) (tanh, com viés) como atributo; "
+                    f"encontrados: {shown}")
     # The claim above earns nothing alone: the cell's weights must drive the output.
-    n = 4
     gen = part.rng("module/holds")
-    X, used, result = run(part, "cpu", gen, n, b, d, h)
+    X, used, result = small_run(part, "cpu", gen, 4)
     _, unused = cell_weights(gen, d, h)
-    check_weights_drive_output(WHAT, X, states(result, (n, b, h)), used, unused)
+    reading = read(part, X, used, result)
+    if reading.states is None:
+        check_states(WHAT, X, reading, *used)
+    check_weights_drive_output(WHAT, X, reading.states, used, unused)
 
 
 @points(0.5, "devolve um tensor float32 de forma (N, B, h)")
 def test_returns_float32_tensor_of_shape_n_b_h(part, torch_device):
-    _, b, d, h = SIZES
-    n = 10  # the lecture's batch and sizes; a shorter sequence shows the same shape and dtype
-    _, _, result = run(part, torch_device, part.rng("module/type"), n, b, d, h, load=False)
+    # A shorter sequence than the lecture's shows the same shape and dtype.
+    X, _, result = small_run(part, torch_device, part.rng("module/type"), 10, load=False)
+    n, b, h = len(X), X.shape[1], SIZES[3]
     out = result.get("output")
+    form = diagnose(X, out, h=h).form
+    if form:
+        fail_with(WHAT, *form)
     checks.check_type(WHAT, out, TensorValue)
     checks.check_dtype(WHAT, checks.as_array(WHAT, out, (n, b, h)), "float32")
     checks.check_dtype(WHAT, out, "float32")  # what the tensor claims to be, besides the numbers received
     if out.device.split(":")[0] != torch_device:
-        checks.fail(f"{WHAT}: a saída deve ficar no device de X ({torch_device}), está em {out.device}")
+        fail_with(WHAT, "device_fixed", detail=f"a saída está em {out.device}, X estava em {torch_device}; ")
 
 
 @points(0.5, "aplica a célula a cada passo, a partir do estado anterior")
 def test_states_follow_the_recurrence(part, torch_device):
-    n, b, d, h = SIZES
-    X, used, result = run(part, torch_device, part.rng("module/recurrence"), n, b, d, h)
-    check_recurrence(WHAT, X, states(result, (n, b, h)), *used)
+    X, used, result = lecture_run(part, torch_device)
+    check_states(WHAT, X, read(part, X, used, result), *used)
     # From a given initial state (forward's optional H0), H_1 too must be exact.
-    n, b, d, h = 4, 3, 5, 6
+    n, b, d, h = SIZES  # the lecture's sizes: a mistake with sizes costs the sizes test only
     gen = part.rng("module/given_h0")
     H0 = gen.standard_normal((b, h)).astype(np.float32)
+    what = "RNN(...)(X, H0)"
     try:
-        X, used, result = run(part, torch_device, gen, n, b, d, h, H0=H0)
+        X, used, result = run(part, torch_device, gen, n, b, d, h, what=what, H0=H0)
     except StudentError as exc:
         if takes_no_initial_state(exc):
             return
         raise
-    what = "RNN(...)(X, H0)"
-    H = states(result, (n, b, h), what)
-    check_first_step(what, X, H, H0, *used)
-    check_recurrence(what, X, H, *used)
+    reading = read(part, X, used, result, what)
+    check_states(what, X, reading, *used)
+    check_first_step(what, X, reading.states, H0, *used)
+
+
+def output_gradient_layout(form: tuple, raw_shape, G):
+    """G, of the states' shape (n, b, h), laid out as the module's output is (see diagnosis.read_form)."""
+    n, b, h = G.shape
+    if "h0_included" in form:
+        G = np.concatenate([np.zeros_like(G[:1]), G])
+    if "cat_instead_of_stack" in form:
+        G = G.reshape(n * b, h) if raw_shape == (n * b, h) else G.swapaxes(0, 1).reshape(b, n * h)
+    if "wrong_stack_axis" in form:
+        G = G.swapaxes(0, 1)
+    return np.ascontiguousarray(G)
 
 
 @points(0.5, "mantém o grafo do autograd")
 def test_keeps_the_autograd_graph(part, torch_device):
-    n, b, d, h = 6, 3, 4, 5
     gen = part.rng("module/autograd")
+    X, used, result = small_run(part, torch_device, gen, 6)
+    (n, b, _), h = X.shape, SIZES[3]
     G = gen.standard_normal((n, b, h)).astype(np.float32)
-    X, used, result = run(part, torch_device, gen, n, b, d, h, grad_output=G)
-    H = states(result, (n, b, h))
-    if not result["output"].requires_grad or result.get("grad_X") is None:
-        checks.fail(f"{WHAT}: a saída não mantém o grafo do autograd (detach, NumPy ou torch.no_grad?)")
-    check_recurrence(WHAT, X, H, *used)  # the gradient below is the recurrence's
+    reading = read(part, X, used, result)
+    first = (tensors_in(result.get("output")) or [None])[0]
+    raw = output_gradient_layout(reading.form, getattr(first, "shape", None), G)
+    X, used, result = run(part, torch_device, part.rng("module/autograd/grad"), n, b, X.shape[2], h, grad_output=raw)
+    reading = read(part, X, used, result)
+    tensors = tensors_in(result.get("output"))
+    if not tensors or not all(t.requires_grad for t in tensors) or result.get("grad_X") is None:
+        fail_with(WHAT, "graph_detached")
+    check_states(WHAT, X, reading, *used)  # the gradient below is the recurrence's
+    H = reading.states.astype(np.float64)
     W_in, W_rec, _ = (w.astype(np.float64) for w in used)
-    expected = input_gradient(G.astype(np.float64), H.astype(np.float64), W_in, W_rec)
-    checks.check_close("gradiente de sum(G * saída) em relação a X", result.get("grad_X"), expected)
+    try:
+        checks.check_close("gradiente de sum(G * saída) em relação a X", result.get("grad_X"),
+                           input_gradient(G.astype(np.float64), H, W_in, W_rec))
+    except AssertionError as exc:  # right states, wrong gradient: the graph is cut somewhere on the way
+        checks.fail(f"{exc}; {explain(['graph_detached'])}", "graph_detached")
 
 
 @points(0.25, "sorteia H_0 de N(0, 1) a cada chamada")
 def test_initial_state_is_standard_normal(part, torch_device):
-    n, b, d, h = 3, LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
     gen = part.rng("module/h0")
     H0s = []
-    for _ in range(3):
-        X, used, result = run(part, torch_device, gen, n, b, d, h)
-        H0s.append(read_back_initial_states("H_0", X, states(result, (n, b, h)), *used))
+    for _ in range(3):  # three steps are enough to read H_0 back, even from one buffer stored thrice
+        X, used, result = small_run(part, torch_device, gen, 3)
+        H0s.append(initial_states("H_0", X, read(part, X, used, result), *used))
     check_initial_states("H_0", H0s)
 
 
 @points(0.5, "tira os tamanhos da entrada")
 def test_uses_sizes_from_its_input(part, torch_device):
+    lecture = read(part, *lecture_run(part, torch_device))
     gen = part.rng("module/sizes")
-    # The batch of X differs from the constructor's batch_size: H_0 must follow X.
-    for n, b, d, h, batch_size in [(7, 3, 5, 4, 10), (1, 1, 1, 1, 1), (4, 12, 3, 6, 2)]:
-        X, used, result = run(part, torch_device, gen, n, b, d, h, batch_size=batch_size)
-        what = f"RNN({d}, {h}, {batch_size}) com X de forma {X.shape}"
-        check_recurrence(what, X, states(result, (n, b, h), what), *used)
+    # The batch of X differs from the constructor's batch_size in some runs: H_0 must follow X.
+    broken = []
+    for n, b, d, h, batch_size in [(7, 3, 5, 4, 10), (1, 1, 1, 1, 1), (4, 12, 3, 6, 2), (5, 4, 3, 7, 4)]:
+        what = f"RNN({d}, {h}, {batch_size}) com X de forma {(n, b, d)}"
+        try:
+            X, used, result = run(part, torch_device, gen, n, b, d, h, batch_size=batch_size, what=what)
+        except StudentError as exc:
+            broken.append((what, batch_size == b, f"levantou {error_kind(exc)}; "))
+            continue
+        reading = read(part, X, used, result, what)
+        if reading.states is None and lecture.states is not None:
+            shape = getattr((tensors_in(result.get("output")) or [None])[0], "shape", None)
+            broken.append((what, batch_size == b, f"devolveu forma {shape}; " if shape else ""))
+            continue
+        # The same mistakes as at the lecture's sizes cost nothing more here.
+        if lecture.behaviour and lecture.explained and reading.states is not None and explain_states(
+                X, reading.states, *used, only=(lecture.step, lecture.order)) is not None:
+            continue
+        check_states(what, X, reading, *used)
+    if broken:
+        what, _, detail = broken[0]
+        if any(same_batch for _, same_batch, _ in broken):
+            fail_with(what, "sizes_from_globals", detail=detail)
+        fail_with(what, "sizes_from_constructor", detail=detail)
 
 
 @points(0.25, "segue o device da entrada")
@@ -166,14 +297,21 @@ def test_follows_the_device_of_its_input(part):
     # device: it catches a hard-coded or global device even without a GPU.
     # What it reports is a claim, so the same sizes must also give real states on the CPU.
     gen = part.rng("module/device")
-    n, b, d, h = (int(k) for k in gen.integers(2, 9, size=4))
-    result = part.module("RNN", (d, h, int(gen.integers(1, 9))), device="meta", shape=[n, b, d])
+    n, b, d, h = SIZES  # the lecture's: a mistake with sizes costs the sizes test only (meta computes nothing)
+    try:
+        result = part.module("RNN", (d, h, b), device="meta", shape=[n, b, d])
+    except StudentError as exc:
+        if "meta tensor" in str(exc):
+            named_error(part, exc, WHAT)
+        fail_with(WHAT, "device_fixed", detail=f"{META}, o forward levantou {error_kind(exc)}; ")
     out = result.get("output")
-    checks.check_type(WHAT, out, TensorValue)
-    if out.device != "meta" or out.shape != (n, b, h):
-        checks.fail(f"{WHAT}: com X no device meta, a saída deveria ficar em meta com forma {(n, b, h)}; "
-                    f"veio {out.device} {out.shape}")
-    _, _, result = run(part, "cpu", gen, n, b, d, h, load=False)
-    H = states(result, (n, b, h))
-    if not (np.abs(H) <= 1).all():
-        checks.fail(f"{WHAT}: na CPU, os estados têm valores fora de [-1, 1]")
+    tensors = tensors_in(out)
+    if not tensors:
+        checks.check_type(WHAT, out, TensorValue)
+    elsewhere = sorted({t.device for t in tensors if t.device != "meta"})
+    if elsewhere:
+        fail_with(WHAT, "device_fixed", detail=f"{META}, a saída ficou em {', '.join(elsewhere)}; ")
+    X, _, result = run(part, "cpu", gen, n, b, d, h, load=False)
+    states = diagnose(X, result.get("output"), h=h).states
+    if states is None or not (np.abs(states) <= 1).all():
+        checks.fail(f"{WHAT}: na CPU, a saída não é uma pilha de estados em [-1, 1] de forma {(n, b, h)}")

@@ -5,6 +5,10 @@ every H_t must follow from the H_(t-1) they returned, with the grader's
 weights, and the H_0 of any call is read back from its H_1. When the function
 takes the optional H0, H_1 is also checked exactly from the grader's H0; a
 function without that argument (the lecture's signature) loses nothing for it.
+
+Every output is read through diagnosis.diagnose: a mistake of form (a list,
+H_0 included) costs the shape test only, and a wrong step costs the
+recurrence only; each failure names the mistakes that explain it.
 """
 import numpy as np
 
@@ -16,20 +20,24 @@ from .common import (
     LECTURE,
     check_first_step,
     check_initial_states,
-    check_recurrence,
-    read_back_initial_states,
+    check_states,
+    error_kind,
+    initial_states,
     recurrence,
     rnn_params,
     takes_no_initial_state,
 )
+from .diagnosis import diagnose, explain_states
+from .mistakes import fail_with
 
 WHAT = "forward(X, params)"
 SIZES = (LECTURE["seq_len"], LECTURE["batch"], LECTURE["input"], LECTURE["hidden"])
 
 
-def run(part, gen, n, b, d, h):
+def run(part, gen, n, b, d, h, *H0):
     X, params = gen.standard_normal((n, b, d)), rnn_params(gen, d, h)
-    return X, params, part.call("forward", X, params)
+    out = part.call("forward", X, params, *H0)
+    return X, params, out, diagnose(X, out, recurrence(params))
 
 
 def lecture_run(part):
@@ -40,28 +48,31 @@ def lecture_run(part):
 @points(0.5, "devolve um np.ndarray float64 de forma (N, B, h)")
 def test_returns_float64_array_of_shape_n_b_h(part):
     n, b, _, h = SIZES
-    _, _, out = lecture_run(part)
+    _, _, out, reading = lecture_run(part)
+    if reading.form:
+        fail_with(WHAT, *reading.form)
     checks.check_type(WHAT, out, np.ndarray)
     checks.check_shape(WHAT, out, (n, b, h))
-    checks.check_dtype(WHAT, out, "float64")
+    if out.dtype != np.float64:
+        fail_with(WHAT, "not_float64", detail=f"dtype {out.dtype}; ")
 
 
 @points(1, "calcula H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h) a cada passo")
 def test_states_follow_the_recurrence(part):
-    X, params, out = lecture_run(part)
-    check_recurrence(WHAT, X, out, *recurrence(params))
-    n, b, d, h = 4, 3, 5, 6
+    X, params, _, reading = lecture_run(part)
+    check_states(WHAT, X, reading, *recurrence(params))
+    n, b, d, h = SIZES  # the lecture's sizes: a mistake with sizes costs the sizes test only
     gen = part.rng("rnn_forward/given_h0")
-    X, params, H0 = gen.standard_normal((n, b, d)), rnn_params(gen, d, h), gen.standard_normal((b, h))
+    H0 = gen.standard_normal((b, h))
     try:
-        out = part.call("forward", X, params, H0)
+        X, params, _, reading = run(part, gen, n, b, d, h, H0)
     except StudentError as exc:
         if takes_no_initial_state(exc):
             return
         raise
     what = "forward(X, params, H0)"
-    check_first_step(what, X, out, H0, *recurrence(params))
-    check_recurrence(what, X, out, *recurrence(params))
+    check_states(what, X, reading, *recurrence(params))
+    check_first_step(what, X, reading.states, H0, *recurrence(params))
 
 
 @points(0.5, "sorteia H_0 de N(0, 1) a cada chamada")
@@ -70,14 +81,31 @@ def test_initial_state_is_standard_normal(part):
     gen = part.rng("rnn_forward/h0")
     H0s = []
     for _ in range(3):
-        X, params, out = run(part, gen, n, b, d, h)
-        H0s.append(read_back_initial_states(WHAT, X, out, *recurrence(params)))
+        try:  # three steps are enough to read H_0 back, even from one buffer stored thrice
+            X, params, _, reading = run(part, gen, n, b, d, h)
+        except StudentError:  # fails at other sizes: that costs the sizes test, not this one
+            X, params, _, reading = run(part, gen, *SIZES)
+        H0s.append(initial_states("H_0", X, reading, *recurrence(params)))
     check_initial_states("H_0", H0s)
 
 
 @points(1, "tira os tamanhos dos argumentos")
 def test_uses_sizes_from_its_arguments(part):
+    lecture = lecture_run(part)[3]
     gen = part.rng("rnn_forward/sizes")
     for n, b, d, h in [(3, 2, 5, 4), (1, 1, 1, 1), (7, 13, 3, 6)]:
-        X, params, out = run(part, gen, n, b, d, h)
-        check_recurrence(f"forward com X de forma {X.shape} e hidden size {h}", X, out, *recurrence(params))
+        what = f"forward com X de forma {(n, b, d)} e hidden size {h}"
+        try:
+            X, params, out, reading = run(part, gen, n, b, d, h)
+        except StudentError as exc:
+            if lecture.states is None:
+                raise
+            fail_with(what, "sizes_from_globals", detail=f"levantou {error_kind(exc)}; ")
+        if reading.states is None and lecture.states is not None:
+            shape = getattr(out, "shape", None)
+            fail_with(what, "sizes_from_globals", detail=f"devolveu forma {shape}; " if shape else "")
+        # The same mistakes as at the lecture's sizes cost nothing more here.
+        if lecture.behaviour and lecture.explained and reading.states is not None and explain_states(
+                X, reading.states, *recurrence(params), only=(lecture.step, lecture.order)) is not None:
+            continue
+        check_states(what, X, reading, *recurrence(params))

@@ -1,0 +1,177 @@
+"""What a student's layer returned, read as the stack of states despite its mistakes, and which mistakes explain it.
+
+`diagnose` first reads the output's form: a list, a tuple, H_0 included or
+concatenated states are certain mistakes of form (they cost the test of the
+output's type and shape), and the states read through them are checked for
+everything else. Then it runs the versions of a step in mistakes.STEPS, in
+three orders (right, each state stored before its update, one buffer stored
+every time), on the student's own states and the grader's weights, and keeps
+the first that explains them. A student's array reaches arithmetic only once
+its shape is one of the few the contract's sizes allow.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from autograder.checks import tolerance
+from autograder.inside.values import SequenceValue, TensorValue
+
+from .mistakes import FEED_FORWARD_STEPS, INVERSES, RIGHT, STEPS, Step
+
+LOOSE = 10  # a mistake explains the output within this many times the check's tolerance
+
+
+@dataclass
+class Reading:
+    """A layer's output read as H_1..H_n, shape (n, b, h); `states` is None when it cannot be."""
+
+    states: "np.ndarray | None"
+    form: tuple = ()  # mistakes of form: they cost the output's shape, not what is checked on `states`
+    H0: "np.ndarray | None" = None  # when the output holds H_0 itself
+    step: "Step | None" = None  # the version of the step that explains the states; None: none does
+    order: str = "right"  # "right", "shifted" (stored before the update) or "aliased" (one buffer)
+    behaviour: tuple = field(default=())  # the step's and the order's mistakes
+
+    @property
+    def explained(self) -> bool:
+        return self.step is not None
+
+    @property
+    def codes(self) -> tuple:
+        return (*self.form, *self.behaviour)
+
+
+ORDER_CODES = {"right": (), "shifted": ("states_shifted",), "aliased": ("states_aliased",)}
+
+
+def numbers(value) -> "np.ndarray | None":
+    """The real numbers in a returned ndarray or tensor, or None."""
+    array = value if isinstance(value, np.ndarray) else value.array if isinstance(value, TensorValue) else None
+    return array if array is not None and array.dtype.kind in "biuf" else None
+
+
+def read_form(value, n: int, b: int, h: int) -> tuple:
+    """(states, form mistakes, H_0) for the forms a stack of n states can take by mistake."""
+    if isinstance(value, SequenceValue):
+        arrays = [numbers(item) for item in value.items]
+        if len(arrays) == n and all(a is not None and a.shape == (b, h) for a in arrays):
+            return np.stack(arrays), ("returns_list",), None
+        if 2 <= len(arrays) <= 3:  # (output, H_n), as nn.RNN returns
+            states, form, H0 = read_form(value.items[0], n, b, h)
+            if states is not None:
+                return states, ("returns_tuple", *form), H0
+        return None, (), None
+    array = numbers(value)
+    shape = None if array is None else array.shape
+    if shape == (n, b, h):
+        return array, (), None
+    if shape == (n + 1, b, h):
+        return array[1:], ("h0_included",), array[0]
+    if shape == (n * b, h):  # with n = 1, a stack without its time axis: the same mistake
+        return array.reshape(n, b, h), ("cat_instead_of_stack",), None
+    if shape == (b, n * h):
+        return array.reshape(b, n, h).swapaxes(0, 1), ("cat_instead_of_stack",), None
+    return None, (), None
+
+
+def _close(expected, actual, rtol, atol) -> bool:
+    with np.errstate(all="ignore"):
+        return bool(np.isfinite(expected).all() and (np.abs(expected - actual) <= atol + rtol * np.abs(actual)).all())
+
+
+def _products(A, W):
+    """A @ W for A of shape (..., k), as one 2-D product."""
+    return (A.reshape(-1, A.shape[-1]) @ W).reshape(*A.shape[:-1], W.shape[1])
+
+
+def explain_states(X, H, W_in, W_rec, bias, only: "tuple | None" = None) -> "tuple | None":
+    """(step, order) of the first version that gives states H (n, b, h) from inputs X; None if none does.
+
+    `only` = (step, order) tries that version alone.
+    """
+    X64, H64 = X.astype(np.float64), H.astype(np.float64)
+    rtol, atol = (LOOSE * t for t in tolerance(H.dtype, W_in.dtype))
+    if only is not None and only[1] == "aliased":
+        return only if len(H) < 2 or np.allclose(H64, H64[-1], rtol, atol) else None
+    XW, HW, HWt = _products(X64, W_in), _products(H64, W_rec), _products(H64, W_rec.T)
+    tried = [only] if only else [(step, order) for order in ("right", "shifted") for step in STEPS]
+    for step, order in tried:
+        x = XW[1:] if order == "right" else XW[:-1]  # shifted: H[t] came from X[t-1]
+        if _close(step(x, HW[:-1], HWt[:-1], bias), H64[1:], rtol, atol):
+            return step, order
+    if only is None and len(H) > 1 and np.allclose(H64, H64[-1], rtol, atol) and not np.allclose(X64, X64[-1]):
+        return RIGHT, "aliased"  # one buffer: only H_n is left, whatever the step
+    return None
+
+
+def _right(X, H, weights) -> bool:
+    return explain_states(X, H, *weights, only=(RIGHT, "right")) is not None
+
+
+def diagnose(X, value, weights: "tuple | None" = None, h: "int | None" = None) -> Reading:
+    """Read `value`, the output for inputs X, and explain it with the grader's weights (W_in, W_rec, bias).
+
+    Without weights only the form is read (h is then the hidden size).
+    """
+    n, b = X.shape[:2]
+    h = weights[0].shape[1] if weights is not None else h
+    states, form, H0 = read_form(value, n, b, h)
+    array = numbers(value)
+    shape = None if array is None else array.shape
+    if states is None and shape == (b, h):
+        return Reading(None, ("last_state_only",))
+    if weights is None:
+        return Reading(states, form, H0)
+    if states is None:
+        if shape == (b, n, h) and n != b:
+            swapped = array.swapaxes(0, 1)
+            if explain_states(X, swapped, *weights) is not None:
+                return explained(X, Reading(swapped, ("wrong_stack_axis",)), weights)
+            if _right(X.swapaxes(0, 1), array, weights):
+                return Reading(None, ("wrong_time_axis",))
+        if shape == (b, b, h) and n > b and _right(X[:b], array, weights):  # b steps: the loop's count from B
+            return Reading(None, ("wrong_time_axis",))
+        return Reading(None)
+    return explained(X, Reading(states, form, H0), weights)
+
+
+def explained(X, reading: Reading, weights) -> Reading:
+    """The reading, with the version of the step and the order that explain its states."""
+    found = explain_states(X, reading.states, *weights)
+    if found is None:
+        n, b = X.shape[:2]
+        if b > 1 and n > 1 and _right(X.swapaxes(0, 1), reading.states.swapaxes(0, 1), weights):
+            reading.behaviour = ("wrong_time_axis",)
+        return reading
+    reading.step, reading.order = found
+    reading.behaviour = (*reading.step.codes, *ORDER_CODES[reading.order])
+    return reading
+
+
+def initial_state(X, reading: Reading, W_in, W_rec_inverse, bias) -> "np.ndarray | None":
+    """The H_0 the states started from, undoing the step that explains them; None when it cannot be read."""
+    if reading.H0 is not None:
+        return reading.H0.astype(np.float64)
+    if not reading.explained:
+        return None
+    states, step = reading.states.astype(np.float64), reading.step
+    if reading.order == "shifted":
+        return states[0]
+    if step.activation not in INVERSES:
+        return None
+    W_back = W_rec_inverse.T if step.transposed else W_rec_inverse
+    H = states[-1] if reading.order == "aliased" else states[0]
+    steps = range(len(states) - 1, -1, -1) if reading.order == "aliased" else [0]
+    with np.errstate(all="ignore"):
+        for t in steps:  # from H_t, the H_(t-1) it came from
+            pre = INVERSES[step.activation](H) - X[t].astype(np.float64) @ W_in - (bias if step.bias else 0)
+            H = pre @ W_back
+    return H if np.isfinite(H).all() else None
+
+
+def explain_output(X, out, W_in, bias, only: "Step | None" = None) -> "Step | None":
+    """The first version of the feed-forward step, f(X W_xh + b_h), that gives `out` (already of shape (B, h))."""
+    rtol, atol = (LOOSE * t for t in tolerance(out.dtype, W_in.dtype))
+    XW = X.astype(np.float64) @ W_in
+    return next((s for s in ([only] if only else FEED_FORWARD_STEPS)
+                 if _close(s(XW, None, None, bias), out.astype(np.float64), rtol, atol)), None)

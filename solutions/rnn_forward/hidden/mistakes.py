@@ -1,0 +1,145 @@
+"""The classic mistakes of this assignment, as data: what each one means to a student, and what it computes.
+
+Every code is what a report's "diagnosis" lists; its Mistake is what the
+student reads, in Portuguese: what their code did, and a hint that points at
+the fix without writing it. STEPS are the wrong versions of one step of the
+layer, H = f(X W_xh + H_prev W_hh + b_h): the checks in common.py run them on
+the student's own inputs and states, and name the one that explains what the
+student returned.
+"""
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from autograder.checks import fail
+
+
+@dataclass(frozen=True)
+class Mistake:
+    explanation: str  # what the student's code did
+    hint: str  # where to look, without the answer
+
+
+MISTAKES = {
+    # init_weights
+    "wrong_keys": Mistake("o dict não tem exatamente as chaves pedidas",
+                          "os nomes estão no docstring; maiúsculas e sublinhados contam"),
+    "wrong_shape": Mistake("um dos arrays tem a forma errada",
+                           "confira a forma de cada parâmetro no docstring; o viés é uma linha"),
+    "transposed_shape": Mistake("a forma está trocada, (h, D) no lugar de (D, h)",
+                                "na convenção do notebook a entrada multiplica a matriz pela esquerda, X W"),
+    "not_float64": Mistake("o array não é float64",
+                           "veja se algum passo converte para float32 ou deixa um tensor do PyTorch pelo caminho"),
+    "not_standard_normal": Mistake("os valores não parecem sorteados de N(0, 1)",
+                                   "confira a função de sorteio: normal, média 0, desvio-padrão 1, sem escala"),
+    "zero_bias": Mistake("o viés b_h é todo zero",
+                         "neste exercício o viés também é sorteado, como os pesos"),
+    # the layers' arithmetic
+    "missing_bias": Mistake("o resultado é o da conta sem o viés b_h",
+                            "confira se b_h entra na soma antes da ativação"),
+    "missing_tanh": Mistake("o resultado é o da conta sem a tanh",
+                            "a camada aplica uma não linearidade à soma; a saída fica em (-1, 1)"),
+    "wrong_activation": Mistake("o resultado usa outra ativação que não a tanh (ReLU ou sigmoide, por exemplo)",
+                                "a ativação da aula é a tangente hiperbólica"),
+    "transposed_whh": Mistake("os estados seguem a recorrência com W_hh transposta",
+                              "na convenção do notebook o estado anterior multiplica W_hh pela esquerda, "
+                              "como X_t multiplica W_xh"),
+    "sizes_from_globals": Mistake("com tamanhos diferentes dos da aula o código falha ou muda de forma: ele usa "
+                                  "tamanhos fixos ou as variáveis globais do notebook (batch_size, hidden_size...)",
+                                  "tire cada tamanho das formas dos argumentos que a função recebe"),
+    # what the recurrent layer returns, and in which order
+    "h0_included": Mistake("a saída tem N + 1 estados: H_0 veio junto",
+                           "a saída começa no estado depois do primeiro passo, H_1"),
+    "last_state_only": Mistake("a saída é só o último estado, não a pilha com todos",
+                               "guarde o estado de cada passo e devolva todos"),
+    "returns_tuple": Mistake("a saída é uma tupla (como a de nn.RNN), não só a pilha de estados",
+                             "devolva só a pilha; o último estado já está nela"),
+    "returns_list": Mistake("a saída é uma lista de estados, não um único array ou tensor",
+                            "junte os estados num só objeto, com um eixo novo para o tempo"),
+    "cat_instead_of_stack": Mistake("os estados foram concatenados num eixo que já existia: o eixo do tempo sumiu",
+                                    "concatenar emenda arrays; a saída precisa de um eixo novo para o tempo"),
+    "wrong_stack_axis": Mistake("os estados estão certos, mas empilhados no eixo errado: forma (B, N, h)",
+                                "o tempo é o primeiro eixo da saída, como em X"),
+    "wrong_time_axis": Mistake("o laço percorre o eixo do batch, não o do tempo",
+                               "X tem forma (N, B, D): o tempo é o primeiro eixo"),
+    "states_shifted": Mistake("cada estado guardado é o do passo anterior: ele é guardado antes de ser atualizado",
+                              "confira a ordem entre atualizar o estado e guardá-lo"),
+    "states_aliased": Mistake("todos os estados devolvidos são iguais: o mesmo array é alterado no lugar e "
+                              "guardado a cada passo",
+                              "cada passo deve guardar um resultado novo; H[:] = ... e += alteram o array antigo"),
+    "h0_argument_ignored": Mistake("com um H0 dado, H_1 não parte dele",
+                                   "quando H0 é passado, ele é o estado inicial"),
+    # H_0
+    "h0_zeros": Mistake("H_0 é todo zero", "neste exercício H_0 é sorteado de N(0, 1) quando não é dado"),
+    "h0_not_standard_normal": Mistake("H_0 não parece sorteado de N(0, 1)",
+                                      "confira a distribuição do sorteio de H_0: normal padrão, sem escala"),
+    "h0_shared_across_batch": Mistake("todas as amostras do batch começam do mesmo H_0",
+                                      "H_0 tem uma linha própria para cada amostra: forma (B, h)"),
+    "h0_fixed_seed": Mistake("H_0 é o mesmo a cada chamada (uma semente fixa?)",
+                             "não fixe a semente dentro da função; cada chamada sorteia um H_0 novo"),
+    # the PyTorch module
+    "no_rnn_cell": Mistake("o módulo não guarda uma célula nn.RNNCell",
+                           "crie a célula no __init__ e guarde-a como atributo"),
+    "uses_nn_rnn": Mistake("o módulo usa a camada pronta nn.RNN em vez de iterar uma nn.RNNCell",
+                           "o exercício é escrever o laço sobre o tempo com a célula"),
+    "cell_created_in_forward": Mistake("a célula é criada dentro do forward: pesos novos a cada chamada, que o "
+                                       "treino nunca ajustaria",
+                                       "crie a célula uma vez, no __init__"),
+    "cell_config": Mistake("a célula não é a padrão (ReLU ou sem viés)",
+                           "use nn.RNNCell com os valores padrão: tanh e com viés"),
+    "graph_detached": Mistake("a saída não mantém o grafo do autograd (detach, torch.no_grad, NumPy ou um tensor "
+                              "recriado a partir de números)",
+                              "use só operações do PyTorch sobre as saídas da célula"),
+    "device_fixed": Mistake("o módulo cria tensores num device fixo ou no device global do notebook, não no de X",
+                            "crie o que o forward precisa no device de X; o módulo deve rodar em qualquer device"),
+    "sizes_from_constructor": Mistake("o tamanho do batch vem do construtor (batch_size), não de X",
+                                      "o batch muda de uma chamada para outra; tire-o de X"),
+}
+
+
+def explain(codes) -> str:
+    """The mistakes, as a student reads them."""
+    return "; ".join(f"{MISTAKES[c].explanation} ({MISTAKES[c].hint})" for c in dict.fromkeys(codes))
+
+
+def fail_with(what: str, *codes: str, detail: str = "") -> None:
+    """Fail a property, naming the mistakes that broke it."""
+    fail(f"{what}: {detail}{explain(codes)}", *codes)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+ACTIVATIONS = {"tanh": np.tanh, "none": lambda z: z, "relu": lambda z: np.maximum(z, 0), "sigmoid": sigmoid}
+# The inverse of each activation, to read a state's input back (ReLU loses what it cut).
+INVERSES = {"tanh": np.arctanh, "none": lambda y: y, "sigmoid": lambda y: np.log(y / (1 - y))}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One version of a step, f(X W_xh + H W_hh + b_h): the right one, or some mistakes at once."""
+
+    activation: str = "tanh"
+    bias: bool = True
+    transposed: bool = False  # H W_hh^T
+
+    @property
+    def codes(self) -> tuple:
+        return tuple(code for code, made in [
+            ("missing_bias", not self.bias), ("missing_tanh", self.activation == "none"),
+            ("wrong_activation", self.activation in ("relu", "sigmoid")), ("transposed_whh", self.transposed)]
+            if made)
+
+    def __call__(self, XW, HW, HWt, bias):
+        """The step, from the products X W_xh, H W_hh and H W_hh^T (computed once for every version)."""
+        pre = XW + (0 if HW is None else HWt if self.transposed else HW)
+        return ACTIVATIONS[self.activation](pre + bias if self.bias else pre)
+
+
+RIGHT = Step()
+# Every version, simplest explanation first: one mistake before two.
+STEPS = sorted((Step(a, b, t) for a, b, t in itertools.product(ACTIVATIONS, (True, False), (False, True))),
+               key=lambda s: len(s.codes))
+FEED_FORWARD_STEPS = [s for s in STEPS if not s.transposed]
