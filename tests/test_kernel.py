@@ -1,4 +1,8 @@
 """The hidden tests as nbgrader runs them: inside the kernel, score as the cell's value."""
+import dataclasses
+import warnings
+
+import numpy as np
 import pytest
 import torch
 
@@ -91,3 +95,19 @@ def test_without_setting_the_global_per_run_a_cuda_setup_would_fail_every_cpu_ru
     ns["device"] = torch.device("cuda")
     results = module_tests(ns)
     assert sum(1 for status, _ in results.values() if status == "passed") <= 1, results
+
+
+def test_a_warning_raised_inside_a_check_never_reaches_the_student(capfd, monkeypatch, recwarn):
+    # A check whose arithmetic warns, as an arctanh of 1 did: its file and line would show in the feedback.
+    test = ASSIGNMENT.tests["ff_forward"][0]
+
+    def warns(part):
+        np.log(np.zeros(1))
+        warnings.warn("a check's own warning", UserWarning, stacklevel=1)
+
+    monkeypatch.setitem(ASSIGNMENT.tests, "ff_forward", [dataclasses.replace(test, function=warns)])
+    grade("ff_forward", reference_source(ASSIGNMENT, ASSIGNMENT.part("ff_forward")))
+    out, err = capfd.readouterr()
+    assert "Warning" not in out + err and ".py:" not in out + err and not recwarn.list
+    warns(None)  # control: called bare, it does warn
+    assert len(recwarn.list) == 2
