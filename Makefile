@@ -18,10 +18,14 @@ export PATH := $(abspath $(BIN)):$(PATH)
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
-	@# The sandbox for student code; as root on Debian/Ubuntu install it, elsewhere say how.
-	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  { apt-get update -qq && apt-get install -y -qq bubblewrap; }; } || \
-	  echo "warning: bubblewrap (bwrap) is missing: student code will run with process isolation only"
+	@# The sandbox for student code, and a headless browser for the class report's tests:
+	@# as root on Debian/Ubuntu install what is missing, elsewhere say what.
+	@missing=""; command -v bwrap >/dev/null || missing="bubblewrap"; \
+	  command -v chromedriver >/dev/null || missing="$$missing chromium chromium-driver"; \
+	  [ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get update -qq && apt-get install -y -qq $$missing; }; } || \
+	  echo "warning: missing $$missing (without bubblewrap, student code runs with process isolation only;" \
+	    "without chromium, the class report's browser test is skipped)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# Pinned and first: an unpinned torch pulls a multi-GB CUDA build.
@@ -31,7 +35,7 @@ $(VENV)/.installed: pyproject.toml
 
 grade: setup
 	$(BIN)/python -m autograder grade solutions/$(ASSIGNMENT)/examples/submitted --json report.json --csv report.csv \
-	  --call-timeout 5
+	  --html report --call-timeout 5
 
 assignment: setup
 	$(BIN)/python -m autograder.tools.sync

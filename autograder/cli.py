@@ -1,6 +1,7 @@
-"""Command line: grade a class of notebooks.
+"""Command line: grade a class of notebooks, and make its class report.
 
-    python -m autograder grade PATH... [--assignment DIR] [--json FILE] [--csv FILE] [--resume] ...
+    python -m autograder grade PATH... [--assignment DIR] [--json FILE] [--csv FILE] [--html DIR] [--resume] ...
+    python -m autograder report REPORT.json [--out DIR]
 
 PATH is a notebook, a flat folder of notebooks (the student is the file's
 stem), or nbgrader's submitted/ folder (<student>/<assignment>/*.ipynb). Every
@@ -14,9 +15,11 @@ beside the report says why); 1 on an error before grading (e.g. the
 gradebook); 2 on a usage error; 130 when interrupted.
 """
 import argparse
+import json
 import os
 import sys
 import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
@@ -128,11 +131,19 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                       "run the same command with --resume to grade the rest")
         return 130
     remove_stale_cgroups()  # any left by a worker that was killed
-    report = results.Report(assignment.name, isolation(), limits_report(limits, "cuda" in devices), rows)
+    seen = {code for row in rows for code in render.diagnoses(row)}
+    report = results.Report(assignment.name, isolation(), limits_report(limits, "cuda" in devices), rows,
+                            devices=devices, graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                            mistakes={code: text for code, text in assignment.mistakes.items() if code in seen})
     render.table(report, Console(), assignment.mistakes)
     render.write_json(report, args.json)
     if args.csv:
         render.write_csv(report, args.csv)
+    if args.html:
+        from autograder.class_report import write_class_report
+
+        page = write_class_report(report, args.html)
+        console.print(f"class report: {page} (figures as PNG beside it)")
     if args.gradebook:
         from autograder.gradebook import GradebookError, record
 
@@ -170,6 +181,9 @@ def main(argv: "list | None" = None) -> int:
                      help="also record the results as `nbgrader autograde` would: scores and timestamps in this "
                           "gradebook, graded notebooks in autograded/ (default DB: the course's, from its "
                           "nbgrader_config.py)")
+    cmd.add_argument("--html", type=Path, metavar="DIR",
+                     help="also write the class report here: a page to open in a browser, and its figures as PNG "
+                          "(default: none; `python -m autograder report` makes one from a report.json later)")
     cmd.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                      help="submissions graded at once (default: the cores, %(default)s)")
     limit_options.add_options(cmd.add_argument)
@@ -177,8 +191,28 @@ def main(argv: "list | None" = None) -> int:
                      help="where the torch tests run: cpu, cuda (fails without a GPU) or auto (default: %(default)s:"
                           " the CPU, and CUDA too when present)")
     cmd.add_argument("--seed", type=int, help="seed of the hidden inputs (default: a secret one per run)")
+    cmd = commands.add_parser("report", help="make the class report from a graded report.json",
+                              description="Write the class report of a grading run: one page (index.html) with "
+                                          "its figures inline, and the same figures as PNG, in DIR.")
+    cmd.add_argument("report", type=Path, metavar="REPORT.json", help="what `grade --json` wrote")
+    cmd.add_argument("--out", type=Path, metavar="DIR",
+                     help="where to write (default: a folder named after the report, e.g. report/ for report.json)")
     args = parser.parse_args(argv)
-    return grade(args, parser)
+    return grade(args, parser) if args.command == "grade" else class_report(args, parser)
+
+
+def class_report(args, parser) -> int:
+    """`python -m autograder report`: the page and figures of a report already written."""
+    from autograder.class_report import write_class_report
+
+    try:
+        data = json.loads(args.report.read_text(encoding="utf-8"))
+        report = results.Report.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        parser.error(f"{args.report}: not a report written by `python -m autograder grade --json` ({exc})")
+    page = write_class_report(report, args.out or args.report.with_suffix(""))
+    Console().print(f"class report: {page} (figures as PNG beside it)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -99,10 +99,21 @@ class Report:
     isolation: str
     limits: dict = field(default_factory=dict)
     submissions: list = field(default_factory=list)
+    devices: list = field(default_factory=list)  # where the torch tests ran: "cpu", "cuda"
+    graded_at: str = ""  # when the run ended, ISO 8601 (UTC)
+    mistakes: dict = field(default_factory=dict)  # what each diagnosis code in the report means, for a reader
 
     def to_dict(self) -> dict:
         return {"assignment": self.assignment, "isolation": self.isolation, "limits": self.limits,
+                "devices": self.devices, "graded_at": self.graded_at, "mistakes": self.mistakes,
                 "submissions": [row.to_dict() for row in self.submissions]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        """A report written by to_dict (fields added since read as empty)."""
+        known = {k: data[k] for k in ("assignment", "isolation", "limits", "devices", "graded_at", "mistakes")
+                 if k in data}
+        return cls(**known, submissions=[SubmissionResult.from_dict(row) for row in data["submissions"]])
 
     @property
     def needs_review(self) -> list:

@@ -1,0 +1,171 @@
+"""The class report: one page an instructor opens after grading, and its figures as PNG.
+
+    python -m autograder report report.json [--out DIR]        (or: grade ... --html DIR)
+
+DIR/index.html stands alone (styles, script and figures inline; nothing is
+fetched): when and how the class was graded, the submissions that need a look
+first, the score distribution (total and per part), every test's pass rate,
+the most frequent mistakes (diagnosis codes, with what each means to a
+student) and who made them, and a sortable table of students, each linked to
+the messages they got. DIR/<figure>.png are the same figures, for slides and
+e-mail. Everything a student wrote (names, messages) is escaped by the
+template: the page never runs student text.
+"""
+import base64
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from jinja2 import Environment, FileSystemLoader
+
+from autograder.results import STATUS_WORDS, Report, Status
+
+MAX_NAMES = 40  # students listed under a mistake; the rest are counted
+PROBLEMS = {Status.TIMEOUT: "test(s) timed out", Status.ERROR: "test(s) stopped on an error in the student's code"}
+
+
+@dataclass
+class ClassSummary:
+    """The numbers behind the page and its figures."""
+
+    students: int
+    max_score: float
+    totals: list  # each student's score
+    parts: dict  # grade_id -> (max score, [each student's score])
+    tests: list  # (grade_id, test name, title, passed, ran): ran counts the submissions where it ran
+    mistakes: list  # (code, [students]), most frequent first
+    review: list = field(default_factory=list)  # (student index, student, why), grader failures first
+
+
+def summarize(report: Report) -> ClassSummary:
+    rows = report.submissions
+    grade_ids = list(rows[0].parts) if rows else []
+    tests, order = {}, []
+    for row in rows:
+        for gid, part in row.parts.items():
+            for test in part.tests:
+                key = (gid, test.name)
+                if key not in tests:
+                    tests[key] = [test.title or test.name, 0, 0]
+                    order.append(key)
+                if test.status != Status.SKIPPED:
+                    tests[key][2] += 1
+                    tests[key][1] += test.status == Status.PASSED
+    who = {}
+    for row in rows:
+        for code in dict.fromkeys(c for p in row.parts.values() for t in p.tests for c in t.diagnosis):
+            who.setdefault(code, []).append(row.student)
+    review = []
+    for index, row in enumerate(rows):
+        statuses = Counter(t.status for p in row.parts.values() for t in p.tests)
+        if row.needs_review:
+            review.append((0, index, row.student, "the grader failed (not the student): " + (row.log or "see the log")))
+        elif row.error:
+            review.append((3, index, row.student, f"not graded: {row.error}"))
+        elif statuses[Status.TIMEOUT] or statuses[Status.ERROR]:
+            why = ", ".join(f"{statuses[s]} {PROBLEMS[s]}" for s in (Status.TIMEOUT, Status.ERROR) if statuses[s])
+            review.append((1 if statuses[Status.TIMEOUT] else 2, index, row.student, why))
+    return ClassSummary(
+        students=len(rows),
+        max_score=rows[0].max_score if rows else 0.0,
+        totals=[row.score for row in rows],
+        parts={gid: (rows[0].parts[gid].max_score, [row.parts[gid].score for row in rows]) for gid in grade_ids},
+        tests=[(gid, name, *tests[(gid, name)]) for gid, name in order],
+        mistakes=sorted(who.items(), key=lambda item: (-len(item[1]), item[0])),
+        review=[entry[1:] for entry in sorted(review)],
+    )
+
+
+def figures(summary: ClassSummary) -> dict:
+    """{file stem: PNG bytes} of the class's figures (matplotlib, without a display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    def png(fig) -> bytes:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        return buffer.getvalue()
+
+    found = {}
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.hist(summary.totals, bins=score_bins(summary.max_score), color="#3b6ea8", edgecolor="white")
+    if summary.totals:
+        ax.axvline(float(np.median(summary.totals)), color="#c0392b", linestyle="--",
+                   label=f"median {np.median(summary.totals):g}")
+        ax.legend(loc="upper left")
+    ax.set(xlabel=f"score (of {summary.max_score:g})", ylabel="students", title="Total score")
+    found["scores"] = png(fig)
+
+    columns = max(len(summary.parts), 1)
+    fig, axes = plt.subplots(1, columns, figsize=(2.3 * columns, 2.4), squeeze=False)
+    for ax, (gid, (most, scores)) in zip(axes[0], summary.parts.items(), strict=False):
+        ax.hist(scores, bins=score_bins(most, 0.25), color="#5b8c5a", edgecolor="white")
+        ax.set_title(f"{gid}\n(of {most:g})", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0][0].set_ylabel("students")
+    found["parts"] = png(fig)
+
+    labels = [f"{gid}: {title}" for gid, _, title, _, _ in summary.tests]
+    rates = [100 * passed / ran if ran else 0 for _, _, _, passed, ran in summary.tests]
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(labels) + 0.8))
+    ax.barh(range(len(labels)), rates, color=["#3b6ea8" if r >= 50 else "#c0392b" for r in rates])
+    ax.set_yticks(range(len(labels)), [shorten(label, 70) for label in labels], fontsize=7)
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 100), xlabel="% of the submissions it ran on that passed", title="Pass rate of each test")
+    found["tests"] = png(fig)
+
+    if summary.mistakes:
+        top = summary.mistakes[:15]
+        fig, ax = plt.subplots(figsize=(7, 0.3 * len(top) + 0.8))
+        ax.barh(range(len(top)), [len(students) for _, students in top], color="#8e5ba8")
+        ax.set_yticks(range(len(top)), [code for code, _ in top], fontsize=8)
+        ax.invert_yaxis()
+        ax.set(xlabel="students", title="Most frequent mistakes")
+        found["mistakes"] = png(fig)
+    return found
+
+
+def score_bins(most: float, step: float = 0.5) -> np.ndarray:
+    """Bins of `step` points centred on the scores a test's points can give (0, step, ..., most)."""
+    return np.arange(-step / 2, most + step, step) if most > 0 else np.array([-0.5, 0.5])
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# The page's template: student text is escaped (autoescape), every figure is inline.
+PAGE = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True).get_template(
+    "class_report.html")
+
+
+def render_page(report: Report, summary: ClassSummary, images: dict) -> str:
+    rows = report.submissions
+    totals = summary.totals
+    return PAGE.render(
+        report=report, summary=summary, images={k: base64.b64encode(v).decode() for k, v in images.items()},
+        grade_ids=list(rows[0].parts) if rows else [], words=STATUS_WORDS, max_names=MAX_NAMES,
+        codes=[list(dict.fromkeys(c for p in row.parts.values() for t in p.tests for c in t.diagnosis))
+               for row in rows],
+        index_of={row.student: i for i, row in reversed(list(enumerate(rows)))},
+        mean=float(np.mean(totals)) if totals else 0.0, median=float(np.median(totals)) if totals else 0.0,
+        full=sum(t == summary.max_score for t in totals), zero=sum(t == 0 for t in totals),
+    )
+
+
+def write_class_report(report: Report, out: "str | Path") -> Path:
+    """Write out/index.html and out/<figure>.png; return the page's path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarize(report)
+    images = figures(summary)
+    for name, data in images.items():
+        (out / f"{name}.png").write_bytes(data)
+    page = out / "index.html"
+    page.write_text(render_page(report, summary, images), encoding="utf-8", errors="backslashreplace")
+    return page

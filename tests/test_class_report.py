@@ -1,0 +1,161 @@
+"""The class report: its numbers against a hand-computed report, odd classes, and the page in a real browser.
+
+The browser test needs Debian's `chromium` and `chromium-driver` (the
+Makefile's setup installs them as root); CI sets AUTOGRADER_REQUIRE_BROWSER=1,
+which turns their absence into a failure instead of a skip.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from autograder.class_report import summarize, write_class_report
+from autograder.results import PartResult, Report, Status, SubmissionResult
+from autograder.results import TestResult as Result  # (not a pytest class)
+
+BROWSER_REQUIRED = os.environ.get("AUTOGRADER_REQUIRE_BROWSER") == "1"
+
+
+def row(student, a, b, *, diagnosis_a=(), status_b=Status.FAILED, needs_review=False, error=None):
+    """A submission of a two-part assignment: part a has one 1-point test, part b two tests of 1 point
+    (the second one, when it does not pass, ends with `status_b`)."""
+    test_a = Result("test_a", Status.PASSED if a else Status.FAILED, float(a), 1.0, "" if a else "errado",
+                        "faz a", list(diagnosis_a))
+    tests_b = [Result("test_b1", Status.PASSED if b >= 1 else Status.FAILED, min(b, 1.0), 1.0, "", "faz b1"),
+               Result("test_b2", Status.PASSED if b >= 2 else status_b, float(b >= 2), 1.0, "", "faz b2")]
+    if error:
+        test_a = Result("test_a", Status.SKIPPED, 0.0, 1.0, "não executado", "faz a")
+        tests_b = [Result(t.name, Status.SKIPPED, 0.0, 1.0, "não executado", t.title) for t in tests_b]
+    parts = {"a": PartResult(test_a.score, 1.0, [test_a]), "b": PartResult(sum(t.score for t in tests_b), 2.0, tests_b)}
+    return SubmissionResult(student, f"{student}.ipynb", sum(p.score for p in parts.values()), 3.0, error,
+                            needs_review, [], parts)
+
+
+def small_class() -> Report:
+    return Report("tiny", "bubblewrap", {"memory": "1 GiB"}, [
+        row("ana", 1, 2),
+        row("bia", 0, 2, diagnosis_a=["missing_bias"]),
+        row("caio", 0, 1, diagnosis_a=["missing_bias", "missing_tanh"], status_b=Status.TIMEOUT),
+        row("davi", 1, 0, status_b=Status.GRADER_ERROR, needs_review=True),
+        row("eva", 0, 0, error="não é um notebook"),
+    ], devices=["cpu"], graded_at="2026-12-01T10:00:00+00:00",
+        mistakes={"missing_bias": "o resultado é o da conta sem o viés", "missing_tanh": "sem a tanh"})
+
+
+def test_the_numbers_match_a_hand_computed_class():
+    summary = summarize(small_class())
+    assert summary.students == 5 and summary.max_score == 3.0
+    assert summary.totals == [3.0, 2.0, 1.0, 1.0, 0.0]
+    assert summary.parts == {"a": (1.0, [1.0, 0.0, 0.0, 1.0, 0.0]), "b": (2.0, [2.0, 2.0, 1.0, 0.0, 0.0])}
+    # eva's file was not graded: her tests did not run, so they are left out of the rates.
+    assert summary.tests == [("a", "test_a", "faz a", 2, 4), ("b", "test_b1", "faz b1", 3, 4),
+                             ("b", "test_b2", "faz b2", 2, 4)]
+    assert summary.mistakes == [("missing_bias", ["bia", "caio"]), ("missing_tanh", ["caio"])]
+    # The grader's failure first, then the timeout, then what could not be graded.
+    assert [(i, s) for i, s, _ in summary.review] == [(3, "davi"), (2, "caio"), (4, "eva")]
+    assert "grader failed" in summary.review[0][2]
+
+
+@pytest.mark.parametrize("case", ["one", "all_failed", "grader_failures", "empty_mistakes"])
+def test_odd_classes_give_a_page_and_every_figure(case, tmp_path):
+    report = small_class()
+    report.submissions = {
+        "one": report.submissions[:1],
+        "all_failed": [row(f"s{i}", 0, 0) for i in range(4)],
+        "grader_failures": [row(f"s{i}", 0, 0, status_b=Status.GRADER_ERROR, needs_review=True) for i in range(3)],
+        "empty_mistakes": report.submissions[:1] + report.submissions[3:4],
+    }[case]
+    page = write_class_report(report, tmp_path / "out")
+    html = page.read_text()
+    assert html.count('src="data:image/png;base64,') == len(list((tmp_path / "out").glob("*.png"))) >= 3
+    for png in (tmp_path / "out").glob("*.png"):
+        assert png.read_bytes().startswith(b"\x89PNG")
+    assert f"{len(report.submissions)} submission(s)" in html
+    if case == "grader_failures":
+        assert html.count('class="review"><td><a href="#s-') == 3
+
+
+def test_student_text_is_shown_never_run(tmp_path):
+    report = small_class()
+    evil = '<script>document.title="pwned"</script><img src=x onerror=alert(1)>'
+    report.submissions[0].student = evil
+    report.submissions[1].parts["a"].tests[0].message = evil
+    html = write_class_report(report, tmp_path).read_text()
+    assert "&lt;script&gt;document.title" in html  # shown, escaped
+    assert evil not in html and "<img src=x" not in html
+
+
+def test_the_report_command_reads_a_report_and_names_a_bad_one(tmp_path):
+    source = tmp_path / "report.json"
+    source.write_text(json.dumps(small_class().to_dict()))
+    proc = subprocess.run([sys.executable, "-m", "autograder", "report", str(source)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "report" / "index.html").is_file() and (tmp_path / "report" / "scores.png").is_file()
+    (tmp_path / "broken.json").write_text('{"students": []}')
+    proc = subprocess.run([sys.executable, "-m", "autograder", "report", str(tmp_path / "broken.json")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "broken.json" in proc.stderr and "not a report" in proc.stderr
+
+
+def chromium():
+    """A headless Chromium driven by Debian's chromedriver; skipped (or, in CI, failed) without them."""
+    missing = [name for name in ("chromium", "chromedriver") if not shutil.which(name)]
+    if missing:
+        if BROWSER_REQUIRED:
+            pytest.fail(f"{' and '.join(missing)} not found: run `make setup` as root (apt-get install chromium "
+                        "chromium-driver)")
+        pytest.skip(f"{' and '.join(missing)} not installed on this machine (make setup installs them as root)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600"):
+        options.add_argument(argument)
+    options.binary_location = shutil.which("chromium")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+
+
+def errors(driver) -> list:
+    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+@pytest.mark.slow
+def test_the_page_renders_sorts_and_logs_no_error_in_a_real_browser(tmp_path):
+    report = small_class()
+    page = write_class_report(report, tmp_path / "out")
+    driver = chromium()
+    try:
+        driver.get(page.as_uri())
+        sizes = driver.execute_script("return Array.from(document.images).map(i => [i.id, i.naturalWidth])")
+        assert len(sizes) >= 3 and all(width > 0 for _, width in sizes), sizes
+        column = {th.text.strip(" ▲▼"): th for th in driver.find_elements("css selector", "#students th")}
+
+        def scores():
+            return [float(r.find_elements("tag name", "td")[2].text)
+                    for r in driver.find_elements("css selector", "#students tbody tr")]
+
+        column["score"].click()
+        assert scores() == sorted(scores()) == [0.0, 1.0, 1.0, 2.0, 3.0]
+        column["score"].click()
+        assert scores() == [3.0, 2.0, 1.0, 1.0, 0.0]
+        column["student"].click()
+        rows = driver.find_elements("css selector", "#students tbody tr")
+        names = [r.find_elements("tag name", "td")[1].text for r in rows]
+        assert names == sorted(names)
+        driver.find_element("link text", "davi").click()  # a student's row leads to their messages
+        assert driver.execute_script("return location.hash") == "#s-3"
+        assert errors(driver) == []
+        driver.save_screenshot(str(tmp_path / "class_report.png"))
+        assert (tmp_path / "class_report.png").stat().st_size > 10_000
+        # Control: a page whose script breaks does log an error this test would see.
+        broken = tmp_path / "broken.html"
+        broken.write_text(re.sub(r"<script>", "<script>undefinedFunction();", page.read_text(), count=1))
+        driver.get(broken.as_uri())
+        assert errors(driver)
+    finally:
+        driver.quit()
