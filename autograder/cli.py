@@ -60,7 +60,7 @@ def prestart(folder: str, limits: Limits, devices: list) -> None:
 
 
 def grade_all(assignment: Assignment, jobs: list, args: argparse.Namespace, limits: Limits, devices: list,
-              console: Console) -> list:
+              console: Console, client=None) -> list:
     """Rows for every job, in order: kept from the journal when resuming, graded otherwise."""
     journal = Journal(args.json.with_suffix(".jsonl"), args.resume)
     log = Log(args.json.with_suffix(".log"), args.resume)
@@ -89,9 +89,19 @@ def grade_all(assignment: Assignment, jobs: list, args: argparse.Namespace, limi
             finished(k, (row, [reason]))
 
         try:
-            pool.run("autograder.cli:grading_job", [(folder, *jobs[i], limits, devices, seed) for i in todo],
-                     max(1, min(args.workers, len(todo))), watchdog, finished, failed,
-                     warm=("autograder.cli:prestart", (folder, limits, devices)))
+            if client is None:
+                pool.run("autograder.cli:grading_job", [(folder, *jobs[i], limits, devices, seed) for i in todo],
+                         max(1, min(args.workers, len(todo))), watchdog, finished, failed,
+                         warm=("autograder.cli:prestart", (folder, limits, devices)))
+            else:  # on the cluster's workers; a refused file runs no code, so its row is made here
+                from autograder import cluster
+
+                sent = [k for k, i in enumerate(todo) if jobs[i][2] is None]
+                for k, i in enumerate(todo):
+                    if jobs[i][2] is not None:
+                        finished(k, grading_job(folder, *jobs[i], limits, devices, seed))
+                cluster.run(client, assignment, [jobs[todo[k]][:2] for k in sent], limits, devices, seed,
+                            lambda j, result: finished(sent[j], result), lambda j, reason: failed(sent[j], reason))
         finally:
             journal.close()
     return rows
@@ -101,21 +111,32 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     console = Console(stderr=True)
     try:
         assignment = assignments.load(args.assignment) if args.assignment else assignments.find()
-        devices = device_list(args.device)
-    except (LookupError, FileNotFoundError, ValueError) as exc:
+        client = None
+        if args.scheduler:
+            from autograder import cluster
+
+            client = cluster.connect(args.scheduler)
+            devices = cluster.cluster_devices(client, args.device)
+        else:
+            devices = device_list(args.device)
+    except (LookupError, FileNotFoundError, ValueError, OSError) as exc:
         parser.error(str(exc))
     if not args.json.parent.is_dir():
         parser.error(f"--json {args.json}: the folder {args.json.parent} does not exist")
     jobs = find_submissions(args.paths, assignment.name)
     if not jobs:
         parser.error(f"no notebooks found under {', '.join(map(str, args.paths))}")
-    if isolation() != "bubblewrap":
+    limits = limit_options.from_options(lambda dest: getattr(args, dest))
+    if client is not None:
+        where, limits_used = cluster.facts(client, limits, "cuda" in devices)
+    else:
+        where, limits_used = isolation(), limits_report(limits, "cuda" in devices)
+    if where != "bubblewrap":
         console.print(
             "[bold red]WARNING:[/] bubblewrap (bwrap) is not available here: student code runs in separate "
             "processes with limits, but can read your files, use the network and signal your processes. "
             "Install bubblewrap (Debian: apt-get install bubblewrap) for the sandbox."
         )
-    limits = limit_options.from_options(lambda dest: getattr(args, dest))
     if args.gradebook:
         from autograder.gradebook import GradebookError, check_gradebook, default_gradebook
 
@@ -125,14 +146,16 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         except GradebookError as exc:
             parser.error(str(exc))
     try:
-        rows = grade_all(assignment, jobs, args, limits, devices, console)
+        rows = grade_all(assignment, jobs, args, limits, devices, console, client)
     except KeyboardInterrupt:
         console.print(f"interrupted: the rows graded so far are in {args.json.with_suffix('.jsonl')}; "
                       "run the same command with --resume to grade the rest")
         return 130
     remove_stale_cgroups()  # any left by a worker that was killed
     seen = {code for row in rows for code in render.diagnoses(row)}
-    report = results.Report(assignment.name, isolation(), limits_report(limits, "cuda" in devices), rows,
+    if client is not None:
+        client.close()
+    report = results.Report(assignment.name, where, limits_used, rows,
                             devices=devices, graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                             mistakes={code: text for code, text in assignment.mistakes.items() if code in seen})
     render.table(report, Console(), assignment.mistakes)
@@ -191,6 +214,9 @@ def main(argv: "list | None" = None) -> int:
                      help="where the torch tests run: cpu, cuda (fails without a GPU) or auto (default: %(default)s:"
                           " the CPU, and CUDA too when present)")
     cmd.add_argument("--seed", type=int, help="seed of the hidden inputs (default: a secret one per run)")
+    cmd.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                     help="grade each submission as a task on this Dask cluster's workers, each in its own sandbox "
+                          "(default: worker processes on this machine, --workers of them)")
     cmd = commands.add_parser("report", help="make the class report from a graded report.json",
                               description="Write the class report of a grading run: one page (index.html) with "
                                           "its figures inline, and the same figures as PNG, in DIR.")

@@ -1,0 +1,110 @@
+"""Grading through a real Dask cluster on 127.0.0.1: the `dask scheduler` and two `dask worker` processes.
+
+The report must be the local command's (timing aside), and a worker killed in
+the middle of a run must cost nothing: every submission graded, none twice.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CORPUS, grade
+
+pytestmark = pytest.mark.slow
+DASK = str(Path(sys.executable).parent / "dask")
+SEED = 20261201
+CLASS = ["correct_reference", "correct_other_style", "ff_init_zero_bias", "rnn_forward_returns_list",
+         "module_detaches_states", "rnn_forward_uses_notebook_globals", "broken_not_json", "hang_in_rnn_forward"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(*args, log: Path) -> subprocess.Popen:
+    # Its own process group: a worker is a nanny and its child, killed together.
+    return subprocess.Popen([DASK, *args], stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The scheduler's address and the two workers' processes."""
+    logs = tmp_path_factory.mktemp("dask")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    scheduler = start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard",
+                      log=logs / "scheduler.log")
+    workers = [start("worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--name", f"w{i}",
+                     log=logs / f"w{i}.log") for i in (1, 2)]
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address, workers
+    finally:
+        for proc in [*workers, scheduler]:
+            stop(proc)
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("class")
+    for i in range(16):  # the class, twice: enough tasks to still be running when a worker dies
+        CORPUS.build(CLASS[i % len(CLASS)], folder, stem=f"s{i:02d}_{CLASS[i % len(CLASS)]}")
+    local = folder / "local.json"
+    grade(folder, "--json", local, "--device", "cpu", "--seed", SEED, "--workers", 2, "--call-timeout", 3)
+    return folder, without_timing(local)
+
+
+def without_timing(path: Path) -> dict:
+    report = json.loads(path.read_text())
+    report.pop("graded_at")
+    for row in report["submissions"]:
+        row.pop("timing", None)
+    return report
+
+
+def test_the_cluster_gives_the_local_report(cluster, graded_class, tmp_path):
+    folder, local = graded_class
+    out = tmp_path / "cluster.json"
+    grade(folder, "--json", out, "--device", "cpu", "--seed", SEED, "--call-timeout", 3, "--scheduler", cluster[0])
+    assert without_timing(out) == local
+
+
+def test_a_worker_killed_midway_loses_and_duplicates_nothing(cluster, graded_class, tmp_path):
+    folder, local = graded_class
+    out = tmp_path / "cluster.json"
+    run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(folder), "--json", str(out), "--device",
+                            "cpu", "--seed", str(SEED), "--call-timeout", "3", "--scheduler", cluster[0]],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal = out.with_suffix(".jsonl")
+    deadline = time.monotonic() + 300
+    while not (journal.exists() and len(journal.read_text().splitlines()) >= 3):  # some rows in, most to go
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.2)
+    stop(cluster[1][0])  # the first worker, nanny and all, mid-task
+    stdout, stderr = run.communicate(timeout=600)
+    assert run.returncode == 0, stdout + stderr
+    students = [json.loads(line)["student"] for line in journal.read_text().splitlines()]
+    assert sorted(students) == sorted(set(students)) and len(students) == 16  # each once
+    assert without_timing(out) == local
+
+
+def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, graded_class):
+    proc = grade(graded_class[0], "--json", tmp_path / "r.json", "--scheduler", f"tcp://127.0.0.1:{free_port()}",
+                 check=(2,), timeout=300)
+    assert "--scheduler tcp://127.0.0.1:" in proc.stderr and "cannot reach" in proc.stderr
