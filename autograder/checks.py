@@ -25,9 +25,15 @@ from autograder.inside.values import SequenceValue, TensorValue, type_name
 NORMAL_P_VALUE = 1e-9
 
 
+def is_float64(dtype) -> bool:
+    """A 64-bit float, in either byte order."""
+    dtype = np.dtype(dtype)
+    return dtype.kind == "f" and dtype.itemsize == 8
+
+
 def tolerance(*dtypes) -> tuple:
     """(rtol, atol) for comparing arrays of these dtypes: the loosest one wins."""
-    if all(np.dtype(d) == np.float64 for d in dtypes):
+    if all(is_float64(d) for d in dtypes):
         return 1e-7, 1e-10
     if any(np.dtype(d).itemsize < 4 for d in dtypes):
         return 1e-3, 1e-3

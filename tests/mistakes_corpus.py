@@ -233,6 +233,29 @@ def forward(X, params):
         states.append(H)
     return np.array(states)
 ''', {"wrong_time_axis"}),
+    "rnn_float32_then_cast": ("rnn_forward", '''
+def forward(X, params, H0=None):
+    H = (np.random.randn(X.shape[1], params["Whh"].shape[0]) if H0 is None else H0).astype(np.float32)
+    Wxh, Whh, bh = (params[k].astype(np.float32) for k in ("Wxh", "Whh", "bh"))
+    states = []
+    for x in X.astype(np.float32):
+        H = np.tanh(x @ Wxh + H @ Whh + bh)
+        states.append(H)
+    return np.stack(states).astype(np.float64)
+''', {"low_precision"}),
+    "rnn_input_index_off_by_one": ("rnn_forward", filled(
+        body="H = np.tanh(X[t - 1] @ params['Wxh'] + H @ params['Whh'] + params['bh'])\n        out[t] = H"),
+        {"input_shifted"}),
+    "rnn_last_state_appended_twice": ("rnn_forward", loop(ret="np.stack(states + [H])"), {"extra_state"}),
+    "rnn_zero_h0_behind_a_drawn_one": ("rnn_forward", loop(
+        h0="np.zeros((X.shape[1], Whh.shape[0]))",
+        body="states = states or [np.random.randn(*H.shape)]\n        H = np.tanh(x @ Wxh + H @ Whh + bh)\n"
+             "        states.append(H)"), {"h0_included", "h0_zeros"}),
+    # Noise of the right size plus one: nothing to read, nothing earned (see test_diagnosis).
+    "rnn_noise_one_state_too_many": ("rnn_forward", '''
+def forward(X, params, H0=None):
+    return np.random.randn(X.shape[0] + 1, X.shape[1], params["Whh"].shape[0])
+''', {"h0_included"}),
     # rnn_forward: H_0
     "rnn_h0_zeros": ("rnn_forward", loop(h0="np.zeros((X.shape[1], Whh.shape[0]))"), {"h0_zeros"}),
     "rnn_h0_zeros_filled": ("rnn_forward", filled(h0="np.zeros_like(out[0])"), {"h0_zeros"}),
@@ -318,6 +341,15 @@ class RNN(nn.Module):
                              {"sizes_from_constructor", "device_fixed"}),
     "module_global_hidden_size": ("rnn_cell_module", module(h0="torch.randn(X.shape[1], hidden_size, device=X.device)"),
                                   {"sizes_from_globals"}),
+    "module_one_h0_row": ("rnn_cell_module", module(h0="torch.randn(1, self.hidden_size, device=X.device)"),
+                          {"h0_shared_across_batch"}),
+    "module_numpy_without_detach": ("rnn_cell_module", module(ret="torch.tensor(np.stack([s.numpy() for s in states]))"),
+                                    {"graph_detached"}),
+    "module_moves_x_to_global_device": ("rnn_cell_module", module(
+        h0="torch.randn((X := X.to(device)).shape[1], self.hidden_size, device=X.device)"), {"device_fixed"}),
+    "module_states_and_last": ("rnn_cell_module", module(ret="states, H"), {"returns_tuple", "returns_list"}),
+    "module_cell_of_global_size": ("rnn_cell_module", module(
+        init="self.cell = nn.RNNCell(input_size, globals()['hidden_size'])"), {"sizes_from_globals"}),
     "module_relu_cell": ("rnn_cell_module", module(
         init="self.cell = nn.RNNCell(input_size, hidden_size, nonlinearity='relu')"), {"cell_config"}),
     "module_cell_without_bias": ("rnn_cell_module", module(

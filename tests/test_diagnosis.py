@@ -86,6 +86,8 @@ def test_one_mistake_costs_only_the_properties_it_breaks(diagnosed):
     # A wrong step costs the recurrence, not the sizes or H_0 tests.
     assert scores["rnn_missing_bias"] == scores["rnn_transposed_whh"] == 2.0
     assert scores["rnn_stored_before_update"] == 2.0
+    # Reading through a form never earns what was not computed: noise with one row too many gets nothing.
+    assert scores["rnn_noise_one_state_too_many"] == 0.0
 
 
 def test_messages_name_the_mistake_in_the_students_words_only(diagnosed):

@@ -105,7 +105,8 @@ for root, dirs, files in os.walk("/"):
                    cwd=REPO, check=True, capture_output=True, timeout=900)
     rows = {r["student"]: r for r in json.loads(out.read_text())["submissions"]}
     assert rows["cheat"]["parts"] == rows[honest.stem]["parts"]
-    assert rows["cheat"]["parts"]["ff_forward"]["score"] == 0.5
+    expected = CORPUS.expected_scores("ff_forward_missing_bias")["ff_forward"]
+    assert rows["cheat"]["parts"]["ff_forward"]["score"] == expected
 
 
 def test_no_network_even_to_a_listener_on_loopback():

@@ -86,9 +86,12 @@ def test_deeply_nested_headers_are_refused():
     frame = f"[{len(deep)}]\n".encode() + deep.encode()
     with pytest.raises(wire.ProtocolError):
         wire.decode(frame)
-    nested = json_frame({"ok": True, "value": [[[[[[[[[[1]]]]]]]]]]})
+    value = 1
+    for _ in range(wire.MAX_DEPTH - 1):  # (the reply's own dict is one level)
+        value = [value]
+    assert wire.decode(json_frame({"ok": True, "value": value}))  # control: as deep as allowed, kept
     with pytest.raises(wire.ProtocolError):
-        wire.decode(nested)
+        wire.decode(json_frame({"ok": True, "value": [value]}))
 
 
 def json_frame(obj):

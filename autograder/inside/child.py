@@ -25,6 +25,7 @@ from torch import nn
 from autograder.inside import values, wire
 
 CELL = "<answer cell>"
+MADE = "_autograder_made_in_forward"  # marks a torch module created while the grader ran forward
 
 
 def student_error(exc: BaseException) -> str:
@@ -80,8 +81,8 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, 
     it computes with them. `grad_output` asks for d(sum(output * grad_output))/dX.
     `H0`, when given, is passed as forward's second argument (an initial state).
     What this reports about the module itself (its submodules of type
-    `submodules` and their settings, the torch.nn types it holds, those it ran without holding them, whether
-    forward left the weights alone) is
+    `submodules` and their settings, the torch.nn types it holds, those forward ran without holding them or
+    created, whether forward left the weights alone) is
     a claim that the grader can only hold against the student.
     """
     if not callable(ns.get(name)):
@@ -116,23 +117,33 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, 
                     p.copy_(torch.from_numpy(weights[parameter]))
     x = torch.empty(shape, device=device) if X is None else torch.from_numpy(X).to(device)
     x.requires_grad_(grad_output is not None)
-    held, unheld = {id(m) for m in net.modules()}, set()
-    # A module that runs torch.nn modules it does not hold (a cell made inside forward, say): their types.
+    # The torch.nn modules forward runs without holding them, and those it creates (a cell made in forward).
+    held, unheld, made = {id(m) for m in net.modules()}, set(), set()
     hook = nn.modules.module.register_module_forward_pre_hook(
-        lambda m, args: None if id(m) in held else unheld.add(type(m).__name__))
+        lambda m, args: None if id(m) in held else (made if m.__dict__.get(MADE) else unheld).add(type(m).__name__))
+    init = nn.Module.__init__
+
+    def marked_init(module, *args, **kwargs):
+        init(module, *args, **kwargs)
+        object.__setattr__(module, MADE, True)
+
+    nn.Module.__init__ = marked_init
     try:
         out = net(x) if H0 is None else net(x, torch.from_numpy(H0).to(device))
     finally:
+        nn.Module.__init__ = init
         hook.remove()
-    result["output"], result["unheld"] = out, sorted(unheld)[:20]
+    result.update(output=out, unheld=sorted(unheld)[:20], made_in_forward=sorted(made)[:20])
     if loaded:
         result["weights_unchanged"] = all(torch.equal(p.detach().cpu(), torch.from_numpy(load["weights"][n]))
                                           for m in loaded for n, p in m.named_parameters())
     if grad_output is not None:
-        # Of the output, the first of a tuple, or a list of tensors stacked: as the grader read the states.
-        if isinstance(out, (list, tuple)) and out and all(isinstance(o, torch.Tensor) for o in out):
-            same = all(o.shape == out[0].shape for o in out) and len(out) == len(grad_output)
-            out = torch.stack(out) if same and isinstance(out, list) else out[0]
+        # Of the output, a sequence of states stacked, or the first of a tuple: as the grader read the states.
+        for _ in range(2):  # (a tuple's first item may itself be the list of states)
+            if isinstance(out, (list, tuple)) and out:
+                same = len(out) == len(grad_output) and all(isinstance(o, torch.Tensor) and o.shape == out[0].shape
+                                                             for o in out)
+                out = torch.stack(list(out)) if same else out[0]
         if isinstance(out, torch.Tensor) and out.requires_grad and tuple(out.shape) == grad_output.shape:
             (out * torch.from_numpy(grad_output).to(out.device, out.dtype)).sum().backward()
             result["grad_X"] = x.grad

@@ -20,7 +20,7 @@ import numpy as np
 MAX_FRAME = 32 * 2**20  # the largest reply a test needs is about 2 MB
 MAX_HEADER = 2 * 2**20  # the JSON part: decoded, a few times its size in objects
 MAX_SIZES = 256 * 2**10  # the line of sizes: a few thousand arrays
-MAX_DEPTH = 8  # nesting of dicts and lists in a header
+MAX_DEPTH = 12  # nesting of dicts and lists in a header: a tuple holding a list of tensors, in a reply, needs 10
 MAX_NDIM = 8
 ARRAY_KINDS = "biufc"  # bool, integers, floats, complex: plain numbers only
 _LEN = struct.Struct("!Q")

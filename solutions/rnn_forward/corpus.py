@@ -280,7 +280,7 @@ def forward(X, params):
                                   {"rnn_cell_module": 2.75}),
     "module_without_rnn_cell": ({"rnn_cell_module": module(
         cell="self.lin_x = nn.Linear(input_size, hidden_size); self.lin_h = nn.Linear(hidden_size, hidden_size)",
-        step="torch.tanh(self.lin_x(x) + self.lin_h(H))")}, {"rnn_cell_module": 0.75}),
+        step="torch.tanh(self.lin_x(x) + self.lin_h(H))")}, {"rnn_cell_module": 0.5}),
     # Crashes and hangs cost only the part they are in.
     "crash_os_exit_in_ff_forward": ({"ff_forward": "import os\n" + FF_FORWARD.format(body="os._exit(1)")}, {"ff_forward": 0}),
     "crash_segfault_in_ff_init": ({"ff_init_weights": "import ctypes\n" + FF_INIT.format(wxh="ctypes.string_at(0)", bh="0")},

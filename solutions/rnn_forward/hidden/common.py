@@ -175,7 +175,7 @@ def check_init_shapes(part, shapes):
                 found.append("transposed_shape" if value.shape == shape[::-1] else
                              "sizes_from_globals" if value.shape == lecture else "wrong_shape")
                 details.append(f"{key} de forma {value.shape}, esperada {shape}")
-            if value.dtype != np.float64:
+            if not checks.is_float64(value.dtype):
                 found.append("not_float64")
                 details.append(f"{key} de dtype {value.dtype}")
         if found:

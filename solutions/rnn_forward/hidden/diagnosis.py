@@ -29,7 +29,7 @@ class Reading:
     form: tuple = ()  # mistakes of form: they cost the output's shape, not what is checked on `states`
     H0: "np.ndarray | None" = None  # when the output holds H_0 itself
     step: "Step | None" = None  # the version of the step that explains the states; None: none does
-    order: str = "right"  # "right", "shifted" (stored before the update) or "aliased" (one buffer)
+    order: str = "right"  # "right", "shifted" (stored before the update), "input_shifted" or "aliased" (one buffer)
     behaviour: tuple = field(default=())  # the step's and the order's mistakes
 
     @property
@@ -41,7 +41,8 @@ class Reading:
         return (*self.form, *self.behaviour)
 
 
-ORDER_CODES = {"right": (), "shifted": ("states_shifted",), "aliased": ("states_aliased",)}
+ORDER_CODES = {"right": (), "shifted": ("states_shifted",), "input_shifted": ("input_shifted",),
+               "aliased": ("states_aliased",)}
 
 
 def numbers(value) -> "np.ndarray | None":
@@ -50,28 +51,31 @@ def numbers(value) -> "np.ndarray | None":
     return array if array is not None and array.dtype.kind in "biuf" else None
 
 
-def read_form(value, n: int, b: int, h: int) -> tuple:
-    """(states, form mistakes, H_0) for the forms a stack of n states can take by mistake."""
+def read_forms(value, n: int, b: int, h: int) -> list:
+    """[(states, form mistakes, H_0)]: the readings of `value` as a stack of n states, likeliest first."""
     if isinstance(value, SequenceValue):
         arrays = [numbers(item) for item in value.items]
         if len(arrays) == n and all(a is not None and a.shape == (b, h) for a in arrays):
-            return np.stack(arrays), ("returns_list",), None
+            return [(np.stack(arrays), ("returns_list",), None)]
         if 2 <= len(arrays) <= 3:  # (output, H_n), as nn.RNN returns
-            states, form, H0 = read_form(value.items[0], n, b, h)
-            if states is not None:
-                return states, ("returns_tuple", *form), H0
-        return None, (), None
+            return [(states, ("returns_tuple", *form), H0) for states, form, H0 in read_forms(value.items[0], n, b, h)]
+        return []
     array = numbers(value)
     shape = None if array is None else array.shape
     if shape == (n, b, h):
-        return array, (), None
-    if shape == (n + 1, b, h):
-        return array[1:], ("h0_included",), array[0]
+        return [(array, (), None)]
+    if shape == (n + 1, b, h):  # H_0 in front, or one state too many at the end
+        return [(array[1:], ("h0_included",), array[0]), (array[:-1], ("extra_state",), None)]
     if shape == (n * b, h):  # with n = 1, a stack without its time axis: the same mistake
-        return array.reshape(n, b, h), ("cat_instead_of_stack",), None
+        return [(array.reshape(n, b, h), ("cat_instead_of_stack",), None)]
     if shape == (b, n * h):
-        return array.reshape(b, n, h).swapaxes(0, 1), ("cat_instead_of_stack",), None
-    return None, (), None
+        return [(array.reshape(b, n, h).swapaxes(0, 1), ("cat_instead_of_stack",), None)]
+    return []
+
+
+def read_form(value, n: int, b: int, h: int) -> tuple:
+    """(states, form mistakes, H_0) of the likeliest reading, or (None, (), None)."""
+    return (read_forms(value, n, b, h) or [(None, (), None)])[0]
 
 
 def _close(expected, actual, rtol, atol) -> bool:
@@ -90,7 +94,8 @@ def explain_states(X, H, W_in, W_rec, bias, only: "tuple | None" = None) -> "tup
     `only` = (step, order) tries that version alone.
     """
     X64, H64 = X.astype(np.float64), H.astype(np.float64)
-    rtol, atol = (LOOSE * t for t in tolerance(H.dtype, W_in.dtype))
+    # float32's tolerance, loosened: the mistake is named whatever precision the student computed in.
+    rtol, atol = (LOOSE * t for t in tolerance(np.float32))
     if only is not None and only[1] == "aliased":
         return None  # one buffer stored every step computes nothing that can be checked: never "the same mistake"
     XW, HW, HWt = _products(X64, W_in), _products(H64, W_rec), _products(H64, W_rec.T)
@@ -98,11 +103,31 @@ def explain_states(X, H, W_in, W_rec, bias, only: "tuple | None" = None) -> "tup
     for step, order in tried:
         x = XW[1:] if order == "right" else XW[:-1]  # shifted: H[t] came from X[t-1]
         if _close(step(x, HW[:-1], HWt[:-1], bias), H64[1:], rtol, atol):
+            if order == "shifted" and np.ptp(H64[0]) > 0 and (np.abs(H64[0]) < 1).all():
+                order = "input_shifted"  # H[0] is a tanh's output, not the H_0 drawn: X_(t-1) fed to step t
             return step, order
     if only is None and len(H) > 1 and np.allclose(H64, H64[-1], rtol, atol) and not np.allclose(X64, X64[-1]) \
-            and np.ptp(H64[-1]) > 0:  # (a constant, zeros say, is no state)
+            and _could_be_a_last_state(X64[-1], H64[-1], W_in, W_rec, bias):
         return RIGHT, "aliased"  # one buffer: only H_n is left, whatever the step
     return None
+
+
+def _could_be_a_last_state(x, H, W_in, W_rec, bias) -> bool:
+    """H is tanh(x W_in + H' W_rec + bias) for some H' in (-1, 1): a constant, H_0 itself or noise is not."""
+    if np.ptp(H) == 0 or not (np.abs(H) < 1).all():
+        return False
+    with np.errstate(all="ignore"):
+        previous = np.linalg.solve(W_rec.T.astype(np.float64), (np.arctanh(H) - x @ W_in - bias).T).T
+    return bool((np.abs(previous) < 1).all())
+
+
+def _strictly_right(X, H, weights) -> bool:
+    """The right step within the check's own tolerance for H's dtype (see common.check_recurrence)."""
+    W_in, W_rec, bias = weights
+    rtol, atol = tolerance(H.dtype, W_in.dtype)
+    H64 = H.astype(np.float64)
+    expected = np.tanh(_products(X[1:].astype(np.float64), W_in) + _products(H64[:-1], W_rec) + bias)
+    return _close(expected, H64[1:], rtol, atol)
 
 
 def _right(X, H, weights) -> bool:
@@ -116,24 +141,29 @@ def diagnose(X, value, weights: "tuple | None" = None, h: "int | None" = None) -
     """
     n, b = X.shape[:2]
     h = weights[0].shape[1] if weights is not None else h
-    states, form, H0 = read_form(value, n, b, h)
+    readings = read_forms(value, n, b, h)
     array = numbers(value)
     shape = None if array is None else array.shape
-    if states is None and shape == (b, h):
+    if not readings and shape == (b, h):
         return Reading(None, ("last_state_only",))
     if weights is None:
-        return Reading(states, form, H0)
-    if states is None:
-        if shape == (b, n, h) and n != b:
-            swapped = array.swapaxes(0, 1)
-            if explain_states(X, swapped, *weights) is not None:
-                return explained(X, Reading(swapped, ("wrong_stack_axis",)), weights)
-            if _right(X.swapaxes(0, 1), array, weights):
-                return Reading(None, ("wrong_time_axis",))
-        if shape == (b, b, h) and n > b and _right(X[:b], array, weights):  # b steps: the loop's count from B
+        return Reading(*readings[0]) if readings else Reading(None)
+    for states, form, H0 in readings:  # the first reading its states explain, H_0 included
+        reading = explained(X, Reading(states, form, H0), weights)
+        if reading.explained and (H0 is None or _first_step_holds(X, reading, weights)):
+            return reading
+    if readings:
+        states, form, _ = readings[0]
+        return explained(X, Reading(states, form), weights)  # an H_0 that nothing supports is not read
+    if shape == (b, n, h) and n != b:
+        swapped = array.swapaxes(0, 1)
+        if explain_states(X, swapped, *weights) is not None:
+            return explained(X, Reading(swapped, ("wrong_stack_axis",)), weights)
+        if _right(X.swapaxes(0, 1), array, weights):
             return Reading(None, ("wrong_time_axis",))
-        return Reading(None)
-    return explained(X, Reading(states, form, H0), weights)
+    if shape == (b, b, h) and n > b and _right(X[:b], array, weights):  # b steps: the loop's count from B
+        return Reading(None, ("wrong_time_axis",))
+    return Reading(None)
 
 
 def explained(X, reading: Reading, weights) -> Reading:
@@ -146,7 +176,17 @@ def explained(X, reading: Reading, weights) -> Reading:
         return reading
     reading.step, reading.order = found
     reading.behaviour = (*reading.step.codes, *ORDER_CODES[reading.order])
+    if not reading.behaviour and not _strictly_right(X, reading.states, weights):
+        reading.behaviour = ("low_precision",)  # the right step, at float32's precision only
     return reading
+
+
+def _first_step_holds(X, reading: Reading, weights) -> bool:
+    """H_1 follows from the H_0 the output holds, by the step that explains the rest."""
+    W_in, W_rec, bias = weights
+    H0, H1 = reading.H0.astype(np.float64), reading.states[0].astype(np.float64)
+    rtol, atol = (LOOSE * t for t in tolerance(np.float32))
+    return _close(reading.step(X[0].astype(np.float64) @ W_in, H0 @ W_rec, H0 @ W_rec.T, bias), H1, rtol, atol)
 
 
 def initial_state(X, reading: Reading, W_in, W_rec_inverse, bias) -> "np.ndarray | None":
@@ -158,6 +198,8 @@ def initial_state(X, reading: Reading, W_in, W_rec_inverse, bias) -> "np.ndarray
     states, step = reading.states.astype(np.float64), reading.step
     if reading.order == "shifted":
         return states[0]
+    if reading.order == "input_shifted":  # the first step took X_N: H[0] = f(X_N W_xh + H_0 W_hh + b_h)
+        X = np.concatenate([X[-1:], X])
     if step.activation not in INVERSES:
         return None
     W_back = W_rec_inverse.T if step.transposed else W_rec_inverse

@@ -68,6 +68,13 @@ MISTAKES = {
     "states_aliased": Mistake("todos os estados devolvidos são iguais: o mesmo array é alterado no lugar e "
                               "guardado a cada passo",
                               "cada passo deve guardar um resultado novo; H[:] = ... e += alteram o array antigo"),
+    "extra_state": Mistake("a saída tem N + 1 estados: um a mais no fim (o último estado repetido?)",
+                           "a pilha tem um estado por passo de X, nem mais nem menos"),
+    "input_shifted": Mistake("cada passo usa a entrada do passo anterior, X_(t-1) no lugar de X_t",
+                             "confira o índice de X usado em cada passo"),
+    "low_precision": Mistake("os estados seguem a recorrência só com a precisão de float32: a conta foi feita "
+                             "em float32 e convertida no fim?",
+                             "faça a conta em float64, o dtype de X e de params"),
     "h0_argument_ignored": Mistake("com um H0 dado, H_1 não parte dele",
                                    "quando H0 é passado, ele é o estado inicial"),
     # H_0

@@ -47,7 +47,7 @@ def test_returns_float64_array_of_shape_b_h(part):
     _, _, out = lecture_run(part)
     checks.check_type(WHAT, out, np.ndarray)
     checks.check_shape(WHAT, out, (LECTURE["batch"], LECTURE["hidden"]))
-    if out.dtype != np.float64:
+    if not checks.is_float64(out.dtype):
         fail_with(WHAT, "not_float64", detail=f"dtype {out.dtype}; ")
 
 

@@ -60,25 +60,27 @@ def cell_report(part) -> dict:
 
 
 def reported(report: dict, key: str) -> list:
+    """A list the student's process reported: names, or settings holding only plain values (a claim)."""
     items = report.get(key)
-    return list(items.items) if isinstance(items, SequenceValue) else []
+    items = list(items.items) if isinstance(items, SequenceValue) else []
+    return [{k: v for k, v in item.items() if isinstance(v, (str, float))} if isinstance(item, dict) else item
+            for item in items if isinstance(item, (str, dict))]
 
 
 def nonstandard_cell(part) -> bool:
     """The module's cell is a ReLU or bias-free one (its own report)."""
     cells = [c for c in reported(cell_report(part), "submodules") if isinstance(c, dict)]
-    return any(c.get("nonlinearity") not in (None, "tanh") or c.get("bias") in (0, False) for c in cells)
+    return any(c.get("nonlinearity") not in (None, "tanh") or c.get("bias") == 0 for c in cells)
 
 
 def cell_made_in_forward(part) -> bool:
-    """forward runs an nn.RNNCell that the module did not hold when it was built (its own report)."""
+    """forward creates the nn.RNNCell it runs (its own report)."""
     X = part.rng("module/made_in_forward").standard_normal((2, 3, 4)).astype(np.float32)
     try:
         result = part.module("RNN", (4, 5, 3), device="cpu", X=X)
     except StudentError:
         return False
-    unheld = result.get("unheld")
-    return "RNNCell" in (unheld.items if isinstance(unheld, SequenceValue) else [])
+    return "RNNCell" in reported(result, "made_in_forward")
 
 
 def missing_cell(part) -> tuple:
@@ -88,15 +90,33 @@ def missing_cell(part) -> tuple:
     return ("cell_created_in_forward",) if part.once("made", lambda: cell_made_in_forward(part)) else ("no_rnn_cell",)
 
 
-def named_error(part, exc: StudentError, what: str):
-    """Fail with the mistake behind an error the module raised, if it is a known one; else let it be."""
+# What PyTorch says, in English, when a known mistake meets nn.RNNCell: the mistake it means.
+ERRORS = [
+    (r"hidden0 batch size (1|{h})\b", "h0_shared_across_batch"),  # one row, or a vector of h
+    (r"doesn't match hidden0 batch size", "sizes_from_constructor"),
+    (r"inconsistent hidden_size|size mismatch|shapes cannot be multiplied", "sizes_from_globals"),
+    (r"numpy\(\) on Tensor that requires grad|tensor to numpy", "graph_detached"),
+    (r"device|cuda", "device_fixed"),
+]
+
+
+def named_error(part, exc: StudentError, what: str, on_meta: bool = False, h: int = SIZES[3]):
+    """Fail with the mistake behind an error the module raised, if it is a known one; else let it be
+    (h: the hidden size the module was built with)."""
     text = str(exc)
-    if text.startswith("LookupError") and "nn.RNNCell" in text:  # the grader's weights found no cell
-        fail_with(what, *missing_cell(part))
-    if "meta tensor" in text:  # needed the numbers of a tensor that has none
-        fail_with(what, "graph_detached", detail=f"{META}, o forward precisou dos números dos tensores; ")
-    if re.search(r"device|cuda", text, re.IGNORECASE):
-        fail_with(what, "device_fixed", detail=f"levantou {error_kind(exc)}; ")
+    if text.startswith("LookupError") and "nn.RNNCell" in text:  # the grader's weights fit no cell it holds
+        cells = [c for c in reported(cell_report(part), "submodules") if isinstance(c, dict)]
+        fail_with(what, *(("sizes_from_globals",) if cells else missing_cell(part)))
+    if "meta tensor" in text:  # moved X off its device, or took its numbers: which, the CPU tells
+        _, _, result = run(part, "cpu", part.rng("module/meta"), *SIZES, load=False)
+        detached = not all(t.requires_grad for t in tensors_in(result.get("output")))
+        fail_with(what, "graph_detached" if detached else "device_fixed",
+                  detail=f"{META}, o forward precisou dos números de X ou o tirou do device; ")
+    code = next((code for pattern, code in ERRORS if re.search(pattern.format(h=h), text, re.IGNORECASE)), None)
+    if code:
+        fail_with(what, code, detail=f"{META}, " * on_meta + f"o forward levantou {error_kind(exc)}; ")
+    if on_meta:
+        checks.fail(f"{what}: {META}, o forward levantou {error_kind(exc)}")
     raise exc
 
 
@@ -111,7 +131,7 @@ def run(part, device, gen, n, b, d, h, batch_size=None, load=True, what=WHAT, **
     except StudentError as exc:
         if "H0" in kwargs and takes_no_initial_state(exc):
             raise
-        named_error(part, exc, what)
+        named_error(part, exc, what, h=h)
     return X, used, result
 
 
@@ -301,9 +321,7 @@ def test_follows_the_device_of_its_input(part):
     try:
         result = part.module("RNN", (d, h, b), device="meta", shape=[n, b, d])
     except StudentError as exc:
-        if "meta tensor" in str(exc):
-            named_error(part, exc, WHAT)
-        fail_with(WHAT, "device_fixed", detail=f"{META}, o forward levantou {error_kind(exc)}; ")
+        named_error(part, exc, WHAT, on_meta=True)
     out = result.get("output")
     tensors = tensors_in(out)
     if not tensors:
@@ -311,7 +329,6 @@ def test_follows_the_device_of_its_input(part):
     elsewhere = sorted({t.device for t in tensors if t.device != "meta"})
     if elsewhere:
         fail_with(WHAT, "device_fixed", detail=f"{META}, a saída ficou em {', '.join(elsewhere)}; ")
-    X, _, result = run(part, "cpu", gen, n, b, d, h, load=False)
-    states = diagnose(X, result.get("output"), h=h).states
-    if states is None or not (np.abs(states) <= 1).all():
-        checks.fail(f"{WHAT}: na CPU, a saída não é uma pilha de estados em [-1, 1] de forma {(n, b, h)}")
+    X, used, result = run(part, "cpu", gen, n, b, d, h)
+    if not read(part, X, used, result).explained:
+        checks.fail(f"{WHAT}: na CPU, com os mesmos tamanhos, a saída não é a pilha de estados da recorrência")

@@ -53,7 +53,7 @@ def test_returns_float64_array_of_shape_n_b_h(part):
         fail_with(WHAT, *reading.form)
     checks.check_type(WHAT, out, np.ndarray)
     checks.check_shape(WHAT, out, (n, b, h))
-    if out.dtype != np.float64:
+    if not checks.is_float64(out.dtype):
         fail_with(WHAT, "not_float64", detail=f"dtype {out.dtype}; ")
 
 
