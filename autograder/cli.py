@@ -2,6 +2,7 @@
 
     python -m autograder grade PATH... [--assignment DIR] [--json FILE] [--csv FILE] [--html DIR] [--resume] ...
     python -m autograder report REPORT.json [--out DIR]
+    python -m autograder gradescope [--out autograder.zip] [--assignment DIR]
 
 PATH is a notebook, a flat folder of notebooks (the student is the file's
 stem), or nbgrader's submitted/ folder (<student>/<assignment>/*.ipynb). Every
@@ -223,8 +224,30 @@ def main(argv: "list | None" = None) -> int:
     cmd.add_argument("report", type=Path, metavar="REPORT.json", help="what `grade --json` wrote")
     cmd.add_argument("--out", type=Path, metavar="DIR",
                      help="where to write (default: a folder named after the report, e.g. report/ for report.json)")
+    cmd = commands.add_parser("gradescope", help="build a Gradescope autograder zip for the assignment",
+                              description="Build the zip to upload as a Gradescope programming assignment's "
+                                          "autograder: it grades each submission with this grader, in its sandbox.")
+    cmd.add_argument("--out", type=Path, default=Path("autograder.zip"), metavar="FILE",
+                     help="the zip to write (default: %(default)s)")
+    cmd.add_argument("--assignment", type=Path, metavar="DIR",
+                     help="the assignment's folder, <course>/solutions/<name> (default: the only one under .)")
     args = parser.parse_args(argv)
+    if args.command == "gradescope":
+        return gradescope_bundle(args, parser)
     return grade(args, parser) if args.command == "grade" else class_report(args, parser)
+
+
+def gradescope_bundle(args, parser) -> int:
+    """`python -m autograder gradescope`: the autograder zip for Gradescope."""
+    from autograder import gradescope
+
+    try:
+        assignment = assignments.load(args.assignment) if args.assignment else assignments.find()
+    except (LookupError, FileNotFoundError) as exc:
+        parser.error(str(exc))
+    Console().print(f"wrote {gradescope.build(assignment, args.out)}: upload it as the autograder of a Gradescope "
+                    "programming assignment")
+    return 0
 
 
 def class_report(args, parser) -> int:

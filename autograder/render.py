@@ -95,3 +95,38 @@ def table(report: Report, console: "Console", mistakes: "dict | None" = None) ->
             (f"{len(report.needs_review)} submission(s) need review", "bold red"),
             " (the grader failed, not the student): ",
             plain(", ".join(r.student + (f" (log: {r.log})" if r.log else "") for r in report.needs_review))))
+
+
+ISOLATION_WORDS = {"bubblewrap": "sandbox bubblewrap",
+                   "process": "processos separados (sem bubblewrap neste contêiner)"}
+
+
+def gradescope(row, isolation: str, seconds: float) -> dict:
+    """One submission as Gradescope's results.json: a test per hidden test, messages visible to the student.
+
+    Messages never hold hidden inputs (checks.py), so every test is visible; what
+    the grader itself failed on is said to the student and flagged for the
+    instructor (extra_data.needs_review), never silently a zero.
+    """
+    from autograder.results import STATUS_WORDS, Status
+
+    where = ISOLATION_WORDS.get(isolation, isolation)
+    lines = [f"Nota: {row.score:g} de {row.max_score:g}. Correção isolada com {where}."]
+    if row.error:
+        lines.append(f"A entrega não pôde ser corrigida: {row.error}")
+    if row.needs_review:
+        lines.append("O corretor falhou em parte desta entrega (não é um erro do seu código); o professor vai revisar.")
+    lines += row.notes
+    tests = []
+    for number, (gid, part) in enumerate(row.parts.items(), 1):
+        for index, test in enumerate(part.tests, 1):
+            output = f"[{STATUS_WORDS[test.status]}] {test.message}" if test.message else ""
+            tests.append({"name": f"{gid}: {test.title or test.name}", "number": f"{number}.{index}",
+                          "score": test.score, "max_score": test.max_score,
+                          "status": "passed" if test.status == Status.PASSED else "failed",
+                          "output": output, "tags": list(test.diagnosis), "visibility": "visible"})
+    return {"score": row.score, "execution_time": round(seconds, 1), "output": "\n".join(lines),
+            "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
+            "extra_data": {"needs_review": row.needs_review, "isolation": isolation, "digest": row.digest,
+                           "diagnosis": diagnoses(row)},
+            "tests": tests}
