@@ -108,3 +108,32 @@ def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, graded_class):
     proc = grade(graded_class[0], "--json", tmp_path / "r.json", "--scheduler", f"tcp://127.0.0.1:{free_port()}",
                  check=(2,), timeout=300)
     assert "--scheduler tcp://127.0.0.1:" in proc.stderr and "cannot reach" in proc.stderr
+
+
+class StubClient:
+    """What cluster_devices reads of a client: the scheduler's view of its workers."""
+
+    def __init__(self, *resources):
+        self.workers = {f"tcp://w{i}": {"resources": r} for i, r in enumerate(resources)}
+
+    def scheduler_info(self, n_workers=-1):
+        return {"workers": self.workers}
+
+
+@pytest.mark.parametrize("requested, resources, expected", [
+    ("auto", [{}, {}], ["cpu"]),
+    ("auto", [{}, {"GPU": 1}], ["cpu", "cuda"]),
+    ("cpu", [{"GPU": 1}], ["cpu"]),
+    ("cuda", [{"GPU": 2}], ["cpu", "cuda"]),
+])
+def test_cuda_runs_where_a_worker_declares_a_gpu(requested, resources, expected):
+    from autograder.cluster import cluster_devices
+
+    assert cluster_devices(StubClient(*resources), requested) == expected
+
+
+def test_cuda_without_a_gpu_worker_is_refused():
+    from autograder.cluster import cluster_devices
+
+    with pytest.raises(ValueError, match="GPU=1"):
+        cluster_devices(StubClient({}, {}), "cuda")
