@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.tools.benchmark_cluster import without_timing
 from tests.helpers import CORPUS, grade
 
 pytestmark = pytest.mark.slow
@@ -68,14 +69,6 @@ def graded_class(tmp_path_factory):
     local = folder / "local.json"
     grade(folder, "--json", local, "--device", "cpu", "--seed", SEED, "--workers", 2, "--call-timeout", 3)
     return folder, without_timing(local)
-
-
-def without_timing(path: Path) -> dict:
-    report = json.loads(path.read_text())
-    report.pop("graded_at")
-    for row in report["submissions"]:
-        row.pop("timing", None)
-    return report
 
 
 def test_the_cluster_gives_the_local_report(cluster, graded_class, tmp_path):

@@ -33,6 +33,7 @@ def grade(folder: Path, out: Path, *extra: str) -> float:
 
 
 def without_timing(path: Path) -> dict:
+    """A report as JSON, without what differs between two runs of the same class (when, and how long)."""
     report = json.loads(path.read_text())
     report.pop("graded_at")
     for row in report["submissions"]:
