@@ -8,6 +8,7 @@ on the same notebooks, part by part.
 import csv
 import html
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -148,6 +149,8 @@ def test_feedback_released_to_students_shows_results_and_figure_but_no_hidden_te
         assert "devolve as chaves e as formas do contrato" in text  # the results are there, in Portuguese
         assert [line for line in hidden if line in text] == []
         assert "data:image/svg+xml;base64," in text  # the figure travels inside the page
+        # No line of the grader's own code or its paths (a warning raised inside a check once printed one).
+        assert not re.search(r"(autograder|solutions)/[\w/]+\.py|site-packages", text)
 
 
 @pytest.mark.parametrize("path", ["workflow", "isolated_workflow"])
