@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from jinja2 import Environment, FileSystemLoader
 
+from autograder.render import diagnoses
 from autograder.results import STATUS_WORDS, Report, Status
 
 MAX_NAMES = 40  # students listed under a mistake; the rest are counted
@@ -55,7 +56,7 @@ def summarize(report: Report) -> ClassSummary:
                     tests[key][1] += test.status == Status.PASSED
     who = {}
     for row in rows:
-        for code in dict.fromkeys(c for p in row.parts.values() for t in p.tests for c in t.diagnosis):
+        for code in diagnoses(row):
             who.setdefault(code, []).append(row.student)
     review = []
     for index, row in enumerate(rows):
@@ -150,8 +151,7 @@ def render_page(report: Report, summary: ClassSummary, images: dict) -> str:
     return PAGE.render(
         report=report, summary=summary, images={k: base64.b64encode(v).decode() for k, v in images.items()},
         grade_ids=list(rows[0].parts) if rows else [], words=STATUS_WORDS, max_names=MAX_NAMES,
-        codes=[list(dict.fromkeys(c for p in row.parts.values() for t in p.tests for c in t.diagnosis))
-               for row in rows],
+        codes=[diagnoses(row) for row in rows],
         index_of={row.student: i for i, row in reversed(list(enumerate(rows)))},
         mean=float(np.mean(totals)) if totals else 0.0, median=float(np.median(totals)) if totals else 0.0,
         full=sum(t == summary.max_score for t in totals), zero=sum(t == 0 for t in totals),
