@@ -152,10 +152,11 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         console.print(f"interrupted: the rows graded so far are in {args.json.with_suffix('.jsonl')}; "
                       "run the same command with --resume to grade the rest")
         return 130
+    finally:
+        if client is not None:
+            client.close()
     remove_stale_cgroups()  # any left by a worker that was killed
     seen = {code for row in rows for code in render.diagnoses(row)}
-    if client is not None:
-        client.close()
     report = results.Report(assignment.name, where, limits_used, rows,
                             devices=devices, graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                             mistakes={code: text for code, text in assignment.mistakes.items() if code in seen})
