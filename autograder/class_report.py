@@ -33,16 +33,23 @@ class ClassSummary:
 
     students: int
     max_score: float
-    totals: list  # each student's score
-    parts: dict  # grade_id -> (max score, [each student's score])
-    tests: list  # (grade_id, test name, title, passed, ran): ran counts the submissions where it ran
-    mistakes: list  # (code, [students]), most frequent first
+    totals: list  # each student's score (not those the grader failed on: they are not scores yet)
+    parts: dict  # grade_id -> (max score, [each such student's score])
+    tests: list  # (grade_id, test name, title, passed, ran): ran counts the submissions where it ran, judged
+    mistakes: list  # (code, [(student index, student)]), most frequent first
     review: list = field(default_factory=list)  # (student index, student, why), grader failures first
+    uncounted: int = 0  # submissions left out of the figures: the grader failed on them
+
+
+def grade_ids(report: Report) -> list:
+    """Every part of the report, in order (rows of an edited assignment may differ)."""
+    return list(dict.fromkeys(gid for row in report.submissions for gid in row.parts))
 
 
 def summarize(report: Report) -> ClassSummary:
     rows = report.submissions
-    grade_ids = list(rows[0].parts) if rows else []
+    counted = [row for row in rows if not row.needs_review]
+    parts = {gid: next(row.parts[gid].max_score for row in rows if gid in row.parts) for gid in grade_ids(report)}
     tests, order = {}, []
     for row in rows:
         for gid, part in row.parts.items():
@@ -51,13 +58,13 @@ def summarize(report: Report) -> ClassSummary:
                 if key not in tests:
                     tests[key] = [test.title or test.name, 0, 0]
                     order.append(key)
-                if test.status != Status.SKIPPED:
+                if test.status not in (Status.SKIPPED, Status.GRADER_ERROR):  # a grader failure judged nothing
                     tests[key][2] += 1
                     tests[key][1] += test.status == Status.PASSED
     who = {}
-    for row in rows:
+    for index, row in enumerate(rows):
         for code in diagnoses(row):
-            who.setdefault(code, []).append(row.student)
+            who.setdefault(code, []).append((index, row.student))
     review = []
     for index, row in enumerate(rows):
         statuses = Counter(t.status for p in row.parts.values() for t in p.tests)
@@ -71,11 +78,13 @@ def summarize(report: Report) -> ClassSummary:
     return ClassSummary(
         students=len(rows),
         max_score=rows[0].max_score if rows else 0.0,
-        totals=[row.score for row in rows],
-        parts={gid: (rows[0].parts[gid].max_score, [row.parts[gid].score for row in rows]) for gid in grade_ids},
+        totals=[row.score for row in counted],
+        parts={gid: (most, [row.parts[gid].score for row in counted if gid in row.parts])
+               for gid, most in parts.items()},
         tests=[(gid, name, *tests[(gid, name)]) for gid, name in order],
         mistakes=sorted(who.items(), key=lambda item: (-len(item[1]), item[0])),
         review=[entry[1:] for entry in sorted(review)],
+        uncounted=len(rows) - len(counted),
     )
 
 
@@ -150,9 +159,8 @@ def render_page(report: Report, summary: ClassSummary, images: dict) -> str:
     totals = summary.totals
     return PAGE.render(
         report=report, summary=summary, images={k: base64.b64encode(v).decode() for k, v in images.items()},
-        grade_ids=list(rows[0].parts) if rows else [], words=STATUS_WORDS, max_names=MAX_NAMES,
+        grade_ids=grade_ids(report), words=STATUS_WORDS, max_names=MAX_NAMES,
         codes=[diagnoses(row) for row in rows],
-        index_of={row.student: i for i, row in reversed(list(enumerate(rows)))},
         mean=float(np.mean(totals)) if totals else 0.0, median=float(np.median(totals)) if totals else 0.0,
         full=sum(t == summary.max_score for t in totals), zero=sum(t == 0 for t in totals),
     )

@@ -4,28 +4,33 @@
 
 A worker needs only this package (and bubblewrap, for the sandbox): the
 assignment (its source notebook and solutions/ folder) is sent once to every
-worker as a zip, and each submission travels as the bytes of its files. The
+worker as a zip, and each submission travels as the bytes of the notebooks
+its grader will read (what it only notes travels as a stand-in). The
 worker grades it with the same runner and the same sandbox as a local run, so
 the rows are the same (timing aside). Dask reschedules the task of a worker
 that dies; this side records each submission's row once, whoever finished it.
 Workers started with `--resources GPU=1` take the submissions when the run asks
 for CUDA (`--device cuda`, or `auto` when the cluster has such workers).
 """
+import atexit
 import hashlib
 import io
 import os
+import shutil
+import stat
 import tempfile
 import traceback
+import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 from autograder import assignment as assignments
 from autograder import results
+from autograder.course import notebooks_in
 from autograder.limits import Limits
+from autograder.notebook import MAX_NOTEBOOK_BYTES, Refused, read_regular_file
 
-# What one submission may send: a notebook, or a student's folder of files (the same bounds as the gradebook's).
-MAX_FILES, MAX_BYTES = 100, 50 * 2**20
 _UNPACKED = {}  # in a worker: the assignments it has unpacked, by digest
 
 
@@ -41,24 +46,50 @@ def pack_assignment(assignment: assignments.Assignment) -> bytes:
     return buffer.getvalue()
 
 
-def submission_files(path: Path) -> dict:
-    """{relative name: bytes} of a submission: its notebook, or the regular files of its folder (bounded)."""
+def _entry(path: Path, send: bool):
+    """A file's bytes when `send` (and it is a notebook the grader may read), else what stands for it on
+    the worker: ("sparse", size), ("dir",), ("link",) or ("special",), so that the worker's grader
+    refuses and notes it exactly as a local one would, without this side reading it."""
+    mode = path.lstat()
+    if stat.S_ISREG(mode.st_mode):
+        if send and mode.st_size <= MAX_NOTEBOOK_BYTES:
+            try:
+                return read_regular_file(path)
+            except Refused:
+                pass  # (changed under us: the worker's grader says so)
+        return ("sparse", mode.st_size)
+    return ("dir",) if stat.S_ISDIR(mode.st_mode) else ("link",) if stat.S_ISLNK(mode.st_mode) else ("special",)
+
+
+def submission_files(path: Path, assignment_name: str) -> dict:
+    """{name: bytes or stand-in} of a submission: its notebook, or the notebook-named entries of its folder,
+    with bytes for those the grader will read (course.notebooks_in) and stand-ins for the others."""
     if not path.is_dir():
-        return {path.name: path.read_bytes()}
-    files, total = {}, 0
-    for file in sorted(path.rglob("*")):
-        if file.is_file() and not file.is_symlink() and not any(p.is_symlink() for p in file.relative_to(path).parents
-                                                                if p != Path(".")):
-            total += file.stat().st_size
-            if len(files) >= MAX_FILES or total > MAX_BYTES:
-                break
-            files[file.relative_to(path).as_posix()] = file.read_bytes()
-    return files
+        return {path.name: _entry(path, send=True)}
+    chosen, _ = notebooks_in(path, assignment_name)
+    return {entry.name: _entry(Path(entry.path), send=Path(entry.path) in chosen)
+            for entry in os.scandir(path) if entry.name.endswith(".ipynb")}
+
+
+def _materialize(target: Path, content) -> None:
+    """Write one entry of submission_files on the worker."""
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    elif content[0] == "sparse":
+        with open(target, "wb") as f:
+            f.truncate(int(content[1]))
+    elif content[0] == "dir":
+        target.mkdir()
+    elif content[0] == "link":
+        target.symlink_to("/nonexistent")
+    else:
+        os.mkfifo(target)
 
 
 def _assignment(packed: bytes, digest: str, name: str) -> assignments.Assignment:
     if digest not in _UNPACKED:
         folder = Path(tempfile.mkdtemp(prefix=f"autograder-{digest[:12]}-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the hidden tests leave with the worker
         with zipfile.ZipFile(io.BytesIO(packed)) as archive:
             archive.extractall(folder)
         _UNPACKED[digest] = assignments.load(folder / "solutions" / name)
@@ -74,12 +105,10 @@ def grade_task(packed: bytes, digest: str, name: str, student: str, notebook: st
     with tempfile.TemporaryDirectory(prefix="autograder-submission-") as tmp:
         # The same name as on the instructor's side: notes and rebuilt names read the same.
         path = Path(tmp) / Path(notebook).name
-        for relative, data in files.items():
-            target = (path / relative) if is_folder else path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
         if is_folder:
-            path.mkdir(exist_ok=True)
+            path.mkdir()
+        for name, content in files.items():
+            _materialize(path / Path(name).name if is_folder else path, content)
         try:
             row, logs = grade_submission(assignment, student, path, None, limits, devices, seed)
         except Exception:
@@ -124,9 +153,15 @@ def connect(address: str, timeout: float = 30):
     from distributed import Client
 
     try:
-        return Client(address, timeout=timeout)
+        client = Client(address, timeout=timeout)
     except (OSError, ValueError) as exc:
         raise OSError(f"--scheduler {address}: cannot reach the Dask scheduler there ({exc})") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except Exception:  # noqa: BLE001 -- distributed's own TimeoutError, whichever it is
+        client.close()
+        raise OSError(f"--scheduler {address}: the scheduler has no worker (start some with `dask worker`)") from None
+    return client
 
 
 def run(client, assignment: assignments.Assignment, jobs: list, limits: Limits, devices: list, seed: int,
@@ -139,11 +174,12 @@ def run(client, assignment: assignments.Assignment, jobs: list, limits: Limits, 
     digest = hashlib.sha256(packed).hexdigest()
     shared = client.scatter(packed, broadcast=True)  # once to every worker, not once per task
     resources = {"GPU": 1} if "cuda" in devices else None
+    run_id = uuid.uuid4().hex  # keys of this run only: another run's tasks are never taken for ours
     futures = {}
     for index, (student, path) in enumerate(jobs):
         future = client.submit(grade_task, shared, digest, assignment.name, student, str(path), path.is_dir(),
-                               submission_files(path), limits, devices, seed, resources=resources, pure=False,
-                               key=f"grade-{digest[:8]}-{seed}-{index}")
+                               submission_files(path, assignment.name), limits, devices, seed, resources=resources,
+                               pure=False, key=f"grade-{run_id}-{index}")
         futures[future] = index
     done = set()
     for future in as_completed(futures):

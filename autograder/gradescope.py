@@ -19,6 +19,7 @@ root), and AUTOGRADER_PYTHON names the interpreter run_autograder uses.
 import io
 import json
 import os
+import shutil
 import stat
 import sys
 import time
@@ -75,8 +76,22 @@ def build(assignment: assignments.Assignment, out: "str | Path") -> Path:
     return out
 
 
+def submitted_folder(submission: Path) -> Path:
+    """Where the student's notebooks are: the submission, or the first folder below it that holds one
+    (a zip uploaded with a folder inside), looking at most 3 levels down and never through a link."""
+    level = [submission]
+    for _ in range(4):
+        for folder in level:
+            if any(e.name.endswith(".ipynb") for e in os.scandir(folder)):
+                return folder
+        level = sorted(Path(e.path) for folder in level for e in os.scandir(folder)
+                       if e.is_dir(follow_symlinks=False))[:100]
+    return submission
+
+
 def grade(root: "str | Path") -> dict:
     """Grade <root>/submission/ and write <root>/results/results.json; return what was written."""
+    from autograder.notebook import template
     from autograder.runner import devices, grade_submission, new_seed
     from autograder.sandbox import isolation
 
@@ -84,15 +99,24 @@ def grade(root: "str | Path") -> dict:
     start = time.monotonic()
     course = root / "source" / "course"
     assignment = assignments.find(course)
-    submission = root / "submission"
+    where = isolation()
+    if where != "bubblewrap":
+        # Without the sandbox the student's code runs as this user: the hidden tests and the reference
+        # are loaded now, and their files removed, so that no submission can read them (the container
+        # is Gradescope's, made anew for every run).
+        assignment.tests, template(assignment)  # noqa: B018 -- loaded for their side effect
+        shutil.rmtree(course)
     on = devices("auto")
-    row, logs = grade_submission(assignment, "submission", submission, None, Limits(), on, new_seed())
-    results = render.gradescope(row, isolation(), time.monotonic() - start)
+    row, logs = grade_submission(assignment, "submission", submitted_folder(root / "submission"), None, Limits(),
+                                 on, new_seed())
+    results = render.gradescope(row, where, time.monotonic() - start)
+    results = json.loads(json.dumps(results).replace(json.dumps(str(root))[1:-1] + "/", ""))  # paths as the student's
     if logs:  # the grader's own failure: for the instructor (Gradescope keeps stdout from students)
         print("\n".join(logs))
     folder = root / "results"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    (folder / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8",
+                                         errors="backslashreplace")
     return results
 
 

@@ -8,7 +8,7 @@ disguise: the test scores nothing *yet*, the row says `needs_review`, and the
 command line exits with a code of its own so that no one records it unawares.
 """
 import textwrap
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 
 from autograder.inside.values import printable
@@ -87,10 +87,14 @@ class SubmissionResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SubmissionResult":
-        parts = {gid: PartResult(p["score"], p["max_score"], [TestResult(**{**t, "status": Status(t["status"])})
-                                                              for t in p["tests"]])
+        """A row written by to_dict; fields this version does not know (a newer writer's) are left out."""
+        test_fields = {f.name for f in fields(TestResult)}
+        parts = {gid: PartResult(p["score"], p["max_score"],
+                                 [TestResult(**{**{k: v for k, v in t.items() if k in test_fields},
+                                                "status": Status(t["status"])}) for t in p["tests"]])
                  for gid, p in data["parts"].items()}
-        return cls(**{**data, "parts": parts})
+        known = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in data.items() if k in known}, "parts": parts})
 
 
 @dataclass
@@ -112,7 +116,7 @@ class Report:
     def from_dict(cls, data: dict) -> "Report":
         """A report written by to_dict (fields added since read as empty)."""
         known = {k: data[k] for k in ("assignment", "isolation", "limits", "devices", "graded_at", "mistakes")
-                 if k in data}
+                 if data.get(k) is not None}
         return cls(**known, submissions=[SubmissionResult.from_dict(row) for row in data["submissions"]])
 
     @property

@@ -162,7 +162,7 @@ def grade_submission(assignment: Assignment, student: str, notebook: Path, error
         scores = ", ".join(f"{Path(g[0].notebook).name} ({g[0].score:g})" for g in graded)
         notes.append(f"{len(graded)} notebooks na entrega, todos corrigidos: {scores}; vale o de maior nota, "
                      f"{Path(best.notebook).name}")
-    best.notes = [*notes, *best.notes][:results.MAX_NOTES]
+    best.notes = [results.printable(note) for note in [*notes, *best.notes][:results.MAX_NOTES]]
     best.needs_review = best.needs_review or any(g[0].needs_review for g in graded)
     return best, [line for g in graded for line in g[1]]
 

@@ -49,15 +49,35 @@ def small_class() -> Report:
 def test_the_numbers_match_a_hand_computed_class():
     summary = summarize(small_class())
     assert summary.students == 5 and summary.max_score == 3.0
-    assert summary.totals == [3.0, 2.0, 1.0, 1.0, 0.0]
-    assert summary.parts == {"a": (1.0, [1.0, 0.0, 0.0, 1.0, 0.0]), "b": (2.0, [2.0, 2.0, 1.0, 0.0, 0.0])}
-    # eva's file was not graded: her tests did not run, so they are left out of the rates.
+    # davi's scores are not scores yet (the grader failed on him): out of the figures, and said so.
+    assert summary.totals == [3.0, 2.0, 1.0, 0.0] and summary.uncounted == 1
+    assert summary.parts == {"a": (1.0, [1.0, 0.0, 0.0, 0.0]), "b": (2.0, [2.0, 2.0, 1.0, 0.0])}
+    # eva's file was not graded, and davi's test_b2 was the grader's failure: neither judged, so left out
+    # of the rates; davi's test_a and test_b1 were judged.
     assert summary.tests == [("a", "test_a", "faz a", 2, 4), ("b", "test_b1", "faz b1", 3, 4),
-                             ("b", "test_b2", "faz b2", 2, 4)]
-    assert summary.mistakes == [("missing_bias", ["bia", "caio"]), ("missing_tanh", ["caio"])]
+                             ("b", "test_b2", "faz b2", 2, 3)]
+    assert summary.mistakes == [("missing_bias", [(1, "bia"), (2, "caio")]), ("missing_tanh", [(2, "caio")])]
     # The grader's failure first, then the timeout, then what could not be graded.
     assert [(i, s) for i, s, _ in summary.review] == [(3, "davi"), (2, "caio"), (4, "eva")]
     assert "grader failed" in summary.review[0][2]
+
+
+def test_a_report_of_an_edited_assignment_or_a_newer_writer_still_renders(tmp_path):
+    data = small_class().to_dict()
+    del data["submissions"][0]["parts"]["b"]  # a row graded before part b existed
+    data["submissions"][1]["graded_by"] = "a newer version"  # a field this version does not know
+    data["submissions"][1]["parts"]["a"]["tests"][0]["weight"] = 1
+    data["mistakes"] = None
+    report = Report.from_dict(data)
+    html = write_class_report(report, tmp_path).read_text()
+    assert "5 submission(s)" in html and summarize(report).parts["b"][1] == [2.0, 1.0, 0.0]
+
+
+def test_students_of_the_same_name_link_to_their_own_messages(tmp_path):
+    report = small_class()
+    report.submissions[2].student = report.submissions[1].student = "ana"
+    html = write_class_report(report, tmp_path).read_text()
+    assert '<a href="#s-1">ana</a>, <a href="#s-2">ana</a>' in html
 
 
 @pytest.mark.parametrize("case", ["one", "all_failed", "grader_failures", "empty_mistakes"])

@@ -130,3 +130,47 @@ def test_cuda_without_a_gpu_worker_is_refused():
 
     with pytest.raises(ValueError, match="GPU=1"):
         cluster_devices(StubClient({}, {}), "cuda")
+
+
+def test_two_runs_at_once_with_one_seed_keep_their_own_rows(cluster, tmp_path):
+    outs, procs = {}, {}
+    for name, case in (("a", "correct_reference"), ("b", "untouched_release")):
+        folder = tmp_path / name
+        folder.mkdir()
+        for i in range(3):
+            CORPUS.build(case, folder, stem=f"{name}{i}")
+        outs[name] = tmp_path / f"{name}.json"
+        procs[name] = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(folder), "--json",
+                                        str(outs[name]), "--device", "cpu", "--seed", str(SEED), "--scheduler",
+                                        cluster[0]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for name, proc in procs.items():
+        assert proc.wait(600) == 0, proc.stderr.read()
+        rows = json.loads(outs[name].read_text())["submissions"]
+        assert sorted(r["student"] for r in rows) == [f"{name}{i}" for i in range(3)]
+        assert {r["score"] for r in rows} == ({12.0} if name == "a" else {0.0})
+
+
+def test_folders_travel_as_the_local_grader_reads_them(cluster, tmp_path):
+    """nbgrader's layout, with what a folder can hold besides the notebook: only what the grader reads is sent,
+    the rest as stand-ins that the worker's grader notes and refuses as a local one does."""
+    submitted = tmp_path / "submitted"
+    for student in ("many", "linked", "huge"):
+        (submitted / student / "rnn_forward").mkdir(parents=True)
+    many = submitted / "many" / "rnn_forward"
+    for i in range(120):
+        (many / f"{i:04d}.txt").write_text("x")
+    CORPUS.build("correct_reference", many, stem="rnn_forward")
+    CORPUS.build("ff_init_zero_bias", many, stem="rnn_forward (1)")
+    linked = submitted / "linked" / "rnn_forward"
+    CORPUS.build("correct_reference", linked, stem="rnn_forward")
+    (linked / "0passwd.ipynb").symlink_to("/etc/passwd")
+    os.mkfifo(linked / "pipe.ipynb")
+    with open(submitted / "huge" / "rnn_forward" / "rnn_forward.ipynb", "wb") as f:
+        f.truncate(2**30)  # 1 GiB, sparse: refused for its size, never read or sent
+    local, remote = tmp_path / "local.json", tmp_path / "cluster.json"
+    grade(submitted, "--json", local, "--device", "cpu", "--seed", SEED, "--workers", 2)
+    grade(submitted, "--json", remote, "--device", "cpu", "--seed", SEED, "--scheduler", cluster[0])
+    assert without_timing(remote) == without_timing(local)
+    rows = {r["student"]: r for r in without_timing(local)["submissions"]}
+    assert rows["many"]["score"] == 12.0 and any("ignorado" in n for n in rows["linked"]["notes"])
+    assert "limite" in (rows["huge"]["error"] or "")

@@ -50,13 +50,17 @@ def bundle(tmp_path_factory):
     return out
 
 
-def run_in_fake_root(bundle, root, case, path=None):
-    """Unpack the bundle as Gradescope does, hand in `case`, run run_autograder; return results.json."""
+def run_in_fake_root(bundle, root, case, path=None, notebook=None):
+    """Unpack the bundle as Gradescope does, hand in `case` (or `notebook`), run run_autograder; return
+    results.json."""
     with zipfile.ZipFile(bundle) as archive:
         archive.extractall(root / "source")
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
     (root / "submission").mkdir()
-    CORPUS.build(case, root / "submission", stem=ASSIGNMENT.name)
+    if notebook:
+        shutil.copy(notebook, root / "submission" / notebook.name)
+    else:
+        CORPUS.build(case, root / "submission", stem=ASSIGNMENT.name)
     env = dict(os.environ, AUTOGRADER_GRADESCOPE_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable,
                PYTHONPATH=str(root / "source" / "package"))  # the bundle's own copy of the package
     if path is not None:
@@ -101,3 +105,34 @@ def test_without_bubblewrap_the_fallback_is_named(bundle, tmp_path):
     check_gradescope_format(results)
     assert results["score"] == ASSIGNMENT.max_score
     assert results["extra_data"]["isolation"] == "process" and "processos separados" in results["output"]
+
+
+FORGER = '''
+import glob
+def forward(X, params):
+    found = glob.glob("{course}/**/hidden/test_ff_forward.py", recursive=True)
+    raise RuntimeError(open(found[0]).read()[:150] if found else "nada encontrado")
+'''
+
+
+def test_without_the_sandbox_no_submission_can_read_the_hidden_tests(bundle, tmp_path):
+    import nbformat
+
+    from tests.helpers import RELEASE_NB
+
+    forger = FORGER.format(course=tmp_path / "source" / "course")  # on Gradescope: /autograder/source/course
+    nb = CORPUS.fill(nbformat.read(RELEASE_NB, as_version=4), {"ff_forward": forger})
+    (tmp_path / "cases").mkdir()
+    nbformat.write(nb, tmp_path / "cases" / "forger.ipynb")
+    with zipfile.ZipFile(bundle) as archive:  # control: where the course lies, the forger reads it
+        archive.extractall(tmp_path / "control")
+    ns = {}
+    exec(FORGER.format(course=tmp_path / "control" / "course"), ns)
+    with pytest.raises(RuntimeError, match="compared with the reference"):
+        ns["forward"](None, None)
+    results = run_in_fake_root(bundle, tmp_path, None, path=str(tmp_path / "no-bin"),
+                               notebook=tmp_path / "cases" / "forger.ipynb")
+    outputs = " ".join(t["output"] for t in results["tests"])
+    assert "nada encontrado" in outputs and "compared with the reference" not in outputs
+    assert not (tmp_path / "source" / "course").exists()  # loaded, then removed before any student code ran
+    assert results["extra_data"]["isolation"] == "process"
