@@ -115,9 +115,7 @@ def grade_task(packed: bytes, digest: str, name: str, student: str, notebook: st
             row = results.submission_result(assignment, student, path, {}, grader_failed=True)
             logs = [traceback.format_exc()]
     # Paths as the instructor's side names them: the report reads as a local run's.
-    row.notebook = row.notebook.replace(str(path), notebook, 1)
-    row.error = row.error and row.error.replace(str(path), notebook)
-    row.notes = [note.replace(str(path), notebook) for note in row.notes]
+    row.moved(str(path), notebook)
     logs = [line.replace(str(path), notebook) for line in logs]
     return {"row": row.to_dict(), "logs": logs, "worker": os.uname().nodename}
 

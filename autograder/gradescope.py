@@ -109,8 +109,8 @@ def grade(root: "str | Path") -> dict:
     on = devices("auto")
     row, logs = grade_submission(assignment, "submission", submitted_folder(root / "submission"), None, Limits(),
                                  on, new_seed())
+    row.moved(f"{root}/", "")  # paths as the student knows them: submission/...
     results = render.gradescope(row, where, time.monotonic() - start)
-    results = json.loads(json.dumps(results).replace(json.dumps(str(root))[1:-1] + "/", ""))  # paths as the student's
     if logs:  # the grader's own failure: for the instructor (Gradescope keeps stdout from students)
         print("\n".join(logs))
     folder = root / "results"

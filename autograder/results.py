@@ -85,6 +85,12 @@ class SubmissionResult:
                 test["status"] = Status(test["status"]).value
         return data
 
+    def moved(self, old: str, new: str) -> None:
+        """Say `new` where the row says path `old` (graded in a copy: a Dask worker's, Gradescope's root)."""
+        self.notebook = self.notebook.replace(old, new)
+        self.error = self.error and self.error.replace(old, new)
+        self.notes = [note.replace(old, new) for note in self.notes]
+
     @classmethod
     def from_dict(cls, data: dict) -> "SubmissionResult":
         """A row written by to_dict; fields this version does not know (a newer writer's) are left out."""
