@@ -108,10 +108,8 @@ def check_standard_normal(what: str, samples) -> None:
         fail(f"{what}: contém valores não finitos (inf ou nan)")
     p_value = stats.kstest(samples, "norm").pvalue
     if p_value < NORMAL_P_VALUE:
-        fail(
-            f"{what}: os valores não parecem sorteados de N(0, 1): média {samples.mean():.3f}, "
-            f"desvio padrão {samples.std():.3f} em {samples.size} amostras"
-        )
+        fail(f"{what}: média {samples.mean():.3f} e desvio-padrão {samples.std():.3f} em {samples.size} amostras "
+             "(o teste de Kolmogorov-Smirnov rejeita N(0, 1))")
 
 
 def entry(what: str, params, key: str, shape: tuple) -> np.ndarray:

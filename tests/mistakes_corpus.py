@@ -79,6 +79,19 @@ MODULE_OK = dict(init="self.cell = nn.RNNCell(input_size, hidden_size)",
                  ret="torch.stack(states)")
 
 
+# Part 4, as students copy: copy_ under no_grad, one line per parameter.
+TRANSFER = '''
+def rnn_cell_from_params(params):
+    input_size, hidden_size = params["Wxh"].shape
+    cell = nn.RNNCell(input_size, hidden_size)
+    with torch.no_grad():
+        {body}
+    return cell
+'''
+TRANSFER_OK = dict(wih="torch.from_numpy(params['Wxh'].T)", whh="torch.from_numpy(params['Whh'].T)",
+                   bih="torch.from_numpy(params['bh'][0])", bhh="cell.bias_hh.zero_()")
+
+
 def loop(**changes):
     return LOOP.format(**{**LOOP_OK, **changes})
 
@@ -89,6 +102,14 @@ def filled(**changes):
 
 def module(**changes):
     return MODULE.format(**{**MODULE_OK, **changes})
+
+
+def transfer(**changes):
+    parts = {**TRANSFER_OK, **changes}
+    lines = [f"cell.weight_ih.copy_({parts['wih']})", f"cell.weight_hh.copy_({parts['whh']})"]
+    lines += [f"cell.bias_ih.copy_({parts['bih']})"] if parts["bih"] else []
+    lines += [parts["bhh"]] if parts["bhh"] else []
+    return TRANSFER.format(body="\n        ".join(lines))
 
 
 MISTAKES = {
@@ -366,4 +387,38 @@ class RNN(nn.Module):
     "module_returns_tuple": ("rnn_cell_module", module(ret="torch.stack(states), H"), {"returns_tuple"}),
     "module_h0_included": ("rnn_cell_module", module(
         body="states.append(H)\n            H = self.cell(x, H)", ret="torch.stack(states + [H])"), {"h0_included"}),
+    "module_last_state_only": ("rnn_cell_module", module(ret="H"), {"last_state_only"}),
+    "module_last_of_the_stack": ("rnn_cell_module", module(ret="torch.stack(states)[-1]"), {"last_state_only"}),
+    # rnn_cell_from_numpy
+    "transfer_whh_as_is": ("rnn_cell_from_numpy", transfer(whh="torch.from_numpy(params['Whh'])"),
+                           {"transfer_whh_not_transposed"}),
+    "transfer_whh_tensor_as_is": ("rnn_cell_from_numpy", '''
+def rnn_cell_from_params(params):
+    d, h = params["Wxh"].shape
+    cell = nn.RNNCell(d, h)
+    cell.weight_ih = nn.Parameter(torch.tensor(params["Wxh"].T, dtype=torch.float32))
+    cell.weight_hh = nn.Parameter(torch.tensor(params["Whh"], dtype=torch.float32))
+    cell.bias_ih = nn.Parameter(torch.tensor(params["bh"].ravel(), dtype=torch.float32))
+    cell.bias_hh = nn.Parameter(torch.zeros(h))
+    return cell
+''', {"transfer_whh_not_transposed"}),
+    "transfer_wxh_reshaped": ("rnn_cell_from_numpy", transfer(
+        wih="torch.from_numpy(params['Wxh']).reshape(cell.weight_ih.shape)"), {"transfer_wxh_reshaped"}),
+    "transfer_wxh_view_and_whh_as_is": ("rnn_cell_from_numpy", transfer(
+        wih="torch.from_numpy(params['Wxh'].copy()).view(input_size, hidden_size).view(hidden_size, input_size)",
+        whh="torch.from_numpy(params['Whh'])"), {"transfer_wxh_reshaped", "transfer_whh_not_transposed"}),
+    "transfer_wxh_not_transposed": ("rnn_cell_from_numpy", transfer(wih="torch.from_numpy(params['Wxh'])"),
+                                    {"transfer_shape"}),
+    "transfer_both_biases_bh": ("rnn_cell_from_numpy", transfer(bhh="cell.bias_hh.copy_(torch.from_numpy(params['bh'][0]))"),
+                                {"transfer_bias_doubled"}),
+    "transfer_both_biases_zero": ("rnn_cell_from_numpy", transfer(bih="torch.zeros(hidden_size)"),
+                                  {"transfer_bias_missing"}),
+    "transfer_bias_hh_left_random": ("rnn_cell_from_numpy", transfer(bhh=""), {"transfer_bias_offset"}),
+    "transfer_nothing_copied": ("rnn_cell_from_numpy", '''
+def rnn_cell_from_params(params):
+    input_size, hidden_size = params["Wxh"].shape
+    return nn.RNNCell(input_size, hidden_size)
+''', {"transfer_params_ignored"}),
+    "transfer_copies_then_returns_a_new_cell": ("rnn_cell_from_numpy", transfer().replace(
+        "    return cell", "    return nn.RNNCell(input_size, hidden_size)"), {"transfer_params_ignored"}),
 }

@@ -85,12 +85,21 @@ def test_figure_travels_inside_the_notebook():
 
 
 def test_graded_cells_score_their_parts_points_when_the_quick_tests_pass():
-    """What Validate reads before grading: the part's points, written in the cell, equal its hidden tests'."""
+    """What Validate reads before grading: the part's points, written in the cell, equal its hidden tests';
+    in grading the hidden tests' score comes first, and the quick tests do not run."""
     nb = nbformat.read(SOURCE_NB, as_version=4)
     for part in ASSIGNMENT.parts:
         cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == part.test_grade_id)
         points = ASSIGNMENT.points(part.grade_id)
-        assert f"score_if_quick_tests_pass(quick_tests_{part.grade_id}, points={points:g})" in cell.source
+        hidden, quick = cell.source.index("### BEGIN HIDDEN TESTS"), cell.source.index("if score is None:")
+        assert hidden < quick and f"score = part_score(quick_tests_{part.grade_id}, points={points:g})" in cell.source
+
+
+def test_the_introduction_states_the_points():
+    intro = nbformat.read(RELEASE_NB, as_version=4).cells[0].source
+    assert f"valem {ASSIGNMENT.max_score:g} pontos" in intro
+    assert f"{'três' if len(MANUAL) == 3 else len(MANUAL)} perguntas" in intro and "1 ponto cada" in intro
+    assert set(MANUAL.values()) == {1}
 
 
 @pytest.mark.slow
@@ -130,6 +139,8 @@ def test_a_wrong_part_fails_validate_on_its_cell_only(tmp_path):
     nbformat.write(answer_the_questions(CORPUS.notebook("ff_forward_no_tanh")), path)
     out = run_nbgrader("validate", str(path))
     assert "VALIDATION FAILED ON 1 CELL(S)!" in out and 'quick_tests_ff_forward, points=2' in out, out
+    # The failed quick test is named, in Portuguese, not nbgrader's "Partial credit".
+    assert "- valores de tanh(X W_xh + b_h): estes são os valores sem a tanh" in out and "Partial credit" not in out
 
 
 @pytest.mark.slow
@@ -142,12 +153,15 @@ def test_source_notebook_runs_top_to_bottom_on_cpu(monkeypatch):
     assert "torch.Size([50, 10, 512]) cpu" in printed
 
 
-def test_rerunning_part_1_after_part_2_still_runs_part_1():
-    """Both parts define init_weights and forward: Part 1's own cells use names that Part 2 does not rebind."""
+def test_no_locked_cell_calls_the_names_two_parts_define():
+    """Parts 1 and 2 both define init_weights and forward: every locked cell calls them by the names of one
+    part (ff_forward, rnn_forward, ...), so re-running an earlier part's cell breaks no later one (the test
+    that does it is in test_notebook_claims.py)."""
     nb = nbformat.read(SOURCE_NB, as_version=4)
-    part1 = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith(
-        ("ff_init_weights_", "ff_forward_", "test_ff_"))]
-    for cell in part1:
+    locked = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("locked")]
+    assert {"ff_init_weights_name", "ff_forward_name", "rnn_init_weights_name", "rnn_forward_name"} <= {
+        c.metadata.nbgrader.grade_id for c in locked}
+    for cell in locked:
         code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("#"))
         assert not re.search(r"(?<![\w.])(init_weights|forward)\(", code), cell.source
 
@@ -156,3 +170,21 @@ def test_every_hidden_test_has_a_portuguese_title_for_students():
     for part in ASSIGNMENT.parts:
         for test in ASSIGNMENT.tests[part.grade_id]:
             assert test.title and not test.title.startswith("test_"), f"{part.grade_id}.{test.name}"
+
+
+def test_the_readme_points_table_is_the_hidden_tests_points():
+    rows = re.findall(r"^\| `(\w+)` \| `(test_\w+)` \| (.+?) \| ([\d.]+) \|$", (REPO / "README.md").read_text(), re.M)
+    assert rows == [(p.grade_id, t.name, t.title, f"{t.points:g}")
+                    for p in ASSIGNMENT.parts for t in ASSIGNMENT.tests[p.grade_id]]
+
+
+def test_every_question_has_a_rubric_several_graders_can_share():
+    """A model answer, the rubric's items, example answers worth 1, 0.5 and 0, and the common wrong answers:
+    in the source's solution region only."""
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source
+             for c in nbformat.read(SOURCE_NB, as_version=4).cells}
+    for grade_id in MANUAL:
+        solution = cells[grade_id].split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION")[0]
+        for part in ("**Resposta-modelo:**", "**Rubrica (1 ponto; 0,5 por item):**", "- (a) ", "- (b) ",
+                     "- *1 ponto:*", "- *0,5 ponto:*", "- *0 pontos:*", "**Respostas erradas comuns:**"):
+            assert part in solution, (grade_id, part)

@@ -527,7 +527,7 @@ def test_the_patched_probe_does_claim_a_perfect_cell():
 
 def test_no_call_can_be_told_apart_as_the_initial_state_probe(hostile):
     tests = part_tests(hostile["rows"]["a15_old_h0_probe_cheat"], "rnn_forward")
-    assert tests["test_initial_state_is_standard_normal"]["status"] == "failed"
+    assert tests["test_initial_state"]["status"] == "failed"
 
 
 def test_the_old_probe_would_have_been_fooled():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder.tools.benchmark_cluster import without_timing
-from tests.helpers import CORPUS, grade
+from tests.helpers import ASSIGNMENT, CORPUS, grade
 
 pytestmark = pytest.mark.slow
 DASK = str(Path(sys.executable).parent / "dask")
@@ -147,7 +147,7 @@ def test_two_runs_at_once_with_one_seed_keep_their_own_rows(cluster, tmp_path):
         assert proc.wait(600) == 0, proc.stderr.read()
         rows = json.loads(outs[name].read_text())["submissions"]
         assert sorted(r["student"] for r in rows) == [f"{name}{i}" for i in range(3)]
-        assert {r["score"] for r in rows} == ({12.0} if name == "a" else {0.0})
+        assert {r["score"] for r in rows} == ({ASSIGNMENT.max_score} if name == "a" else {0.0})
 
 
 def test_folders_travel_as_the_local_grader_reads_them(cluster, tmp_path):
@@ -172,5 +172,5 @@ def test_folders_travel_as_the_local_grader_reads_them(cluster, tmp_path):
     grade(submitted, "--json", remote, "--device", "cpu", "--seed", SEED, "--scheduler", cluster[0])
     assert without_timing(remote) == without_timing(local)
     rows = {r["student"]: r for r in without_timing(local)["submissions"]}
-    assert rows["many"]["score"] == 12.0 and any("ignorado" in n for n in rows["linked"]["notes"])
+    assert rows["many"]["score"] == ASSIGNMENT.max_score and any("ignorado" in n for n in rows["linked"]["notes"])
     assert "limite" in (rows["huge"]["error"] or "")

@@ -30,7 +30,10 @@ REQUIRED = {
                     "wrong_time_axis"},
     "rnn_cell_module": {"no_rnn_cell", "uses_nn_rnn", "cell_created_in_forward", "graph_detached", "device_fixed",
                         "sizes_from_constructor", "cell_config", "h0_zeros", "h0_not_standard_normal",
-                        "cat_instead_of_stack", "returns_list", "returns_tuple", "h0_included"},
+                        "cat_instead_of_stack", "returns_list", "returns_tuple", "h0_included", "last_state_only"},
+    "rnn_cell_from_numpy": {"transfer_whh_not_transposed", "transfer_wxh_reshaped", "transfer_shape",
+                            "transfer_bias_doubled", "transfer_bias_missing", "transfer_bias_offset",
+                            "transfer_params_ignored"},
 }
 # Init mistakes written once for one of the two init parts are the same code on the other.
 SHARED_INIT = ("ff_init_weights", "rnn_init_weights")
@@ -83,9 +86,17 @@ def test_one_mistake_costs_only_the_properties_it_breaks(diagnosed):
         part = rows[name]["parts"][MISTAKES[name][0]]
         failed = [t["name"] for t in part["tests"] if t["status"] != "passed"]
         assert len(failed) == 1 and "shape" in failed[0], (name, failed)
-    # A wrong step costs the recurrence, not the sizes or H_0 tests.
-    assert scores["rnn_missing_bias"] == scores["rnn_transposed_whh"] == 2.0
-    assert scores["rnn_stored_before_update"] == 2.0
+    # A wrong step (a missing tanh too) costs the recurrence, not the sizes or H_0 tests.
+    recurrence = ASSIGNMENT.points("rnn_forward") - next(
+        t.points for t in ASSIGNMENT.tests["rnn_forward"] if t.name == "test_states_follow_the_recurrence")
+    for name in ("rnn_missing_bias", "rnn_transposed_whh", "rnn_stored_before_update", "rnn_missing_tanh"):
+        assert scores[name] == recurrence, name
+    # Only the last state: the shape and the recurrence, which one state cannot show; H_0 and sizes still count.
+    for name in ("rnn_last_state_only", "rnn_last_state_only_filled", "module_last_state_only"):
+        part = rows[name]["parts"][MISTAKES[name][0]]
+        failed = {t["name"] for t in part["tests"] if t["status"] != "passed"}
+        assert failed == {"test_states_follow_the_recurrence", next(t["name"] for t in part["tests"]
+                                                                    if "shape" in t["name"])}, (name, failed)
     # Reading through a form never earns what was not computed: noise with one row too many gets nothing.
     assert scores["rnn_noise_one_state_too_many"] == 0.0
 

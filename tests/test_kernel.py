@@ -40,9 +40,10 @@ def test_warnings_and_stderr_of_the_student_never_reach_stderr(grade_id, capfd):
 
 def test_a_mistake_costs_its_tests_and_says_why(capfd):
     globals_bug = CORPUS.cases["rnn_forward_uses_notebook_globals"][0]["rnn_forward"]
-    assert grade("rnn_forward", globals_bug) == 2.0
-    out = capfd.readouterr().out
-    assert "[falhou] tira os tamanhos dos argumentos (0/1): " in out
+    sizes = next(t for t in ASSIGNMENT.tests["rnn_forward"] if t.name == "test_uses_sizes_from_its_arguments")
+    assert grade("rnn_forward", globals_bug) == ASSIGNMENT.points("rnn_forward") - sizes.points
+    out = " ".join(capfd.readouterr().out.split())  # as one line: the table wraps long messages
+    assert f"[falhou] tira os tamanhos dos argumentos (0/{sizes.points:g}): " in out
     assert "variáveis globais do notebook" in out  # the mistake, named
     assert "ValueError" in out and "gufunc" not in out  # NumPy's own words never reach the student
 

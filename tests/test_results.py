@@ -30,11 +30,12 @@ def outcomes(status=Status.PASSED, message=""):
 
 def test_a_submission_scores_the_sum_of_its_tests():
     row = results.submission_result(ASSIGNMENT, "ana", "ana.ipynb", outcomes())
-    assert row.score == row.max_score == 12 and not row.needs_review and row.error is None
+    assert row.score == row.max_score == ASSIGNMENT.max_score and not row.needs_review and row.error is None
     one_wrong = outcomes()
     one_wrong[("rnn_forward", "test_uses_sizes_from_its_arguments")] = [Run("", Status.FAILED, "globals")]
     row = results.submission_result(ASSIGNMENT, "bob", "bob.ipynb", one_wrong)
-    assert row.score == 11 and row.parts["rnn_forward"].score == 2
+    sizes = next(t.points for t in ASSIGNMENT.tests["rnn_forward"] if t.name == "test_uses_sizes_from_its_arguments")
+    assert row.score == ASSIGNMENT.max_score - sizes and row.parts["rnn_forward"].score == 3 - sizes
 
 
 def test_an_unreadable_file_scores_zero_and_a_grader_failure_needs_review():

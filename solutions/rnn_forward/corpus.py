@@ -224,10 +224,10 @@ def rnn_cell_from_params(params):
     # The optional initial state (H0), taken and ignored: the given-H0 check catches it.
     "rnn_forward_ignores_given_h0": ({"rnn_forward": rnn_forward().replace("def forward(X, params):",
                                                                             "def forward(X, params, H0=None):")},
-                                     {"rnn_forward": 2.0}),
+                                     {"rnn_forward": 2.5}),
     "module_ignores_given_h0": ({"rnn_cell_module": module().replace("def forward(self, X):",
                                                                      "def forward(self, X, H0=None):")},
-                                {"rnn_cell_module": 2.5}),
+                                {"rnn_cell_module": 3.75}),
     "rnn_forward_calls_a_helper_it_lacks": ({"rnn_forward": '''
 def forward(X, params):
     H = np.random.randn(X.shape[1], params["Whh"].shape[0])
@@ -252,15 +252,15 @@ def init_weights(input_size, hidden_size):
             "bh": np.random.randn(1, hidden_size).astype(np.float32)}
 '''}, {"rnn_init_weights": 0.5}),
     "rnn_forward_uses_notebook_globals": ({"rnn_forward": rnn_forward(h0="np.random.randn(batch_size, hidden_size)")},
-                                          {"rnn_forward": 2.0}),
+                                          {"rnn_forward": 2.5}),
     "rnn_forward_zero_initial_state": ({"rnn_forward": rnn_forward(h0="np.zeros((X.shape[1], params['Whh'].shape[0]))")},
                                        {"rnn_forward": 2.5}),
     "rnn_forward_one_h0_for_the_batch": ({"rnn_forward": rnn_forward(h0="np.random.randn(1, params['Whh'].shape[0])")},
                                          {"rnn_forward": 2.5}),
     "rnn_forward_returns_list": ({"rnn_forward": rnn_forward(ret="hidden_states")}, {"rnn_forward": 2.5}),
-    "rnn_forward_last_state_only": ({"rnn_forward": rnn_forward(ret="H")}, {"rnn_forward": 0.0}),
+    "rnn_forward_last_state_only": ({"rnn_forward": rnn_forward(ret="H")}, {"rnn_forward": 1.0}),
     "rnn_forward_transposed_whh": ({"rnn_forward": rnn_forward(
-        update="H = np.tanh(x @ params['Wxh'] + H @ params['Whh'].T + params['bh'])")}, {"rnn_forward": 2.0}),
+        update="H = np.tanh(x @ params['Wxh'] + H @ params['Whh'].T + params['bh'])")}, {"rnn_forward": 1.5}),
     "rnn_forward_stores_previous_state": ({"rnn_forward": '''
 def forward(X, params):
     H = np.random.randn(X.shape[1], params['Whh'].shape[0])
@@ -269,18 +269,18 @@ def forward(X, params):
         hidden_states.append(H)
         H = np.tanh(x @ params['Wxh'] + H @ params['Whh'] + params['bh'])
     return np.stack(hidden_states)
-'''}, {"rnn_forward": 2.0}),
+'''}, {"rnn_forward": 1.5}),
     "module_lecture_global_device": ({"rnn_cell_module": module(
-        h0="torch.randn(self.batch_size, self.hidden_size).to(device)")}, {"rnn_cell_module": 2.25}),
-    "module_detaches_states": ({"rnn_cell_module": module(step="self.rnn(x, H).detach()")}, {"rnn_cell_module": 2.5}),
+        h0="torch.randn(self.batch_size, self.hidden_size).to(device)")}, {"rnn_cell_module": 3.25}),
+    "module_detaches_states": ({"rnn_cell_module": module(step="self.rnn(x, H).detach()")}, {"rnn_cell_module": 3.5}),
     "module_through_numpy": ({"rnn_cell_module": module(
         ret="torch.from_numpy(np.stack([h.detach().cpu().numpy() for h in hidden_states])).to(X.device)")},
-        {"rnn_cell_module": 2.25}),
+        {"rnn_cell_module": 3.0}),
     "module_zero_initial_state": ({"rnn_cell_module": module(h0="torch.zeros(X.shape[1], self.hidden_size, device=X.device)")},
-                                  {"rnn_cell_module": 2.75}),
+                                  {"rnn_cell_module": 3.75}),
     "module_without_rnn_cell": ({"rnn_cell_module": module(
         cell="self.lin_x = nn.Linear(input_size, hidden_size); self.lin_h = nn.Linear(hidden_size, hidden_size)",
-        step="torch.tanh(self.lin_x(x) + self.lin_h(H))")}, {"rnn_cell_module": 0.5}),
+        step="torch.tanh(self.lin_x(x) + self.lin_h(H))")}, {"rnn_cell_module": 0.25}),
     # Crashes and hangs cost only the part they are in.
     "crash_os_exit_in_ff_forward": ({"ff_forward": "import os\n" + FF_FORWARD.format(body="os._exit(1)")}, {"ff_forward": 0}),
     "crash_segfault_in_ff_init": ({"ff_init_weights": "import ctypes\n" + FF_INIT.format(wxh="ctypes.string_at(0)", bh="0")},

@@ -42,7 +42,7 @@ def forward(X, params):
     Retorna
     -------
     np.ndarray de forma (B, h) e dtype float64. B vem de X e h de params:
-    a mesma função serve para qualquer tamanho, nunca para os tamanhos
+    a mesma função serve para qualquer tamanho e nunca usa os tamanhos
     globais do notebook. Não altere X nem params.
     """
     ### BEGIN SOLUTION

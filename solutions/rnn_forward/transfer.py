@@ -17,9 +17,10 @@ def rnn_cell_from_params(params):
     Uma célula nn.RNNCell(D, h) nova, padrão (tanh, com os dois vieses, float32,
     na CPU), com os pesos copiados de params no layout do PyTorch:
     weight_ih = W_xh transposta, weight_hh = W_hh transposta, e os dois vieses
-    com soma b_h (por exemplo, bias_ih = b_h e bias_hh = 0). Aplicada passo a
-    passo a partir do mesmo H_0, ela dá os mesmos estados que o forward da
-    Parte 2, a menos do arredondamento de float32.
+    com soma b_h (por exemplo, bias_ih = b_h e bias_hh = 0). Cada passo dá o
+    mesmo que um passo do forward da Parte 2, a menos do arredondamento de
+    float32 (com os pesos N(0, 1) da aula, essa diferença cresce de um passo
+    para o outro: veja a demonstração).
     """
     ### BEGIN SOLUTION
     input_size, hidden_size = params["Wxh"].shape

@@ -14,7 +14,7 @@ from autograder import checks
 from autograder.assignment import points
 from autograder.checks import as_array, check_standard_normal, fail, tolerance
 
-from .diagnosis import Reading, initial_state
+from .diagnosis import LOOSE, Reading, explain_states, initial_state
 from .mistakes import explain, fail_with
 
 LECTURE = {"seq_len": 50, "batch": 10, "input": 100, "hidden": 512}
@@ -89,11 +89,11 @@ def check_recurrence(what, X, H, W_in, W_rec, bias):
         t = int(np.argwhere(bad)[0][0]) + 2  # states are H_1..H_n and the check starts at H_2
         diff = np.nan_to_num(np.abs(residual), nan=np.inf).max()
         fail(
-            f"{what}: H_t não segue H_t = tanh(X_t W_xh + H_(t-1) W_hh + b_h) a partir do H_(t-1) "
-            f"que você mesmo devolveu; primeiro erro em t={t} de {len(H)} (maior diferença {diff:.3g})"
+            f"{what}: H_t difere de tanh(X_t W_xh + H_(t-1) W_hh + b_h), calculado a partir do H_(t-1) "
+            f"que você mesmo devolveu; primeiro erro em t = {t} (de {len(H)}; maior diferença {diff:.3g})"
         )
     if not (np.abs(H[0]) <= 1).all():
-        fail(f"{what}: H_1 tem valores fora de [-1, 1], então não é a saída de um tanh")
+        fail(f"{what}: H_1 tem valores fora de [-1, 1], então não é a saída de uma tanh")
 
 
 def check_weights_drive_output(what, X, H, used, unused):
@@ -109,7 +109,7 @@ def check_weights_drive_output(what, X, H, used, unused):
         fit_used = np.nan_to_num(np.abs(recurrence_residual(X, H, *used)), nan=np.inf).mean()
         fit_unused = np.nan_to_num(np.abs(recurrence_residual(X, H, *unused)), nan=np.inf).mean()
     if not fit_used < 0.1 * fit_unused:
-        fail(f"{what}: a saída não segue os pesos do nn.RNNCell do módulo (ele é mesmo usado no forward?)")
+        fail(f"{what}: a saída não segue os pesos da nn.RNNCell do módulo (ela é mesmo usada no forward?)")
 
 
 def input_gradient(G, H, W_in, W_rec):
@@ -127,7 +127,8 @@ def initial_states(what, X, reading: Reading, W_in, W_rec, bias) -> np.ndarray:
     """The H_0 of one call, read back from its states with the inverse of the grader's W_rec."""
     H0 = initial_state(X, reading, W_in.astype(np.float64), inverse(W_rec), bias.astype(np.float64))
     if H0 is None:
-        why = explain(reading.codes) if reading.codes else "os estados não seguem a recorrência (veja o teste dela)"
+        why = explain(reading.codes) if reading.codes else \
+            "os estados não seguem a recorrência (veja o teste da recorrência)"
         fail(f"{what}: não foi possível ler o H_0 da saída: {why}", *reading.codes)
     return H0
 
@@ -156,6 +157,15 @@ def check_states(what, X, reading: Reading, W_in, W_rec, bias):
     if reading.behaviour:
         fail_with(what, *reading.behaviour)
     check_recurrence(what, X, reading.states, W_in, W_rec, bias)
+
+
+def same_mistakes(lecture: Reading, X, reading: Reading, W_in, W_rec, bias) -> bool:
+    """The mistakes of the run at the lecture's sizes also explain this run: at other sizes they cost nothing
+    more."""
+    if "last_state_only" in lecture.form:
+        return "last_state_only" in reading.form and reading.explained
+    return bool(lecture.behaviour and lecture.explained and reading.states is not None and explain_states(
+        X, reading.states, W_in, W_rec, bias, only=(lecture.step, lecture.order)) is not None)
 
 
 def check_init_shapes(part, shapes):
@@ -220,7 +230,7 @@ def init_weights_tests(shapes):
     def test_returns_the_contract_shapes(part):
         check_init_shapes(part, shapes)
 
-    @points(0.5, "sorteia os pesos de N(0, 1)")
+    @points(0.5, "sorteia os pesos e o viés de N(0, 1)")
     def test_draws_from_standard_normal(part):
         check_init_normal(part, shapes)
 
@@ -234,13 +244,21 @@ def takes_no_initial_state(error: Exception) -> bool:
     return "TypeError" in text and ("positional argument" in text or "unexpected keyword" in text)
 
 
-def check_first_step(what, X, H, H0, W_in, W_rec, bias):
-    """H_1 = tanh(X_1 W_in + H0 W_rec + bias) for the H0 the grader gave (H: states already read)."""
-    expected = np.tanh(X[0].astype(np.float64) @ W_in + H0.astype(np.float64) @ W_rec + bias)
-    try:
-        checks.check_close(f"{what}: H_1 a partir do H0 dado", H[0], expected.astype(H.dtype))
-    except AssertionError as exc:
-        fail(f"{exc}; {explain(['h0_argument_ignored'])}", "h0_argument_ignored")
+def check_given_initial_state(what, X, reading: Reading, H0, W_in, W_rec, bias):
+    """H_1 starts from the H0 the grader gave, by the step that explains the states: a wrong step costs the
+    recurrence, and only states that do not start from H0 cost this."""
+    if reading.states is None or not reading.explained or reading.order == "aliased":
+        return  # no H_1 to read: the tests of the form and of the recurrence say why
+    H1, H0 = reading.states[0].astype(np.float64), H0.astype(np.float64)
+    if reading.order == "shifted":  # each state stored before its update: the first one is H_0 itself
+        expected = H0
+    else:
+        x = X[-1] if reading.order == "input_shifted" else X[0]
+        expected = reading.step(x.astype(np.float64) @ W_in, H0 @ W_rec, H0 @ W_rec.T, bias)
+    rtol, atol = (LOOSE * t for t in tolerance(np.float32))  # whatever precision the student computed in
+    if not np.allclose(H1, expected, rtol=rtol, atol=atol):
+        fail_with(f"{what}: H_1 a partir do H0 dado", "h0_argument_ignored",
+                  detail=f"maior diferença {np.nan_to_num(np.abs(H1 - expected), nan=np.inf).max():.3g}; ")
 
 
 def error_kind(error: Exception) -> str:

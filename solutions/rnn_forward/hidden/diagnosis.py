@@ -16,9 +16,10 @@ import numpy as np
 from autograder.checks import tolerance
 from autograder.inside.values import SequenceValue, TensorValue
 
-from .mistakes import FEED_FORWARD_STEPS, INVERSES, RIGHT, STEPS, Step
+from .mistakes import FEED_FORWARD_STEPS, INVERSES, RIGHT, STEPS, TRANSFERS, Step
 
 LOOSE = 10  # a mistake explains the output within this many times the check's tolerance
+UNDONE_STEPS = 10  # states are rebuilt from H_N alone over at most this many steps (rounding grows with each)
 
 
 @dataclass
@@ -121,6 +122,20 @@ def _could_be_a_last_state(x, H, W_in, W_rec, bias) -> bool:
     return bool((np.abs(previous) < 1).all())
 
 
+def _states_ending_in(X, last, weights) -> "np.ndarray | None":
+    """H_1..H_n that end in `last` by the right step, undone from the end; None when there are none
+    (a state leaves (-1, 1), the range of a tanh, on the way back)."""
+    W_in, W_rec, bias = (np.asarray(w, dtype=np.float64) for w in weights)
+    with np.errstate(all="ignore"):
+        W_back = np.linalg.inv(W_rec)
+        states = [last.astype(np.float64)]
+        for t in range(len(X) - 1, 0, -1):  # from H_(t+1), the H_t it came from
+            if not (np.abs(states[0]) < 1).all():
+                return None
+            states.insert(0, (np.arctanh(states[0]) - X[t].astype(np.float64) @ W_in - bias) @ W_back)
+    return np.stack(states) if (np.abs(states[0]) < 1).all() else None
+
+
 def _strictly_right(X, H, weights) -> bool:
     """The right step within the check's own tolerance for H's dtype (see common.check_recurrence)."""
     W_in, W_rec, bias = weights
@@ -145,12 +160,21 @@ def diagnose(X, value, weights: "tuple | None" = None, h: "int | None" = None) -
     array = numbers(value)
     shape = None if array is None else array.shape
     if not readings and shape == (b, h):
-        return Reading(None, ("last_state_only",))
+        if weights is None:
+            return Reading(None, ("last_state_only",))
+        # Only H_N came back: it costs the shape and the recurrence, which H_N alone cannot show. The states
+        # it ends (undone with the right step, in a short sequence) are what the other tests check.
+        states = _states_ending_in(X, array, weights) if n <= UNDONE_STEPS else None
+        plausible = states is not None or _could_be_a_last_state(X[-1], array, *weights)
+        return Reading(states, ("last_state_only",), step=RIGHT if plausible else None,
+                       behaviour=("last_state_only",))
     if weights is None:
         return Reading(*readings[0]) if readings else Reading(None)
     for states, form, H0 in readings:  # the first reading its states explain, H_0 included
         reading = explained(X, Reading(states, form, H0), weights)
-        if reading.explained and (H0 is None or _first_step_holds(X, reading, weights)):
+        # One state explains itself (no step to check): only an H_0 it follows from can confirm that reading.
+        confirmed = H0 is not None and _first_step_holds(X, reading, weights) if reading.explained else False
+        if confirmed or (reading.explained and H0 is None and len(states) > 1):
             return reading
     if readings:
         states, form, _ = readings[0]
@@ -218,3 +242,24 @@ def explain_output(X, out, W_in, bias, only: "Step | None" = None) -> "Step | No
     XW = X.astype(np.float64) @ W_in
     return next((s for s in ([only] if only else FEED_FORWARD_STEPS)
                  if _close(s(XW, None, None, bias), out.astype(np.float64), rtol, atol)), None)
+
+
+def explain_transfer(steps: list, params: dict) -> tuple:
+    """The mistakes that explain the steps [(x, H, out)] of a student's cell built from `params`: a wrong copy
+    from mistakes.TRANSFERS, biases that do not add up to b_h, or parameters never copied; () when none does."""
+    rtol, atol = (LOOSE * t for t in tolerance(np.float32))
+    x, H, out = (np.concatenate([np.asarray(s[i], dtype=np.float64) for s in steps]) for i in range(3))
+    for transfer in TRANSFERS:
+        if _close(np.tanh(transfer.pre_activation(x, H, params)), out, rtol, atol):
+            return transfer.codes
+    if not (np.abs(out) < 1).all():
+        return ()
+    with np.errstate(all="ignore"):
+        pre = np.arctanh(out)  # what the cell put inside its tanh
+    weights_only = x @ params["Wxh"] + H @ params["Whh"]
+    offset = pre - weights_only  # with the right weights, what is left is the bias: the same in every row
+    if len(out) > 1 and np.allclose(offset, offset[0], rtol=0, atol=1e-3):
+        return ("transfer_bias_offset",)
+    expected = weights_only + params["bh"]
+    follows = np.sum(pre * expected) / np.sum(expected * expected)  # 1 when pre = expected, ~0 when unrelated
+    return ("transfer_params_ignored",) if abs(follows) < 0.3 else ()

@@ -24,13 +24,13 @@ class Mistake:
 MISTAKES = {
     # init_weights
     "wrong_keys": Mistake("o dict não tem exatamente as chaves pedidas",
-                          "os nomes estão no docstring; maiúsculas e sublinhados contam"),
+                          "os nomes estão na docstring; maiúsculas e sublinhados contam"),
     "wrong_shape": Mistake("um dos arrays tem a forma errada",
-                           "confira a forma de cada parâmetro no docstring; o viés é uma linha"),
-    "transposed_shape": Mistake("a forma está trocada, (h, D) no lugar de (D, h)",
+                           "confira a forma de cada parâmetro na docstring; o viés é uma linha"),
+    "transposed_shape": Mistake("a forma é a transposta da pedida (as dimensões estão trocadas)",
                                 "na convenção do notebook a entrada multiplica a matriz pela esquerda, X W"),
     "not_float64": Mistake("o array não é float64",
-                           "veja se algum passo converte para float32 ou deixa um tensor do PyTorch pelo caminho"),
+                           "veja se algum passo converte para float32 ou passa por um tensor do PyTorch"),
     "not_standard_normal": Mistake("os valores não parecem sorteados de N(0, 1)",
                                    "confira a função de sorteio: normal, média 0, desvio-padrão 1, sem escala"),
     "zero_bias": Mistake("o viés b_h é todo zero",
@@ -45,8 +45,9 @@ MISTAKES = {
     "transposed_whh": Mistake("os estados seguem a recorrência com W_hh transposta",
                               "na convenção do notebook o estado anterior multiplica W_hh pela esquerda, "
                               "como X_t multiplica W_xh"),
-    "sizes_from_globals": Mistake("com tamanhos diferentes dos da aula o código falha ou muda de forma: ele usa "
-                                  "tamanhos fixos ou as variáveis globais do notebook (batch_size, hidden_size...)",
+    "sizes_from_globals": Mistake("com tamanhos diferentes dos da aula, o código falha ou devolve a forma errada: "
+                                  "ele usa tamanhos fixos ou as variáveis globais do notebook (batch_size, "
+                                  "hidden_size...)",
                                   "tire cada tamanho das formas dos argumentos que a função recebe"),
     # what the recurrent layer returns, and in which order
     "h0_included": Mistake("a saída tem N + 1 estados: H_0 veio junto",
@@ -102,6 +103,24 @@ MISTAKES = {
                             "crie o que o forward precisa no device de X; o módulo deve rodar em qualquer device"),
     "sizes_from_constructor": Mistake("o tamanho do batch vem do construtor (batch_size), não de X",
                                       "o batch muda de uma chamada para outra; tire-o de X"),
+    # Part 2's parameters copied into an nn.RNNCell
+    "transfer_whh_not_transposed": Mistake("a célula calcula com W_hh sem transpor",
+                                           "compare a fórmula da nn.RNNCell com a da Parte 2: cada matriz do "
+                                           "PyTorch aparece transposta"),
+    "transfer_wxh_reshaped": Mistake("W_xh entrou na célula reorganizada (reshape ou view), não transposta",
+                                     "reshape muda a forma sem transpor: os números vão para os lugares errados"),
+    "transfer_shape": Mistake("uma matriz copiada não tem a forma do parâmetro da célula",
+                              "confira a forma de weight_ih e de weight_hh no PyTorch"),
+    "transfer_bias_doubled": Mistake("o viés entra duas vezes: os dois vieses da célula valem b_h",
+                                     "só a soma bias_ih + bias_hh entra na conta, e ela deve ser b_h"),
+    "transfer_bias_missing": Mistake("a célula calcula sem viés: os dois vieses somam zero",
+                                     "a soma bias_ih + bias_hh faz o papel de b_h"),
+    "transfer_bias_offset": Mistake("os pesos estão certos, mas os dois vieses não somam b_h (um deles ficou "
+                                    "com o valor sorteado pelo PyTorch?)",
+                                    "defina os dois vieses, e não só um"),
+    "transfer_params_ignored": Mistake("a célula não calcula com os parâmetros dados: os pesos parecem ser os "
+                                       "que o PyTorch sorteou",
+                                       "copie cada parâmetro da Parte 2 para a célula que a função devolve"),
 }
 
 
@@ -150,3 +169,30 @@ RIGHT = Step()
 STEPS = sorted((Step(a, b, t) for a, b, t in itertools.product(ACTIVATIONS, (True, False), (False, True))),
                key=lambda s: len(s.codes))
 FEED_FORWARD_STEPS = [s for s in STEPS if not s.transposed]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One way of copying Part 2's (W_xh, W_hh, b_h) into an nn.RNNCell, which computes
+    tanh(x weight_ih^T + h weight_hh^T + bias_ih + bias_hh): the right one, or some mistakes at once."""
+
+    wxh_reshaped: bool = False  # weight_ih = W_xh.reshape(h, D) instead of W_xh^T
+    whh_as_is: bool = False  # weight_hh = W_hh instead of W_hh^T
+    bias: int = 1  # bias_ih + bias_hh is this many times b_h (2: both set to b_h; 0: both zero)
+
+    @property
+    def codes(self) -> tuple:
+        return tuple(code for code, made in [
+            ("transfer_wxh_reshaped", self.wxh_reshaped), ("transfer_whh_not_transposed", self.whh_as_is),
+            ("transfer_bias_doubled", self.bias == 2), ("transfer_bias_missing", self.bias == 0)] if made)
+
+    def pre_activation(self, x, H, params):
+        """What the cell puts inside its tanh, in Part 2's convention (one sample per row)."""
+        Wxh, Whh, bh = params["Wxh"], params["Whh"], params["bh"]
+        x_part = x @ (Wxh.reshape(Wxh.shape[::-1]).T if self.wxh_reshaped else Wxh)
+        return x_part + H @ (Whh.T if self.whh_as_is else Whh) + self.bias * bh
+
+
+RIGHT_TRANSFER = Transfer()
+TRANSFERS = sorted((Transfer(r, w, b) for r, w, b in itertools.product((False, True), (False, True), (1, 2, 0))),
+                   key=lambda t: len(t.codes))

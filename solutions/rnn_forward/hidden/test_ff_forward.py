@@ -66,13 +66,13 @@ def test_uses_sizes_from_its_arguments(part):
         lecture = None  # a wrong shape at the lecture's sizes: every size must then be right on its own
     gen = part.rng("ff_forward/sizes")
     for b, d, h in [(3, 7, 5), (1, 1, 1), (17, 4, 33)]:
-        what = f"forward com X {(b, d)} e W_xh {(d, h)}"
+        what = f"forward com X de forma {(b, d)} e W_xh de forma {(d, h)}"
         try:
             X, params, out = run(part, gen, b, d, h)
         except StudentError as exc:
             if lecture is None:
                 raise
-            fail_with(what, "sizes_from_globals", detail=f"levantou {error_kind(exc)}; ")
+            fail_with(what, "sizes_from_globals", detail=f"o código lançou {error_kind(exc)}; ")
         shape = getattr(out, "shape", None)
         if lecture is not None and shape != (b, h):
             fail_with(what, "sizes_from_globals", detail=f"devolveu forma {shape}; ")

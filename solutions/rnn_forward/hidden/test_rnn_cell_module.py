@@ -20,7 +20,7 @@ from autograder.session import StudentError
 
 from .common import (
     LECTURE,
-    check_first_step,
+    check_given_initial_state,
     check_initial_states,
     check_states,
     check_weights_drive_output,
@@ -28,9 +28,10 @@ from .common import (
     initial_states,
     input_gradient,
     rnn_params,
+    same_mistakes,
     takes_no_initial_state,
 )
-from .diagnosis import diagnose, explain_states
+from .diagnosis import diagnose
 from .mistakes import explain, fail_with
 
 WHAT = "RNN(...)(X)"
@@ -114,9 +115,9 @@ def named_error(part, exc: StudentError, what: str, on_meta: bool = False, h: in
                   detail=f"{META}, o forward precisou dos números de X ou o tirou do device; ")
     code = next((code for pattern, code in ERRORS if re.search(pattern.format(h=h), text, re.IGNORECASE)), None)
     if code:
-        fail_with(what, code, detail=f"{META}, " * on_meta + f"o forward levantou {error_kind(exc)}; ")
+        fail_with(what, code, detail=f"{META}, " * on_meta + f"o código lançou {error_kind(exc)}; ")
     if on_meta:
-        checks.fail(f"{what}: {META}, o forward levantou {error_kind(exc)}")
+        checks.fail(f"{what}: {META}, o código lançou {error_kind(exc)}")
     raise exc
 
 
@@ -141,14 +142,16 @@ def small_run(part, device, gen, n, **kwargs):
     _, b, d, h = SIZES
     try:
         return run(part, device, gen, n, b, d, h, **kwargs)
-    except StudentError:
+    except StudentError as exc:
+        if "H0" in kwargs and takes_no_initial_state(exc):
+            raise
         return run(part, device, gen, *SIZES, **{k: v for k, v in kwargs.items() if k != "grad_output"})
 
 
 def read(part, X, used, result, what=WHAT):
     """The output read as states and explained; a module that changed the loaded weights fails here."""
     if result.get("weights_unchanged", 1.0) != 1.0:  # a claim: missing, it costs nothing
-        checks.fail(f"{what}: o forward alterou os pesos do nn.RNNCell; ele só deve lê-los")
+        checks.fail(f"{what}: o forward alterou os pesos da nn.RNNCell; ele só deve lê-los")
     reading = diagnose(X, result.get("output"), used)
     if nonstandard_cell(part):  # a ReLU or bias-free cell: the module's mistake is the cell's settings
         reading.behaviour = tuple(dict.fromkeys("cell_config" if c in ("missing_bias", "wrong_activation") else c
@@ -173,7 +176,7 @@ def setting(value):
     return values.text(value, 20)
 
 
-@points(0.5, "guarda uma célula nn.RNNCell com os tamanhos pedidos")
+@points(0.25, "guarda uma célula nn.RNNCell com os tamanhos pedidos")
 def test_holds_an_rnn_cell(part):
     d, h, b = LECTURE["input"], LECTURE["hidden"], LECTURE["batch"]
     found = [c for c in reported(cell_report(part), "submodules") if isinstance(c, dict)]
@@ -188,7 +191,7 @@ def test_holds_an_rnn_cell(part):
         shown = ", ".join(f"nn.RNNCell({', '.join(setting(c.get(k)) for k in wanted)})" for c in found[:3])
         shown += ", ..." if len(found) > 3 else ""
         checks.fail(f"{what} deve guardar uma célula nn.RNNCell({d}, {h}) (tanh, com viés) como atributo; "
-                    f"encontrados: {shown}")
+                    f"encontradas: {shown}")
     # The claim above earns nothing alone: the cell's weights must drive the output.
     gen = part.rng("module/holds")
     X, used, result = small_run(part, "cpu", gen, 4)
@@ -199,7 +202,7 @@ def test_holds_an_rnn_cell(part):
     check_weights_drive_output(WHAT, X, reading.states, used, unused)
 
 
-@points(0.5, "devolve um tensor float32 de forma (N, B, h)")
+@points(0.25, "devolve um tensor float32 de forma (N, B, h)")
 def test_returns_float32_tensor_of_shape_n_b_h(part, torch_device):
     # A shorter sequence than the lecture's shows the same shape and dtype.
     X, _, result = small_run(part, torch_device, part.rng("module/type"), 10, load=False)
@@ -215,29 +218,17 @@ def test_returns_float32_tensor_of_shape_n_b_h(part, torch_device):
         fail_with(WHAT, "device_fixed", detail=f"a saída está em {out.device}, X estava em {torch_device}; ")
 
 
-@points(0.5, "aplica a célula a cada passo, a partir do estado anterior")
+@points(2, "aplica a célula a cada passo, a partir do estado anterior")
 def test_states_follow_the_recurrence(part, torch_device):
     X, used, result = lecture_run(part, torch_device)
     check_states(WHAT, X, read(part, X, used, result), *used)
-    # From a given initial state (forward's optional H0), H_1 too must be exact.
-    n, b, d, h = SIZES  # the lecture's sizes: a mistake with sizes costs the sizes test only
-    gen = part.rng("module/given_h0")
-    H0 = gen.standard_normal((b, h)).astype(np.float32)
-    what = "RNN(...)(X, H0)"
-    try:
-        X, used, result = run(part, torch_device, gen, n, b, d, h, what=what, H0=H0)
-    except StudentError as exc:
-        if takes_no_initial_state(exc):
-            return
-        raise
-    reading = read(part, X, used, result, what)
-    check_states(what, X, reading, *used)
-    check_first_step(what, X, reading.states, H0, *used)
 
 
 def output_gradient_layout(form: tuple, raw_shape, G):
     """G, of the states' shape (n, b, h), laid out as the module's output is (see diagnosis.read_form)."""
     n, b, h = G.shape
+    if "last_state_only" in form:
+        return np.ascontiguousarray(G[-1])
     if "h0_included" in form:
         G = np.concatenate([np.zeros_like(G[:1]), G])
     if "cat_instead_of_stack" in form:
@@ -254,6 +245,8 @@ def test_keeps_the_autograd_graph(part, torch_device):
     (n, b, _), h = X.shape, SIZES[3]
     G = gen.standard_normal((n, b, h)).astype(np.float32)
     reading = read(part, X, used, result)
+    if "last_state_only" in reading.form:
+        G[:-1] = 0  # only H_N came back: the gradient flows from it alone
     first = (tensors_in(result.get("output")) or [None])[0]
     raw = output_gradient_layout(reading.form, getattr(first, "shape", None), G)
     X, used, result = run(part, torch_device, part.rng("module/autograd/grad"), n, b, X.shape[2], h, grad_output=raw)
@@ -261,27 +254,38 @@ def test_keeps_the_autograd_graph(part, torch_device):
     tensors = tensors_in(result.get("output"))
     if not tensors or not all(t.requires_grad for t in tensors) or result.get("grad_X") is None:
         fail_with(WHAT, "graph_detached")
-    check_states(WHAT, X, reading, *used)  # the gradient below is the recurrence's
+    if reading.states is None or "last_state_only" not in reading.form:
+        check_states(WHAT, X, reading, *used)  # the gradient below is the recurrence's
     H = reading.states.astype(np.float64)
     W_in, W_rec, _ = (w.astype(np.float64) for w in used)
     try:
-        checks.check_close("gradiente de sum(G * saída) em relação a X", result.get("grad_X"),
-                           input_gradient(G.astype(np.float64), H, W_in, W_rec))
+        checks.check_close("gradiente de sum(G * saída) em relação a X (G: um tensor aleatório do corretor)",
+                           result.get("grad_X"), input_gradient(G.astype(np.float64), H, W_in, W_rec))
     except AssertionError as exc:  # right states, wrong gradient: the graph is cut somewhere on the way
         checks.fail(f"{exc}; {explain(['graph_detached'])}", "graph_detached")
 
 
-@points(0.25, "sorteia H_0 de N(0, 1) a cada chamada")
-def test_initial_state_is_standard_normal(part, torch_device):
+@points(0.25, "parte de um H_0 novo, sorteado de N(0, 1), ou do H0 dado")
+def test_initial_state(part, torch_device):
     gen = part.rng("module/h0")
     H0s = []
     for _ in range(3):  # three steps are enough to read H_0 back, even from one buffer stored thrice
         X, used, result = small_run(part, torch_device, gen, 3)
-        H0s.append(initial_states("H_0", X, read(part, X, used, result), *used))
-    check_initial_states("H_0", H0s)
+        H0s.append(initial_states(WHAT, X, read(part, X, used, result), *used))
+    check_initial_states(WHAT, H0s)
+    # Given the optional H0 (as nn.RNN takes one), H_1 starts from it; the lecture's signature has none.
+    what = "RNN(...)(X, H0)"
+    H0 = gen.standard_normal(H0s[0].shape).astype(np.float32)
+    try:
+        X, used, result = small_run(part, torch_device, gen, 3, what=what, H0=H0)
+    except StudentError as exc:
+        if takes_no_initial_state(exc):
+            return
+        raise
+    check_given_initial_state(what, X, read(part, X, used, result, what), H0, *used)
 
 
-@points(0.5, "tira os tamanhos da entrada")
+@points(0.25, "tira os tamanhos da entrada")
 def test_uses_sizes_from_its_input(part, torch_device):
     lecture = read(part, *lecture_run(part, torch_device))
     gen = part.rng("module/sizes")
@@ -292,16 +296,14 @@ def test_uses_sizes_from_its_input(part, torch_device):
         try:
             X, used, result = run(part, torch_device, gen, n, b, d, h, batch_size=batch_size, what=what)
         except StudentError as exc:
-            broken.append((what, batch_size == b, f"levantou {error_kind(exc)}; "))
+            broken.append((what, batch_size == b, f"o código lançou {error_kind(exc)}; "))
             continue
         reading = read(part, X, used, result, what)
         if reading.states is None and lecture.states is not None:
             shape = getattr((tensors_in(result.get("output")) or [None])[0], "shape", None)
             broken.append((what, batch_size == b, f"devolveu forma {shape}; " if shape else ""))
             continue
-        # The same mistakes as at the lecture's sizes cost nothing more here.
-        if lecture.behaviour and lecture.explained and reading.states is not None and explain_states(
-                X, reading.states, *used, only=(lecture.step, lecture.order)) is not None:
+        if same_mistakes(lecture, X, reading, *used):
             continue
         check_states(what, X, reading, *used)
     if broken:
@@ -311,7 +313,7 @@ def test_uses_sizes_from_its_input(part, torch_device):
         fail_with(what, "sizes_from_constructor", detail=detail)
 
 
-@points(0.25, "segue o device da entrada")
+@points(0.5, "segue o device da entrada")
 def test_follows_the_device_of_its_input(part):
     # The meta device computes nothing but refuses tensors made on another
     # device: it catches a hard-coded or global device even without a GPU.

@@ -18,16 +18,17 @@ from autograder.session import StudentError
 
 from .common import (
     LECTURE,
-    check_first_step,
+    check_given_initial_state,
     check_initial_states,
     check_states,
     error_kind,
     initial_states,
     recurrence,
     rnn_params,
+    same_mistakes,
     takes_no_initial_state,
 )
-from .diagnosis import diagnose, explain_states
+from .diagnosis import diagnose
 from .mistakes import fail_with
 
 WHAT = "forward(X, params)"
@@ -57,39 +58,44 @@ def test_returns_float64_array_of_shape_n_b_h(part):
         fail_with(WHAT, "not_float64", detail=f"dtype {out.dtype}; ")
 
 
-@points(1, "calcula H_t = tanh(X_t W_xh + H_{t-1} W_hh + b_h) a cada passo")
+@points(1.5, "calcula H_t = tanh(X_t W_xh + H_(t-1) W_hh + b_h) a cada passo")
 def test_states_follow_the_recurrence(part):
     X, params, _, reading = lecture_run(part)
     check_states(WHAT, X, reading, *recurrence(params))
-    n, b, d, h = SIZES  # the lecture's sizes: a mistake with sizes costs the sizes test only
-    gen = part.rng("rnn_forward/given_h0")
-    H0 = gen.standard_normal((b, h))
+
+
+def short_run(part, gen, *H0):
+    """run() with three steps at the lecture's other sizes (enough to read H_0 back, even from one buffer
+    stored thrice), or the lecture's whole when that raises: a mistake with sizes costs the sizes test only."""
+    n, b, d, h = 3, LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
     try:
-        X, params, _, reading = run(part, gen, n, b, d, h, H0)
+        return run(part, gen, n, b, d, h, *H0)
+    except StudentError as exc:
+        if H0 and takes_no_initial_state(exc):
+            raise
+        return run(part, gen, *SIZES, *H0)
+
+
+@points(0.5, "parte de um H_0 novo, sorteado de N(0, 1), ou do H0 dado")
+def test_initial_state(part):
+    gen = part.rng("rnn_forward/h0")
+    H0s = []
+    for _ in range(3):
+        X, params, _, reading = short_run(part, gen)
+        H0s.append(initial_states(WHAT, X, reading, *recurrence(params)))
+    check_initial_states(WHAT, H0s)
+    # Given the optional H0 (as nn.RNN takes one), H_1 starts from it; the lecture's signature has none.
+    H0 = gen.standard_normal(H0s[0].shape)
+    try:
+        X, params, _, reading = short_run(part, gen, H0)
     except StudentError as exc:
         if takes_no_initial_state(exc):
             return
         raise
-    what = "forward(X, params, H0)"
-    check_states(what, X, reading, *recurrence(params))
-    check_first_step(what, X, reading.states, H0, *recurrence(params))
+    check_given_initial_state("forward(X, params, H0)", X, reading, H0, *recurrence(params))
 
 
-@points(0.5, "sorteia H_0 de N(0, 1) a cada chamada")
-def test_initial_state_is_standard_normal(part):
-    n, b, d, h = 3, LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
-    gen = part.rng("rnn_forward/h0")
-    H0s = []
-    for _ in range(3):
-        try:  # three steps are enough to read H_0 back, even from one buffer stored thrice
-            X, params, _, reading = run(part, gen, n, b, d, h)
-        except StudentError:  # fails at other sizes: that costs the sizes test, not this one
-            X, params, _, reading = run(part, gen, *SIZES)
-        H0s.append(initial_states("H_0", X, reading, *recurrence(params)))
-    check_initial_states("H_0", H0s)
-
-
-@points(1, "tira os tamanhos dos argumentos")
+@points(0.5, "tira os tamanhos dos argumentos")
 def test_uses_sizes_from_its_arguments(part):
     lecture = lecture_run(part)[3]
     gen = part.rng("rnn_forward/sizes")
@@ -100,12 +106,10 @@ def test_uses_sizes_from_its_arguments(part):
         except StudentError as exc:
             if lecture.states is None:
                 raise
-            fail_with(what, "sizes_from_globals", detail=f"levantou {error_kind(exc)}; ")
+            fail_with(what, "sizes_from_globals", detail=f"o código lançou {error_kind(exc)}; ")
         if reading.states is None and lecture.states is not None:
             shape = getattr(out, "shape", None)
             fail_with(what, "sizes_from_globals", detail=f"devolveu forma {shape}; " if shape else "")
-        # The same mistakes as at the lecture's sizes cost nothing more here.
-        if lecture.behaviour and lecture.explained and reading.states is not None and explain_states(
-                X, reading.states, *recurrence(params), only=(lecture.step, lecture.order)) is not None:
+        if same_mistakes(lecture, X, reading, *recurrence(params)):
             continue
         check_states(what, X, reading, *recurrence(params))
