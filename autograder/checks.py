@@ -18,6 +18,7 @@ from typing import NoReturn
 import numpy as np
 from scipy import stats
 
+from autograder.errors import Failure
 from autograder.inside.values import SequenceValue, TensorValue, type_name
 
 # A correct N(0, 1) source fails the KS test with this probability: over a
@@ -38,14 +39,6 @@ def tolerance(*dtypes) -> tuple:
     if any(np.dtype(d).itemsize < 4 for d in dtypes):
         return 1e-3, 1e-3
     return 1.3e-6, 1e-5  # torch.testing's float32 defaults
-
-
-class Failure(AssertionError):
-    """A property that does not hold, and the mistakes that explain it (codes of the assignment's vocabulary)."""
-
-    def __init__(self, message: str, diagnosis: tuple = ()):
-        super().__init__(message)
-        self.diagnosis = tuple(dict.fromkeys(diagnosis))
 
 
 def fail(message: str, *diagnosis: str) -> NoReturn:

@@ -139,7 +139,8 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             "Install bubblewrap (Debian: apt-get install bubblewrap) for the sandbox."
         )
     if args.gradebook:
-        from autograder.gradebook import GradebookError, check_gradebook, default_gradebook
+        from autograder.errors import GradebookError
+        from autograder.gradebook import check_gradebook, default_gradebook
 
         args.gradebook = default_gradebook(assignment) if args.gradebook is True else args.gradebook
         try:  # before grading: a wrong gradebook should cost seconds, not the class's grading time
@@ -170,7 +171,8 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         page = write_class_report(report, args.html)
         console.print(f"class report: {page} (figures as PNG beside it)")
     if args.gradebook:
-        from autograder.gradebook import GradebookError, record
+        from autograder.errors import GradebookError
+        from autograder.gradebook import record
 
         try:
             count, failures = record(report, assignment, args.gradebook)

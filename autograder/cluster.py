@@ -28,8 +28,9 @@ from pathlib import Path
 from autograder import assignment as assignments
 from autograder import results
 from autograder.course import notebooks_in
+from autograder.errors import Refused
 from autograder.limits import Limits
-from autograder.notebook import MAX_NOTEBOOK_BYTES, Refused, read_regular_file
+from autograder.notebook import MAX_NOTEBOOK_BYTES, read_regular_file
 
 _UNPACKED = {}  # in a worker: the assignments it has unpacked, by digest
 

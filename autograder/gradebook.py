@@ -27,16 +27,13 @@ import tempfile
 from pathlib import Path
 
 from autograder.assignment import Assignment
-from autograder.notebook import MAX_NOTEBOOK_BYTES, Refused, load_submission, nbgrader_meta, read_regular_file
+from autograder.errors import GradebookError, Refused
+from autograder.notebook import MAX_NOTEBOOK_BYTES, load_submission, nbgrader_meta, read_regular_file
 from autograder.results import Report, Status, SubmissionResult, test_lines
 
 MAX_OTHER_FILES, MAX_OTHER_FILES_BYTES = 100, 50 * 2**20  # a submission's other files carried along
 # A folder name nbgrader can use as a student id (it globs ids: no wildcards either).
 NBGRADER_ID = re.compile(r"[^./\\\x00-\x1f*?\[\]][^/\\\x00-\x1f*?\[\]]{0,199}")
-
-
-class GradebookError(Exception):
-    pass
 
 
 def course_config(course: Path):

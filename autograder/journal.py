@@ -10,8 +10,9 @@ import os
 import time
 from pathlib import Path
 
+from autograder.errors import Refused
 from autograder.inside.values import printable
-from autograder.notebook import Refused, read_regular_file
+from autograder.notebook import read_regular_file
 from autograder.results import SubmissionResult
 
 

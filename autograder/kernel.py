@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 from autograder import assignment as assignments
+from autograder.errors import StudentError
 from autograder.inside import child, values, wire
 from autograder.results import test_lines, test_result
 from autograder.runner import devices, new_seed, run_part
-from autograder.session import StudentError
 
 
 class KernelProcess:

@@ -32,16 +32,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.errors import Refused
+
 MAX_NOTEBOOK_BYTES = 20 * 2**20  # a notebook with its outputs and figures; ours is 40 KB
 MAX_CELL_BYTES = 256 * 2**10  # a code cell; the reference's longest is 1.5 KB
 MAX_CELLS = 5000  # the assignment's notebook has 40
 MAX_CONTEXT_BYTES = 2**20  # the student's other cells that a part runs, in all
 MAX_STUDENT_CODE_BYTES = 2**20  # the student's own code cells read at all; the reference has 5 KB
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
-
-
-class Refused(Exception):
-    """A path that is not a submission the grader may read; the message says why, in Portuguese."""
 
 
 def read_regular_file(path: "str | Path", limit: int = MAX_NOTEBOOK_BYTES) -> bytes:

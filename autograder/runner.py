@@ -25,10 +25,11 @@ import numpy as np
 from autograder import results
 from autograder.assignment import Assignment
 from autograder.course import notebooks_in
+from autograder.errors import Refused, StudentCrash, StudentError, StudentTimeout
 from autograder.limits import Limits
-from autograder.notebook import Refused, load_submission, read_regular_file
+from autograder.notebook import load_submission, read_regular_file
 from autograder.results import Run, Status
-from autograder.session import Session, StudentCrash, StudentError, StudentTimeout
+from autograder.session import Session
 
 GRADER_ERROR = "o corretor falhou neste teste (não é um erro do seu código); o professor vai revisar"
 

@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder.errors import SandboxFailure
+
 PACKAGE = Path(__file__).resolve().parent
 INSIDE = PACKAGE / "inside"  # all the student's process may import of the grader
 SANDBOX_HOME = "/home/student"
@@ -32,10 +34,6 @@ ZYGOTE_START_TIMEOUT = 120.0  # importing torch on a loaded machine
 # modules come after the standard library and site-packages, so no file of a
 # student's can shadow anything the zygote imports.
 BOOT = "import sys; sys.path.append(sys.argv[1]); from autograder.inside.zygote import main; main(sys.argv[1:])"
-
-
-class SandboxFailure(Exception):
-    """The grader's own machinery failed (zygote, leader): never the student's fault."""
 
 
 @functools.cache

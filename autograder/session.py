@@ -28,6 +28,7 @@ import uuid
 import numpy as np
 
 from autograder.cgroups import Cgroup
+from autograder.errors import SandboxFailure, StudentCrash, StudentError, StudentTimeout
 from autograder.inside import values, wire
 from autograder.limits import Limits, cgroup_system
 from autograder.notebook import Answer, template
@@ -36,25 +37,12 @@ from autograder.sandbox import (
     FRESH,
     MAX_MESSAGE,
     SANDBOX_HOME,
-    SandboxFailure,
     _ask,
     kept_roots,
     sandbox,
 )
 
 PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask for, by default
-
-
-class StudentError(Exception):
-    """The student's code raised an exception."""
-
-
-class StudentTimeout(Exception):
-    """The student's code did not answer in time."""
-
-
-class StudentCrash(Exception):
-    """The student's process died (os._exit, a signal, a limit)."""
 
 
 def _exit_reason(code, memory_known):

@@ -82,3 +82,37 @@ def test_a_course_with_one_assignment_needs_no_assignment_option(tmp_path):
     out = tmp_path / "report.json"
     grade(tmp_path / "ana.ipynb", "--json", out, "--device", "cpu", cwd=TINY)
     assert json.loads(out.read_text())["submissions"][0]["score"] == 2
+
+
+def assignment_folders():
+    return sorted(p.parent for p in [*REPO.glob("solutions/*/assignment.py"), *TINY.glob("solutions/*/assignment.py")])
+
+
+def forbidden_imports(path) -> list:
+    """What a file of an assignment imports from the engine other than autograder.authoring, and the hidden
+    test modules it imports (each test module stands alone; what they share is in a module of its own)."""
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom):
+            names = [node.module or ""] if node.level == 0 else [f".{node.module or ''}"]
+            if node.level and not node.module:  # from . import test_x
+                names += [f".{a.name}" for a in node.names]
+        for name in names:
+            engine = name.split(".")[0] == "autograder" and name != "autograder.authoring"
+            if engine or name.lstrip(".").split(".")[-1].startswith("test_"):
+                found.append(name)
+    return found
+
+
+def test_assignments_import_only_the_authoring_module(tmp_path):
+    files = [p for folder in assignment_folders() for p in folder.rglob("*.py")
+             if p.name != "conftest.py" and "examples" not in p.parts]  # conftest loads the pytest plugin
+    assert len(assignment_folders()) >= 2 and files
+    for path in files:
+        assert forbidden_imports(path) == [], path
+    # Control: what the rule is there to catch.
+    (tmp_path / "test_x.py").write_text("from autograder.session import Session\nfrom autograder import checks\n"
+                                        "from .test_y import helper\nfrom autograder.authoring import points\n")
+    assert forbidden_imports(tmp_path / "test_x.py") == ["autograder.session", "autograder", ".test_y"]

@@ -6,7 +6,8 @@ import nbformat
 import pytest
 
 from autograder.course import notebooks_in
-from autograder.notebook import MAX_CELL_BYTES, Refused, load_submission, python_source, read_regular_file, template
+from autograder.errors import Refused
+from autograder.notebook import MAX_CELL_BYTES, load_submission, python_source, read_regular_file, template
 from autograder.tools.examples import paste_into_fresh_notebook, strip_metadata
 from tests.helpers import ASSIGNMENT, CORPUS
 

@@ -16,8 +16,9 @@ import nbformat
 import pytest
 
 from autograder import sandbox
+from autograder.errors import StudentCrash, StudentError, StudentTimeout
 from autograder.limits import Limits
-from autograder.session import Session, StudentCrash, StudentError, StudentTimeout
+from autograder.session import Session
 from autograder.tools.sync import answer_cells
 from tests.helpers import CORPUS, REPO
 

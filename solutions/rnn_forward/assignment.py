@@ -7,7 +7,8 @@ Each part's tests and their points are in hidden/test_<grade_id>.py, the
 mistakes their failures may name in hidden/mistakes.py; the reference
 definitions are in feedforward.py, recurrent.py, rnn_cell.py and transfer.py.
 """
-from autograder.assignment import Assignment, Part
+
+from autograder.authoring import Assignment, Part
 
 from .hidden.mistakes import MISTAKES
 

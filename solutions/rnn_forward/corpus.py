@@ -6,7 +6,7 @@ breaks the file). Its second item lists the parts that lose points, with the
 points they must get; every other part must get full marks. The engine's
 autograder/tools/examples.py builds them.
 """
-from autograder.tools.examples import (
+from autograder.authoring import (
     add_scratch_cells,
     delete_cell,
     insert_before,

@@ -10,9 +10,17 @@ import re
 
 import numpy as np
 
-from autograder import checks
-from autograder.assignment import points
-from autograder.checks import as_array, check_standard_normal, fail, tolerance
+from autograder.authoring import (
+    as_array,
+    check_standard_normal,
+    check_type,
+    entry,
+    fail,
+    is_float64,
+    points,
+    text,
+    tolerance,
+)
 
 from .diagnosis import LOOSE, Reading, explain_states, initial_state
 from .mistakes import explain, fail_with
@@ -173,19 +181,19 @@ def check_init_shapes(part, shapes):
     for d, h in [(LECTURE["input"], LECTURE["hidden"]), (3, 7), (1, 1)]:
         what = f"init_weights({d}, {h})"
         params, expected = part.call("init_weights", d, h), shapes(d, h)
-        checks.check_type(what, params, dict)
+        check_type(what, params, dict)
         if set(params) != set(expected):
             fail_with(what, "wrong_keys", detail=f"chaves esperadas {sorted(expected)}, recebidas {sorted(params)}; ")
         found, details = [], []
         for key, shape in expected.items():
             value = params[key]
-            checks.check_type(f"{what}[{key!r}]", value, np.ndarray)
+            check_type(f"{what}[{key!r}]", value, np.ndarray)
             if value.shape != shape:
                 lecture = shapes(LECTURE["input"], LECTURE["hidden"])[key]
                 found.append("transposed_shape" if value.shape == shape[::-1] else
                              "sizes_from_globals" if value.shape == lecture else "wrong_shape")
                 details.append(f"{key} de forma {value.shape}, esperada {shape}")
-            if not checks.is_float64(value.dtype):
+            if not is_float64(value.dtype):
                 found.append("not_float64")
                 details.append(f"{key} de dtype {value.dtype}")
         if found:
@@ -204,7 +212,7 @@ def check_init_normal(part, shapes):
     for d, h in [(200, 150), (1, 150)]:  # 3 * 10^4 draws of Wxh, 2 * 10^4 of Whh, 300 of bh
         what = f"init_weights({d}, {h})"
         params = part.call("init_weights", d, h)
-        checks.check_type(what, params, dict)
+        check_type(what, params, dict)
         for key, shape in shapes(d, h).items():
             # Only the count is bound here: a wrong shape or name costs the shape test, not this one.
             if matching_key(params, key) not in params:
@@ -212,13 +220,13 @@ def check_init_normal(part, shapes):
             # Any shape, up to the lecture's largest: values drawn right count even if their shape is wrong.
             value = params[matching_key(params, key)]
             count = value.size if isinstance(value, np.ndarray) and value.size <= LARGEST else int(np.prod(shape))
-            pooled[key].append(checks.entry(what, params, matching_key(params, key), (count,)))
+            pooled[key].append(entry(what, params, matching_key(params, key), (count,)))
     for key in pooled:
         what, values = f"init_weights(...)[{key!r}]", np.concatenate(pooled[key])
         if key == "bh" and np.all(values == 0):
             fail_with(what, "zero_bias")
         try:
-            checks.check_standard_normal(what, values)
+            check_standard_normal(what, values)
         except AssertionError as exc:
             fail(f"{exc}; {explain(['not_standard_normal'])}", "not_standard_normal")
 
@@ -267,3 +275,10 @@ def error_kind(error: Exception) -> str:
     kind = text.split(":", 1)[0] if text[:1].isalpha() and text.split(":", 1)[0].isidentifier() else "um erro"
     where = re.search(r"\(linha \d+ da sua célula", text)
     return kind + (f" ({where.group(0)[1:]})" if where else "")
+
+
+def setting(value):
+    """One of a cell's settings, as the student's process reported it, safe to show."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e9:
+        return f"{value:g}"
+    return text(value, 20)

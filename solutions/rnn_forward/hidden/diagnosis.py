@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder.checks import tolerance
-from autograder.inside.values import SequenceValue, TensorValue
+from autograder.authoring import SequenceValue, TensorValue, tolerance
 
 from .mistakes import FEED_FORWARD_STEPS, INVERSES, RIGHT, STEPS, TRANSFERS, Step
 

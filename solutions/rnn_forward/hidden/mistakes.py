@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder.checks import fail
+from autograder.authoring import fail
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,7 @@ nothing more there.
 """
 import numpy as np
 
-from autograder import checks
-from autograder.assignment import points
-from autograder.session import StudentError
+from autograder.authoring import StudentError, as_array, check_close, check_shape, check_type, is_float64, points
 
 from .. import feedforward as reference
 from .common import LECTURE, error_kind, ff_params
@@ -31,7 +29,7 @@ def lecture_run(part):
 
 def explained(X, params, out) -> "tuple":
     """(the output as an array of shape (B, h), the step that explains it or None)."""
-    out = checks.as_array(WHAT, out, (len(X), params["Wxh"].shape[1]))
+    out = as_array(WHAT, out, (len(X), params["Wxh"].shape[1]))
     return out, explain_output(X, out, params["Wxh"], params["bh"])
 
 
@@ -39,15 +37,15 @@ def check_values(what, X, params, out):
     out, step = explained(X, params, out)
     if step is not None and step != RIGHT:
         fail_with(what, *step.codes)
-    checks.check_close(what, out, reference.forward(X, params))
+    check_close(what, out, reference.forward(X, params))
 
 
 @points(0.5, "devolve um np.ndarray float64 de forma (B, h)")
 def test_returns_float64_array_of_shape_b_h(part):
     _, _, out = lecture_run(part)
-    checks.check_type(WHAT, out, np.ndarray)
-    checks.check_shape(WHAT, out, (LECTURE["batch"], LECTURE["hidden"]))
-    if not checks.is_float64(out.dtype):
+    check_type(WHAT, out, np.ndarray)
+    check_shape(WHAT, out, (LECTURE["batch"], LECTURE["hidden"]))
+    if not is_float64(out.dtype):
         fail_with(WHAT, "not_float64", detail=f"dtype {out.dtype}; ")
 
 
@@ -78,6 +76,6 @@ def test_uses_sizes_from_its_arguments(part):
             fail_with(what, "sizes_from_globals", detail=f"devolveu forma {shape}; ")
         # The lecture's own mistake costs nothing more here.
         if lecture not in (None, RIGHT) and explain_output(
-                X, checks.as_array(what, out, (b, h)), params["Wxh"], params["bh"], only=lecture):
+                X, as_array(what, out, (b, h)), params["Wxh"], params["bh"], only=lecture):
             continue
         check_values(what, X, params, out)

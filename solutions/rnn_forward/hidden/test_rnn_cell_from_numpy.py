@@ -12,15 +12,21 @@ import re
 
 import numpy as np
 
-from autograder import checks
-from autograder.assignment import points
-from autograder.inside.values import SequenceValue, TensorValue
-from autograder.session import StudentError
+from autograder.authoring import (
+    SequenceValue,
+    StudentError,
+    TensorValue,
+    as_array,
+    check_close,
+    check_dtype,
+    check_type,
+    fail,
+    points,
+)
 
-from .common import error_kind, rnn_params
+from .common import error_kind, rnn_params, setting
 from .diagnosis import explain_transfer
 from .mistakes import fail_with
-from .test_rnn_cell_module import setting
 
 WHAT = "rnn_cell_from_params(params)"
 STEPS = 4
@@ -55,12 +61,12 @@ def test_returns_a_standard_rnn_cell_of_the_params_sizes(part):
     wanted = {"input_size": d, "hidden_size": h, "nonlinearity": "tanh", "bias": True}
     if len(found) != 1 or any(found[0].get(k) != v for k, v in wanted.items()):
         shown = ", ".join(f"nn.RNNCell({', '.join(setting(c.get(k)) for k in wanted)})" for c in found[:3])
-        checks.fail(f"{WHAT} deve devolver uma célula nn.RNNCell({d}, {h}) padrão (tanh, com viés); "
+        fail(f"{WHAT} deve devolver uma célula nn.RNNCell({d}, {h}) padrão (tanh, com viés); "
                     f"encontradas: {shown or 'nenhuma'}")
     # The claim above earns nothing alone: the cell must also take a step of the right shape and dtype.
     out = step(part, params, gen.standard_normal((2, d)), gen.standard_normal((2, h)))
-    checks.check_type(WHAT, out, TensorValue)
-    checks.check_dtype(WHAT, checks.as_array(WHAT, out, (2, h)), "float32")
+    check_type(WHAT, out, TensorValue)
+    check_dtype(WHAT, as_array(WHAT, out, (2, h)), "float32")
 
 
 @points(1.5, "reproduz a camada da Parte 2 passo a passo (pesos transpostos, vieses somando b_h)")
@@ -71,11 +77,11 @@ def test_steps_match_part_2(part):
         taken = []
         for t in range(1, STEPS + 1):
             x = gen.standard_normal((b, d))
-            out = checks.as_array(WHAT, step(part, params, x, H), (b, h))
+            out = as_array(WHAT, step(part, params, x, H), (b, h))
             taken.append((x, H, out))
             expected = np.tanh(x @ params["Wxh"] + H @ params["Whh"] + params["bh"])
             try:
-                checks.check_close(f"{WHAT}: o passo {t} a partir do estado anterior da célula", out, expected)
+                check_close(f"{WHAT}: o passo {t} a partir do estado anterior da célula", out, expected)
             except AssertionError as exc:
                 codes = explain_transfer(taken, params)
                 if codes:

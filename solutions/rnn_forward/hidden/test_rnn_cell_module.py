@@ -12,11 +12,17 @@ import re
 
 import numpy as np
 
-from autograder import checks
-from autograder.assignment import points
-from autograder.inside import values
-from autograder.inside.values import SequenceValue, TensorValue
-from autograder.session import StudentError
+from autograder.authoring import (
+    SequenceValue,
+    StudentError,
+    TensorValue,
+    as_array,
+    check_close,
+    check_dtype,
+    check_type,
+    fail,
+    points,
+)
 
 from .common import (
     LECTURE,
@@ -29,6 +35,7 @@ from .common import (
     input_gradient,
     rnn_params,
     same_mistakes,
+    setting,
     takes_no_initial_state,
 )
 from .diagnosis import diagnose
@@ -117,7 +124,7 @@ def named_error(part, exc: StudentError, what: str, on_meta: bool = False, h: in
     if code:
         fail_with(what, code, detail=f"{META}, " * on_meta + f"o código lançou {error_kind(exc)}; ")
     if on_meta:
-        checks.fail(f"{what}: {META}, o código lançou {error_kind(exc)}")
+        fail(f"{what}: {META}, o código lançou {error_kind(exc)}")
     raise exc
 
 
@@ -151,7 +158,7 @@ def small_run(part, device, gen, n, **kwargs):
 def read(part, X, used, result, what=WHAT):
     """The output read as states and explained; a module that changed the loaded weights fails here."""
     if result.get("weights_unchanged", 1.0) != 1.0:  # a claim: missing, it costs nothing
-        checks.fail(f"{what}: o forward alterou os pesos da nn.RNNCell; ele só deve lê-los")
+        fail(f"{what}: o forward alterou os pesos da nn.RNNCell; ele só deve lê-los")
     reading = diagnose(X, result.get("output"), used)
     if nonstandard_cell(part):  # a ReLU or bias-free cell: the module's mistake is the cell's settings
         reading.behaviour = tuple(dict.fromkeys("cell_config" if c in ("missing_bias", "wrong_activation") else c
@@ -169,13 +176,6 @@ def tensors_in(value) -> list:
     return [v for v in items if isinstance(v, TensorValue)]
 
 
-def setting(value):
-    """One of a cell's settings, as the student's process reported it, safe to show."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e9:
-        return f"{value:g}"
-    return values.text(value, 20)
-
-
 @points(0.25, "guarda uma célula nn.RNNCell com os tamanhos pedidos")
 def test_holds_an_rnn_cell(part):
     d, h, b = LECTURE["input"], LECTURE["hidden"], LECTURE["batch"]
@@ -190,7 +190,7 @@ def test_holds_an_rnn_cell(part):
     if not any(all(c.get(k) == v for k, v in wanted.items()) for c in found):
         shown = ", ".join(f"nn.RNNCell({', '.join(setting(c.get(k)) for k in wanted)})" for c in found[:3])
         shown += ", ..." if len(found) > 3 else ""
-        checks.fail(f"{what} deve guardar uma célula nn.RNNCell({d}, {h}) (tanh, com viés) como atributo; "
+        fail(f"{what} deve guardar uma célula nn.RNNCell({d}, {h}) (tanh, com viés) como atributo; "
                     f"encontradas: {shown}")
     # The claim above earns nothing alone: the cell's weights must drive the output.
     gen = part.rng("module/holds")
@@ -211,9 +211,9 @@ def test_returns_float32_tensor_of_shape_n_b_h(part, torch_device):
     form = diagnose(X, out, h=h).form
     if form:
         fail_with(WHAT, *form)
-    checks.check_type(WHAT, out, TensorValue)
-    checks.check_dtype(WHAT, checks.as_array(WHAT, out, (n, b, h)), "float32")
-    checks.check_dtype(WHAT, out, "float32")  # what the tensor claims to be, besides the numbers received
+    check_type(WHAT, out, TensorValue)
+    check_dtype(WHAT, as_array(WHAT, out, (n, b, h)), "float32")
+    check_dtype(WHAT, out, "float32")  # what the tensor claims to be, besides the numbers received
     if out.device.split(":")[0] != torch_device:
         fail_with(WHAT, "device_fixed", detail=f"a saída está em {out.device}, X estava em {torch_device}; ")
 
@@ -259,10 +259,10 @@ def test_keeps_the_autograd_graph(part, torch_device):
     H = reading.states.astype(np.float64)
     W_in, W_rec, _ = (w.astype(np.float64) for w in used)
     try:
-        checks.check_close("gradiente de sum(G * saída) em relação a X (G: um tensor aleatório do corretor)",
+        check_close("gradiente de sum(G * saída) em relação a X (G: um tensor aleatório do corretor)",
                            result.get("grad_X"), input_gradient(G.astype(np.float64), H, W_in, W_rec))
     except AssertionError as exc:  # right states, wrong gradient: the graph is cut somewhere on the way
-        checks.fail(f"{exc}; {explain(['graph_detached'])}", "graph_detached")
+        fail(f"{exc}; {explain(['graph_detached'])}", "graph_detached")
 
 
 @points(0.25, "parte de um H_0 novo, sorteado de N(0, 1), ou do H0 dado")
@@ -327,10 +327,10 @@ def test_follows_the_device_of_its_input(part):
     out = result.get("output")
     tensors = tensors_in(out)
     if not tensors:
-        checks.check_type(WHAT, out, TensorValue)
+        check_type(WHAT, out, TensorValue)
     elsewhere = sorted({t.device for t in tensors if t.device != "meta"})
     if elsewhere:
         fail_with(WHAT, "device_fixed", detail=f"{META}, a saída ficou em {', '.join(elsewhere)}; ")
     X, used, result = run(part, "cpu", gen, n, b, d, h)
     if not read(part, X, used, result).explained:
-        checks.fail(f"{WHAT}: na CPU, com os mesmos tamanhos, a saída não é a pilha de estados da recorrência")
+        fail(f"{WHAT}: na CPU, com os mesmos tamanhos, a saída não é a pilha de estados da recorrência")

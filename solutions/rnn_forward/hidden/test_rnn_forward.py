@@ -12,9 +12,7 @@ recurrence only; each failure names the mistakes that explain it.
 """
 import numpy as np
 
-from autograder import checks
-from autograder.assignment import points
-from autograder.session import StudentError
+from autograder.authoring import StudentError, check_shape, check_type, is_float64, points
 
 from .common import (
     LECTURE,
@@ -52,9 +50,9 @@ def test_returns_float64_array_of_shape_n_b_h(part):
     _, _, out, reading = lecture_run(part)
     if reading.form:
         fail_with(WHAT, *reading.form)
-    checks.check_type(WHAT, out, np.ndarray)
-    checks.check_shape(WHAT, out, (n, b, h))
-    if not checks.is_float64(out.dtype):
+    check_type(WHAT, out, np.ndarray)
+    check_shape(WHAT, out, (n, b, h))
+    if not is_float64(out.dtype):
         fail_with(WHAT, "not_float64", detail=f"dtype {out.dtype}; ")
 
 

@@ -1,5 +1,5 @@
 """A tiny assignment, for the engine's own tests: one part, `square(x)`, with two hidden tests."""
-from autograder.assignment import Assignment, Part
+from autograder.authoring import Assignment, Part
 
 ASSIGNMENT = Assignment(
     name="tiny",
