@@ -1,5 +1,5 @@
 # Two commands take a fresh clone to a working course; each sets itself up.
-#   make grade        grade the example submissions (solutions/rnn_forward/examples/submitted)
+#   make grade        grade each assignment's example submissions (solutions/<name>/examples/submitted)
 #   make test         run the project's tests (make test-fast: the quick ones, in under a minute)
 # and more:
 #   make lint         ruff, as CI runs it
@@ -9,11 +9,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TORCH_VERSION := 2.13.0
-ASSIGNMENT := rnn_forward
+# Every assignment of the course: solutions/<name>/assignment.py.
+ASSIGNMENTS := $(patsubst solutions/%/assignment.py,%,$(wildcard solutions/*/assignment.py))
 # nbgrader runs its helpers (alembic) by name, so the venv must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup grade assignment test test-fast lint benchmark
+.PHONY: setup grade assignment test test-fast test-layer lint benchmark
 
 setup: $(VENV)/.installed
 
@@ -33,15 +34,21 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# One assignment writes report.json, report.csv and report/; several, report-<name>.* each.
 grade: setup
-	$(BIN)/python -m autograder grade solutions/$(ASSIGNMENT)/examples/submitted --json report.json --csv report.csv \
-	  --html report --call-timeout 5
+	@set -e; for a in $(ASSIGNMENTS); do \
+	  out=report; [ "$(words $(ASSIGNMENTS))" = 1 ] || out=report-$$a; \
+	  $(BIN)/python -m autograder grade solutions/$$a/examples/submitted --assignment solutions/$$a \
+	    --json $$out.json --csv $$out.csv --html $$out --call-timeout 5; \
+	done
 
 assignment: setup
-	$(BIN)/python -m autograder.tools.sync
-	nbgrader generate_assignment $(ASSIGNMENT) --force
-	nbgrader validate source/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
-	nbgrader validate --invert release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
+	@set -e; for a in $(ASSIGNMENTS); do \
+	  $(BIN)/python -m autograder.tools.sync --assignment solutions/$$a; \
+	  nbgrader generate_assignment $$a --force; \
+	  nbgrader validate source/$$a/$$a.ipynb; \
+	  nbgrader validate --invert release/$$a/$$a.ipynb; \
+	done
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.
 test: setup
@@ -52,9 +59,13 @@ test: setup
 test-fast: PYTEST_ARGS += -m "not slow"
 test-fast: test
 
+# One layer alone: make test-layer LAYER=engine (or sandbox, assignment).
+test-layer: PYTEST_ARGS += -m "$(LAYER)"
+test-layer: test
+
 lint: setup
 	$(BIN)/ruff check .
 
 # python -m autograder grade against nbgrader autograde on the same 100 notebooks.
 benchmark: setup
-	$(BIN)/python -m autograder.tools.benchmark -n 100
+	@set -e; for a in $(ASSIGNMENTS); do $(BIN)/python -m autograder.tools.benchmark -n 100 --assignment solutions/$$a; done

@@ -1,4 +1,8 @@
-"""What the project's tests share: the course under test, its corpus, and running the command lines."""
+"""What every layer of the project's tests shares: where things are, and running the command lines.
+
+The RNN assignment's own helpers (its corpus, its notebooks) are in tests/rnn_forward/helpers.py; the
+engine's and the sandbox's tests grade the tiny course below (TINY).
+"""
 import os
 import shutil
 import subprocess
@@ -9,11 +13,9 @@ from autograder import assignment as assignments
 from autograder.tools.examples import Corpus
 
 REPO = Path(__file__).resolve().parent.parent
-ASSIGNMENT = assignments.find(REPO)
-CORPUS = Corpus(ASSIGNMENT)
-SOURCE_NB = ASSIGNMENT.source_notebook
-RELEASE_NB = ASSIGNMENT.release_notebook
-TINY = REPO / "tests" / "tiny_course"  # a second assignment, for the engine's own tests
+TINY = REPO / "tests" / "tiny_course"  # a second course, for the engine's own tests
+TINY_ASSIGNMENT = assignments.load(TINY / "solutions" / "tiny")
+TINY_CORPUS = Corpus(TINY_ASSIGNMENT)
 
 
 def run_nbgrader(*args, cwd=REPO):
@@ -47,7 +49,7 @@ def hidden_test_lines(nb):
     return lines
 
 
-def copy_course(target: Path, assignment=ASSIGNMENT) -> Path:
+def copy_course(target: Path, assignment) -> Path:
     """A fresh copy of the course (its config, source/ and the assignment's solutions/) in `target`."""
     shutil.copy(assignment.course / "nbgrader_config.py", target)
     shutil.copytree(assignment.course / "source" / assignment.name, target / "source" / assignment.name)

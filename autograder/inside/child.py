@@ -46,8 +46,9 @@ def call(ns: dict, name: str, args: list) -> dict:
     return values.describe(ns[name](*args))
 
 
-def module(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=None, load: "dict | None" = None,
-           submodules: "str | None" = None, grad_output=None, device_global: "str | None" = None, H0=None) -> dict:
+def module(ns: dict, name: str, args: list, device: str = "cpu", inputs: "list | None" = None,
+           shapes: "list | None" = None, load: "dict | None" = None, submodules: "str | None" = None,
+           grad_output=None, device_global: "str | None" = None) -> dict:
     """Build and run the student's module (see build_and_run), with the notebook's global
     `device_global`, if any, set to this run's device ("cpu", "cuda") while it runs.
 
@@ -55,13 +56,14 @@ def module(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=N
     behaves the same on every grader, whatever device the setup cell picked there: it
     loses the device property (checked on "meta", where the global is left alone) and only it.
     """
+    run = (ns, name, args, device, inputs, shapes, load, submodules, grad_output)
     if not device_global or device == "meta":
-        return build_and_run(ns, name, args, device, X, shape, load, submodules, grad_output, H0)
+        return build_and_run(*run)
     missing = object()
     saved = ns.get(device_global, missing)
     ns[device_global] = torch.device(device)
     try:
-        return build_and_run(ns, name, args, device, X, shape, load, submodules, grad_output, H0)
+        return build_and_run(*run)
     finally:
         if saved is missing:
             ns.pop(device_global, None)
@@ -69,17 +71,51 @@ def module(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=N
             ns[device_global] = saved
 
 
-def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, shape=None,
-                  load: "dict | None" = None, submodules: "str | None" = None, grad_output=None, H0=None) -> dict:
+def tensors_from(value, device: str, grad: bool):
+    """An input as forward receives it: arrays become tensors on `device` (floating ones tracking their
+    gradient when `grad`), a list or tuple of them a tuple (a state such as (h, c)), None stays None."""
+    if isinstance(value, np.ndarray):
+        tensor = torch.from_numpy(value).to(device)
+        return tensor.requires_grad_(grad and tensor.is_floating_point())
+    if isinstance(value, (list, tuple)):
+        return tuple(tensors_from(v, device, grad) for v in value)
+    return value
+
+
+def gradient_pairs(out, grad) -> list:
+    """[(tensor of the output, the array it is multiplied by)]: `grad` mirrors the output's structure, with
+    an array where a tensor of the same shape is, and None where nothing flows back."""
+    if isinstance(grad, np.ndarray):
+        fits = isinstance(out, torch.Tensor) and out.requires_grad and tuple(out.shape) == grad.shape
+        return [(out, grad)] if fits else []
+    if isinstance(grad, (list, tuple)) and isinstance(out, (list, tuple)) and len(grad) == len(out):
+        return [pair for o, g in zip(out, grad, strict=True) for pair in gradient_pairs(o, g)]
+    return []
+
+
+def gradients_of(value):
+    """The gradients reached in an input, in its structure (None where none arrived)."""
+    if isinstance(value, torch.Tensor):
+        return value.grad
+    if isinstance(value, tuple):
+        return [gradients_of(v) for v in value]
+    return None
+
+
+def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", inputs: "list | None" = None,
+                  shapes: "list | None" = None, load: "dict | None" = None, submodules: "str | None" = None,
+                  grad_output=None) -> dict:
     """Build the student's torch module `name`(*args) (a class, or a function that returns a module),
     optionally run it, and report what happened.
 
-    The module runs on X (moved to `device`), or on an empty tensor of `shape`
-    there. `load` = {"type": T, "weights": {parameter: array}} are the grader's
+    The module runs on `inputs` (forward's positional arguments, moved to
+    `device`; see tensors_from), or on empty tensors of `shapes` there.
+    `load` = {"type": T, "weights": {parameter: array}} are the grader's
     weights: they are copied into every submodule of torch.nn.T whose
     parameters have those shapes, and the grader checks the output against what
-    it computes with them. `grad_output` asks for d(sum(output * grad_output))/dX.
-    `H0`, when given, is passed as forward's second argument (an initial state).
+    it computes with them. `grad_output` (see gradient_pairs) asks for the
+    gradient of sum(output * grad_output) with respect to every input
+    ("input_grads", in the inputs' structure).
     What this reports about the module itself (its submodules of type
     `submodules` and their settings, the torch.nn types it holds, those forward ran without holding them or
     created, whether forward left the weights alone) is
@@ -98,26 +134,45 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, 
                                  and isinstance(v, (bool, int, float, str))} for m in found]
         result["torch_types"] = sorted({type(m).__name__ for m in net.modules()
                                         if getattr(nn, type(m).__name__, None) is type(m)})
-    if X is None and shape is None:
+    if inputs is None and shapes is None:
         return values.describe(result)
     net = net.to(device)
-    loaded = []
-    if load:
-        weights = load["weights"]
-        shapes = {parameter: tuple(value.shape) for parameter, value in weights.items()}
-        # Every submodule whose parameters are among the weights, with their shapes (a cell without bias too).
-        loaded = [m for m in found if (own := {n: tuple(p.shape) for n, p in m.named_parameters()})
-                  and all(shapes.get(n) == shape for n, shape in own.items())]
-        if not loaded:
-            wanted = ", ".join(f"{parameter} {shape}" for parameter, shape in shapes.items())
-            raise LookupError(f"{name}({', '.join(map(str, args))}) não contém um nn.{kind} com {wanted}")
-        with torch.no_grad():
-            for m in loaded:
-                for parameter, p in m.named_parameters():
-                    p.copy_(torch.from_numpy(weights[parameter]))
-    x = torch.empty(shape, device=device) if X is None else torch.from_numpy(X).to(device)
-    x.requires_grad_(grad_output is not None)
-    # The torch.nn modules forward runs without holding them, and those it creates (a cell made in forward).
+    loaded = load_weights(net, found, load, name, args) if load else []
+    if inputs is None:
+        inputs = [torch.empty(shape, device=device) for shape in shapes]
+    else:
+        inputs = [tensors_from(value, device, grad_output is not None) for value in inputs]
+    out, unheld, made = run_watched(net, inputs)
+    result.update(output=out, unheld=sorted(unheld)[:20], made_in_forward=sorted(made)[:20])
+    if loaded:
+        result["weights_unchanged"] = all(torch.equal(p.detach().cpu(), torch.from_numpy(load["weights"][n]))
+                                          for m in loaded for n, p in m.named_parameters())
+    pairs = gradient_pairs(out, grad_output) if grad_output is not None else []
+    if pairs:
+        sum((o * torch.from_numpy(g).to(o.device, o.dtype)).sum() for o, g in pairs).backward()
+        result["input_grads"] = [gradients_of(value) for value in inputs]
+    return values.describe(result)
+
+
+def load_weights(net, found: list, load: dict, name: str, args: list) -> list:
+    """Copy the grader's weights into every submodule of `found` whose parameters have their shapes (a cell
+    without bias too); return those submodules. None fits: a LookupError the tests name."""
+    weights = load["weights"]
+    shapes = {parameter: tuple(value.shape) for parameter, value in weights.items()}
+    loaded = [m for m in found if (own := {n: tuple(p.shape) for n, p in m.named_parameters()})
+              and all(shapes.get(n) == shape for n, shape in own.items())]
+    if not loaded:
+        wanted = ", ".join(f"{parameter} {shape}" for parameter, shape in shapes.items())
+        raise LookupError(f"{name}({', '.join(map(str, args))}) não contém um nn.{load['type']} com {wanted}")
+    with torch.no_grad():
+        for m in loaded:
+            for parameter, p in m.named_parameters():
+                p.copy_(torch.from_numpy(weights[parameter]))
+    return loaded
+
+
+def run_watched(net, inputs: list) -> tuple:
+    """net(*inputs), and the torch.nn modules forward ran without holding them, and those it created."""
     held, unheld, made = {id(m) for m in net.modules()}, set(), set()
     hook = nn.modules.module.register_module_forward_pre_hook(
         lambda m, args: None if id(m) in held else (made if m.__dict__.get(MADE) else unheld).add(type(m).__name__))
@@ -129,25 +184,10 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", X=None, 
 
     nn.Module.__init__ = marked_init
     try:
-        out = net(x) if H0 is None else net(x, torch.from_numpy(H0).to(device))
+        return net(*inputs), unheld, made
     finally:
         nn.Module.__init__ = init
         hook.remove()
-    result.update(output=out, unheld=sorted(unheld)[:20], made_in_forward=sorted(made)[:20])
-    if loaded:
-        result["weights_unchanged"] = all(torch.equal(p.detach().cpu(), torch.from_numpy(load["weights"][n]))
-                                          for m in loaded for n, p in m.named_parameters())
-    if grad_output is not None:
-        # Of the output, a sequence of states stacked, or the first of a tuple: as the grader read the states.
-        for _ in range(2):  # (a tuple's first item may itself be the list of states)
-            if isinstance(out, (list, tuple)) and out:
-                same = len(out) == len(grad_output) and all(isinstance(o, torch.Tensor) and o.shape == out[0].shape
-                                                             for o in out)
-                out = torch.stack(list(out)) if same else out[0]
-        if isinstance(out, torch.Tensor) and out.requires_grad and tuple(out.shape) == grad_output.shape:
-            (out * torch.from_numpy(grad_output).to(out.device, out.dtype)).sum().backward()
-            result["grad_X"] = x.grad
-    return values.describe(result)
 
 
 PROBES = {"call": call, "module": module}

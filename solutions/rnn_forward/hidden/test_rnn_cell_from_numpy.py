@@ -48,7 +48,7 @@ def cell(part, params, **probe) -> dict:
 
 def step(part, params, x, H):
     """The student's cell, built from `params`, applied once to (x, H), both float32."""
-    return cell(part, params, device="cpu", X=x.astype(np.float32), H0=H.astype(np.float32)).get("output")
+    return cell(part, params, device="cpu", inputs=[x.astype(np.float32), H.astype(np.float32)]).get("output")
 
 
 @points(0.5, "devolve uma célula nn.RNNCell padrão com os tamanhos de params")

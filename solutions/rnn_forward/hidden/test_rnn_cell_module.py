@@ -85,7 +85,7 @@ def cell_made_in_forward(part) -> bool:
     """forward creates the nn.RNNCell it runs (its own report)."""
     X = part.rng("module/made_in_forward").standard_normal((2, 3, 4)).astype(np.float32)
     try:
-        result = part.module("RNN", (4, 5, 3), device="cpu", X=X)
+        result = part.module("RNN", (4, 5, 3), device="cpu", inputs=[X])
     except StudentError:
         return False
     return "RNNCell" in reported(result, "made_in_forward")
@@ -128,16 +128,17 @@ def named_error(part, exc: StudentError, what: str, on_meta: bool = False, h: in
     raise exc
 
 
-def run(part, device, gen, n, b, d, h, batch_size=None, load=True, what=WHAT, **kwargs):
-    """X of shape (n, b, d) through RNN(d, h, batch_size or b) on `device`, with the grader's weights if `load`."""
+def run(part, device, gen, n, b, d, h, batch_size=None, load=True, what=WHAT, H0=None, grad_output=None):
+    """X of shape (n, b, d) through RNN(d, h, batch_size or b) on `device` (and H0, forward's optional initial
+    state, when given), with the grader's weights if `load`."""
     X = gen.standard_normal((n, b, d)).astype(np.float32)
     weights, used = cell_weights(gen, d, h)
     load = {"type": "RNNCell", "weights": weights} if load else None
     try:
-        result = part.module("RNN", (d, h, batch_size or b), device=device, X=X, load=load,
-                             device_global=DEVICE_GLOBAL, **kwargs)
+        result = part.module("RNN", (d, h, batch_size or b), device=device, inputs=[X] if H0 is None else [X, H0],
+                             load=load, device_global=DEVICE_GLOBAL, grad_output=grad_output)
     except StudentError as exc:
-        if "H0" in kwargs and takes_no_initial_state(exc):
+        if H0 is not None and takes_no_initial_state(exc):
             raise
         named_error(part, exc, what, h=h)
     return X, used, result
@@ -224,18 +225,33 @@ def test_states_follow_the_recurrence(part, torch_device):
     check_states(WHAT, X, read(part, X, used, result), *used)
 
 
-def output_gradient_layout(form: tuple, raw_shape, G):
-    """G, of the states' shape (n, b, h), laid out as the module's output is (see diagnosis.read_form)."""
+def output_gradient(form: tuple, out, G):
+    """G, of the states' shape (n, b, h), laid out as the module's output `out` is (as diagnosis.read_forms read
+    it): the structure the grader multiplies the output by, an array where a tensor is, None where nothing
+    flows back (the last state of a tuple (states, H_n))."""
+    if isinstance(out, SequenceValue):
+        if "returns_tuple" in form and out.items:
+            inner = tuple(f for f in form if f != "returns_tuple")
+            return [output_gradient(inner, out.items[0], G)] + [None] * (len(out.items) - 1)
+        return [np.ascontiguousarray(g) for g in G]  # a list of the n states
     n, b, h = G.shape
     if "last_state_only" in form:
         return np.ascontiguousarray(G[-1])
     if "h0_included" in form:
         G = np.concatenate([np.zeros_like(G[:1]), G])
+    if "extra_state" in form:
+        G = np.concatenate([G, np.zeros_like(G[:1])])
     if "cat_instead_of_stack" in form:
-        G = G.reshape(n * b, h) if raw_shape == (n * b, h) else G.swapaxes(0, 1).reshape(b, n * h)
+        G = G.reshape(n * b, h) if getattr(out, "shape", None) == (n * b, h) else G.swapaxes(0, 1).reshape(b, n * h)
     if "wrong_stack_axis" in form:
         G = G.swapaxes(0, 1)
     return np.ascontiguousarray(G)
+
+
+def gradient_of_x(result: dict):
+    """What the student's process reported as the gradient with respect to X, its first input."""
+    grads = result.get("input_grads")
+    return grads.items[0] if isinstance(grads, SequenceValue) and grads.items else None
 
 
 @points(0.5, "mantém o grafo do autograd")
@@ -247,12 +263,11 @@ def test_keeps_the_autograd_graph(part, torch_device):
     reading = read(part, X, used, result)
     if "last_state_only" in reading.form:
         G[:-1] = 0  # only H_N came back: the gradient flows from it alone
-    first = (tensors_in(result.get("output")) or [None])[0]
-    raw = output_gradient_layout(reading.form, getattr(first, "shape", None), G)
+    raw = output_gradient(reading.form, result.get("output"), G)
     X, used, result = run(part, torch_device, part.rng("module/autograd/grad"), n, b, X.shape[2], h, grad_output=raw)
     reading = read(part, X, used, result)
     tensors = tensors_in(result.get("output"))
-    if not tensors or not all(t.requires_grad for t in tensors) or result.get("grad_X") is None:
+    if not tensors or not all(t.requires_grad for t in tensors) or gradient_of_x(result) is None:
         fail_with(WHAT, "graph_detached")
     if reading.states is None or "last_state_only" not in reading.form:
         check_states(WHAT, X, reading, *used)  # the gradient below is the recurrence's
@@ -260,7 +275,7 @@ def test_keeps_the_autograd_graph(part, torch_device):
     W_in, W_rec, _ = (w.astype(np.float64) for w in used)
     try:
         check_close("gradiente de sum(G * saída) em relação a X (G: um tensor aleatório do corretor)",
-                           result.get("grad_X"), input_gradient(G.astype(np.float64), H, W_in, W_rec))
+                    gradient_of_x(result), input_gradient(G.astype(np.float64), H, W_in, W_rec))
     except AssertionError as exc:  # right states, wrong gradient: the graph is cut somewhere on the way
         fail(f"{exc}; {explain(['graph_detached'])}", "graph_detached")
 
@@ -321,7 +336,7 @@ def test_follows_the_device_of_its_input(part):
     gen = part.rng("module/device")
     n, b, d, h = SIZES  # the lecture's: a mistake with sizes costs the sizes test only (meta computes nothing)
     try:
-        result = part.module("RNN", (d, h, b), device="meta", shape=[n, b, d])
+        result = part.module("RNN", (d, h, b), device="meta", shapes=[[n, b, d]])
     except StudentError as exc:
         named_error(part, exc, WHAT, on_meta=True)
     out = result.get("output")

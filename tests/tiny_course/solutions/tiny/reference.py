@@ -1,5 +1,6 @@
 """The reference of the tiny assignment."""
 import numpy as np
+from torch import nn
 
 
 def square(x):
@@ -7,3 +8,18 @@ def square(x):
     ### BEGIN SOLUTION
     return np.asarray(x) ** 2
     ### END SOLUTION
+
+
+class Memory(nn.Module):
+    """Uma célula LSTM: forward(x, state) devolve o novo estado (h, c), a partir de state = (h, c)."""
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        ### BEGIN SOLUTION
+        self.cell = nn.LSTMCell(input_size, hidden_size)
+        ### END SOLUTION
+
+    def forward(self, x, state):
+        ### BEGIN SOLUTION
+        return self.cell(x, state)
+        ### END SOLUTION

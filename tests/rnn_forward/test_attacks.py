@@ -26,7 +26,8 @@ from autograder.cgroups import PREFIX
 from autograder.limits import Limits
 from autograder.session import Session
 from autograder.tools.sync import reference_source
-from tests.helpers import ASSIGNMENT, CORPUS, REPO, grade
+from tests.helpers import REPO, grade
+from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS
 
 pytestmark = [pytest.mark.slow]
 PARTS = ASSIGNMENT.parts

@@ -1,7 +1,7 @@
 """The example submissions shipped for `make grade` are the corpus's own cases."""
 import filecmp
 
-from tests.helpers import ASSIGNMENT, CORPUS
+from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS
 
 
 def test_shipped_examples_are_up_to_date(tmp_path):

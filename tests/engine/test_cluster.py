@@ -15,13 +15,16 @@ from pathlib import Path
 import pytest
 
 from autograder.tools.benchmark_cluster import without_timing
-from tests.helpers import ASSIGNMENT, CORPUS, grade
+from tests.helpers import TINY_ASSIGNMENT as ASSIGNMENT
+from tests.helpers import TINY_CORPUS as CORPUS
+from tests.helpers import grade
 
 pytestmark = pytest.mark.slow
 DASK = str(Path(sys.executable).parent / "dask")
 SEED = 20261201
-CLASS = ["correct_reference", "correct_other_style", "ff_init_zero_bias", "rnn_forward_returns_list",
-         "module_detaches_states", "rnn_forward_uses_notebook_globals", "broken_not_json", "hang_in_rnn_forward"]
+CLASS = ["correct_reference", "square_doubles", "memory_swaps_the_state", "memory_detaches_the_state",
+         "crash_in_square", "untouched_release", "broken_not_json", "hang_in_memory"]
+ON = ("--assignment", ASSIGNMENT.folder)  # the tiny course's assignment
 
 
 def free_port() -> int:
@@ -67,22 +70,23 @@ def graded_class(tmp_path_factory):
     for i in range(16):  # the class, twice: enough tasks to still be running when a worker dies
         CORPUS.build(CLASS[i % len(CLASS)], folder, stem=f"s{i:02d}_{CLASS[i % len(CLASS)]}")
     local = folder / "local.json"
-    grade(folder, "--json", local, "--device", "cpu", "--seed", SEED, "--workers", 2, "--call-timeout", 3)
+    grade(folder, *ON, "--json", local, "--device", "cpu", "--seed", SEED, "--workers", 2, "--call-timeout", 3)
     return folder, without_timing(local)
 
 
 def test_the_cluster_gives_the_local_report(cluster, graded_class, tmp_path):
     folder, local = graded_class
     out = tmp_path / "cluster.json"
-    grade(folder, "--json", out, "--device", "cpu", "--seed", SEED, "--call-timeout", 3, "--scheduler", cluster[0])
+    grade(folder, *ON, "--json", out, "--device", "cpu", "--seed", SEED, "--call-timeout", 3, "--scheduler", cluster[0])
     assert without_timing(out) == local
 
 
 def test_a_worker_killed_midway_loses_and_duplicates_nothing(cluster, graded_class, tmp_path):
     folder, local = graded_class
     out = tmp_path / "cluster.json"
-    run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(folder), "--json", str(out), "--device",
-                            "cpu", "--seed", str(SEED), "--call-timeout", "3", "--scheduler", cluster[0]],
+    run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(folder), *map(str, ON), "--json",
+                            str(out), "--device", "cpu", "--seed", str(SEED), "--call-timeout", "3",
+                            "--scheduler", cluster[0]],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     journal = out.with_suffix(".jsonl")
     deadline = time.monotonic() + 300
@@ -98,7 +102,7 @@ def test_a_worker_killed_midway_loses_and_duplicates_nothing(cluster, graded_cla
 
 
 def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, graded_class):
-    proc = grade(graded_class[0], "--json", tmp_path / "r.json", "--scheduler", f"tcp://127.0.0.1:{free_port()}",
+    proc = grade(graded_class[0], *ON, "--json", tmp_path / "r.json", "--scheduler", f"tcp://127.0.0.1:{free_port()}",
                  check=(2,), timeout=300)
     assert "--scheduler tcp://127.0.0.1:" in proc.stderr and "cannot reach" in proc.stderr
 
@@ -140,9 +144,10 @@ def test_two_runs_at_once_with_one_seed_keep_their_own_rows(cluster, tmp_path):
         for i in range(3):
             CORPUS.build(case, folder, stem=f"{name}{i}")
         outs[name] = tmp_path / f"{name}.json"
-        procs[name] = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(folder), "--json",
-                                        str(outs[name]), "--device", "cpu", "--seed", str(SEED), "--scheduler",
-                                        cluster[0]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs[name] = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(folder), *map(str, ON),
+                                        "--json", str(outs[name]), "--device", "cpu", "--seed", str(SEED),
+                                        "--scheduler", cluster[0]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True)
     for name, proc in procs.items():
         assert proc.wait(600) == 0, proc.stderr.read()
         rows = json.loads(outs[name].read_text())["submissions"]
@@ -154,22 +159,23 @@ def test_folders_travel_as_the_local_grader_reads_them(cluster, tmp_path):
     """nbgrader's layout, with what a folder can hold besides the notebook: only what the grader reads is sent,
     the rest as stand-ins that the worker's grader notes and refuses as a local one does."""
     submitted = tmp_path / "submitted"
+    name = ASSIGNMENT.name
     for student in ("many", "linked", "huge"):
-        (submitted / student / "rnn_forward").mkdir(parents=True)
-    many = submitted / "many" / "rnn_forward"
+        (submitted / student / name).mkdir(parents=True)
+    many = submitted / "many" / name
     for i in range(120):
         (many / f"{i:04d}.txt").write_text("x")
-    CORPUS.build("correct_reference", many, stem="rnn_forward")
-    CORPUS.build("ff_init_zero_bias", many, stem="rnn_forward (1)")
-    linked = submitted / "linked" / "rnn_forward"
-    CORPUS.build("correct_reference", linked, stem="rnn_forward")
+    CORPUS.build("correct_reference", many, stem=name)
+    CORPUS.build("square_doubles", many, stem=f"{name} (1)")
+    linked = submitted / "linked" / name
+    CORPUS.build("correct_reference", linked, stem=name)
     (linked / "0passwd.ipynb").symlink_to("/etc/passwd")
     os.mkfifo(linked / "pipe.ipynb")
-    with open(submitted / "huge" / "rnn_forward" / "rnn_forward.ipynb", "wb") as f:
+    with open(submitted / "huge" / name / f"{name}.ipynb", "wb") as f:
         f.truncate(2**30)  # 1 GiB, sparse: refused for its size, never read or sent
     local, remote = tmp_path / "local.json", tmp_path / "cluster.json"
-    grade(submitted, "--json", local, "--device", "cpu", "--seed", SEED, "--workers", 2)
-    grade(submitted, "--json", remote, "--device", "cpu", "--seed", SEED, "--scheduler", cluster[0])
+    grade(submitted, *ON, "--json", local, "--device", "cpu", "--seed", SEED, "--workers", 2)
+    grade(submitted, *ON, "--json", remote, "--device", "cpu", "--seed", SEED, "--scheduler", cluster[0])
     assert without_timing(remote) == without_timing(local)
     rows = {r["student"]: r for r in without_timing(local)["submissions"]}
     assert rows["many"]["score"] == ASSIGNMENT.max_score and any("ignorado" in n for n in rows["linked"]["notes"])

@@ -9,7 +9,7 @@ from autograder.course import notebooks_in
 from autograder.errors import Refused
 from autograder.notebook import MAX_CELL_BYTES, load_submission, python_source, read_regular_file, template
 from autograder.tools.examples import paste_into_fresh_notebook, strip_metadata
-from tests.helpers import ASSIGNMENT, CORPUS
+from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS
 
 
 def write(tmp_path, nb, name="nb.ipynb"):

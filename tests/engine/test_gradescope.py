@@ -16,7 +16,9 @@ import zipfile
 
 import pytest
 
-from tests.helpers import ASSIGNMENT, CORPUS, REPO
+from tests.helpers import REPO
+from tests.helpers import TINY_ASSIGNMENT as ASSIGNMENT
+from tests.helpers import TINY_CORPUS as CORPUS
 
 pytestmark = pytest.mark.slow
 VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
@@ -45,8 +47,8 @@ def check_gradescope_format(results: dict) -> None:
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
-    subprocess.run([sys.executable, "-m", "autograder", "gradescope", "--out", str(out)], cwd=REPO, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "autograder", "gradescope", "--out", str(out), "--assignment",
+                    str(ASSIGNMENT.folder)], cwd=REPO, check=True, capture_output=True, timeout=300)
     return out
 
 
@@ -84,7 +86,7 @@ def test_the_bundle_holds_gradescopes_two_scripts_and_what_they_need(bundle):
     assert not any("examples/" in n or "__pycache__" in n for n in names)
 
 
-@pytest.mark.parametrize("case", ["correct_reference", "rnn_forward_returns_list", "broken_not_json"])
+@pytest.mark.parametrize("case", ["correct_reference", "memory_detaches_the_state", "broken_not_json"])
 def test_results_follow_gradescopes_format(bundle, tmp_path, case):
     results = run_in_fake_root(bundle, tmp_path, case)
     check_gradescope_format(results)
@@ -93,9 +95,9 @@ def test_results_follow_gradescopes_format(bundle, tmp_path, case):
     assert len(results["tests"]) == sum(len(t) for t in ASSIGNMENT.tests.values())
     assert sum(t["max_score"] for t in results["tests"]) == ASSIGNMENT.max_score
     assert "bubblewrap" in results["output"] and results["extra_data"]["isolation"] == "bubblewrap"
-    if case == "rnn_forward_returns_list":
+    if case == "memory_detaches_the_state":
         failed = [t for t in results["tests"] if t["status"] == "failed"]
-        assert len(failed) == 1 and failed[0]["tags"] == ["returns_list"] and "lista" in failed[0]["output"]
+        assert len(failed) == 1 and "o gradiente não chegou ao estado" in failed[0]["output"]
     if case == "broken_not_json":
         assert "não é um notebook" in results["output"]
 
@@ -109,8 +111,8 @@ def test_without_bubblewrap_the_fallback_is_named(bundle, tmp_path):
 
 FORGER = '''
 import glob
-def forward(X, params):
-    found = glob.glob("{course}/**/hidden/test_ff_forward.py", recursive=True)
+def square(x):
+    found = glob.glob("{course}/**/hidden/test_square.py", recursive=True)
     raise RuntimeError(open(found[0]).read()[:150] if found else "nada encontrado")
 '''
 
@@ -118,21 +120,19 @@ def forward(X, params):
 def test_without_the_sandbox_no_submission_can_read_the_hidden_tests(bundle, tmp_path):
     import nbformat
 
-    from tests.helpers import RELEASE_NB
-
     forger = FORGER.format(course=tmp_path / "source" / "course")  # on Gradescope: /autograder/source/course
-    nb = CORPUS.fill(nbformat.read(RELEASE_NB, as_version=4), {"ff_forward": forger})
+    nb = CORPUS.fill(nbformat.read(ASSIGNMENT.release_notebook, as_version=4), {"square": forger})
     (tmp_path / "cases").mkdir()
     nbformat.write(nb, tmp_path / "cases" / "forger.ipynb")
     with zipfile.ZipFile(bundle) as archive:  # control: where the course lies, the forger reads it
         archive.extractall(tmp_path / "control")
     ns = {}
     exec(FORGER.format(course=tmp_path / "control" / "course"), ns)
-    with pytest.raises(RuntimeError, match="compared with the reference"):
-        ns["forward"](None, None)
+    with pytest.raises(RuntimeError, match="the elementwise square"):
+        ns["square"](None)
     results = run_in_fake_root(bundle, tmp_path, None, path=str(tmp_path / "no-bin"),
                                notebook=tmp_path / "cases" / "forger.ipynb")
     outputs = " ".join(t["output"] for t in results["tests"])
-    assert "nada encontrado" in outputs and "compared with the reference" not in outputs
+    assert "nada encontrado" in outputs and "the elementwise square" not in outputs
     assert not (tmp_path / "source" / "course").exists()  # loaded, then removed before any student code ran
     assert results["extra_data"]["isolation"] == "process"

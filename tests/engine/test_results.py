@@ -3,7 +3,7 @@ import pytest
 
 from autograder import results
 from autograder.results import Run, Status, SubmissionResult
-from tests.helpers import ASSIGNMENT
+from tests.helpers import TINY_ASSIGNMENT as ASSIGNMENT
 
 
 def test_a_test_passes_only_if_it_passes_on_every_device():
@@ -32,10 +32,9 @@ def test_a_submission_scores_the_sum_of_its_tests():
     row = results.submission_result(ASSIGNMENT, "ana", "ana.ipynb", outcomes())
     assert row.score == row.max_score == ASSIGNMENT.max_score and not row.needs_review and row.error is None
     one_wrong = outcomes()
-    one_wrong[("rnn_forward", "test_uses_sizes_from_its_arguments")] = [Run("", Status.FAILED, "globals")]
+    one_wrong[("square", "test_values_match_the_reference")] = [Run("", Status.FAILED, "o dobro")]
     row = results.submission_result(ASSIGNMENT, "bob", "bob.ipynb", one_wrong)
-    sizes = next(t.points for t in ASSIGNMENT.tests["rnn_forward"] if t.name == "test_uses_sizes_from_its_arguments")
-    assert row.score == ASSIGNMENT.max_score - sizes and row.parts["rnn_forward"].score == 3 - sizes
+    assert row.score == ASSIGNMENT.max_score - 1 and row.parts["square"].score == 1
 
 
 def test_an_unreadable_file_scores_zero_and_a_grader_failure_needs_review():
@@ -54,7 +53,7 @@ def test_rows_survive_the_journal_unchanged(row):
     row.timing, row.digest = {"wall": 1.0}, "abc"
     data = row.to_dict()
     assert SubmissionResult.from_dict(data) == row
-    assert data["parts"]["ff_forward"]["tests"][0]["status"] in {s.value for s in Status}
+    assert data["parts"]["square"]["tests"][0]["status"] in {s.value for s in Status}
     assert "log" not in data  # absent fields stay out of the JSON
 
 
@@ -76,12 +75,12 @@ def test_the_score_table_fits_the_terminal_and_cuts_no_name(width):
     assert max(len(line) for line in text.splitlines()) <= width
     student_column = "".join(line.split("│")[1].strip() for line in text.splitlines() if line.count("│") > 2)
     assert long_name in student_column  # wrapped, never cut
-    assert "…" not in text and "1 = ff_init_weights" in text
+    assert "…" not in text and "1 = square" in text
 
 
 def test_result_lines_are_wrapped_for_a_notebook_page():
     row = results.submission_result(ASSIGNMENT, "ana", "a.ipynb", outcomes(Status.FAILED, "diferença " * 40))
-    lines = results.test_lines(row.parts["rnn_forward"].tests)
+    lines = results.test_lines(row.parts["square"].tests)
     assert max(map(len, lines)) <= 90 and lines[0].startswith("[falhou] ") and lines[1].startswith("    ")
 
 

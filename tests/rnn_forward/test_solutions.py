@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from tests.helpers import ASSIGNMENT
+from tests.rnn_forward.helpers import ASSIGNMENT
 
 feedforward, recurrent, rnn_cell, transfer = (ASSIGNMENT.module(m) for m in ("feedforward", "recurrent", "rnn_cell",
                                                                               "transfer"))

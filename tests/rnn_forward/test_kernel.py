@@ -9,7 +9,7 @@ import torch
 from autograder import kernel
 from autograder.notebook import template
 from autograder.tools.sync import reference_source
-from tests.helpers import ASSIGNMENT, CORPUS
+from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS
 
 
 def namespace(source):

@@ -20,7 +20,8 @@ from autograder.errors import StudentCrash, StudentError, StudentTimeout
 from autograder.limits import Limits
 from autograder.session import Session
 from autograder.tools.sync import answer_cells
-from tests.helpers import CORPUS, REPO
+from tests.helpers import REPO, TINY_ASSIGNMENT
+from tests.helpers import TINY_CORPUS as CORPUS
 
 REQUIRED = os.environ.get("AUTOGRADER_REQUIRE_BWRAP") == "1"
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -56,19 +57,19 @@ def probe(tops, names, needles):
     return found
 '''
 # Files a cheat would look for, and what only the course's own copies contain.
-SECRET_NAMES = ["gradebook.db", "rnn_forward.ipynb", "recurrent.py", "feedforward.py", "rnn_cell.py",
-                "test_rnn_forward.py", "assignment.py", "nbgrader_config.py"]
+SECRET_NAMES = ["gradebook.db", "tiny.ipynb", "reference.py", "test_square.py", "test_memory.py", "assignment.py",
+                "nbgrader_config.py"]
 TOKEN = uuid.uuid4().hex
-NEEDLES = [TOKEN, "### BEGIN HIDDEN TESTS", "### BEGIN SOLUTION", "def test_states_follow_the_recurrence", "rnn-course"]
+NEEDLES = [TOKEN, "### BEGIN HIDDEN TESTS", "### BEGIN SOLUTION", "def test_values_match_the_reference", "tiny-course"]
 
 
 @pytest.fixture
 def course(tmp_path):
     """A course on the host: a gradebook and another student's submission."""
     (tmp_path / "gradebook.db").write_text(f"grades {TOKEN}")
-    other = tmp_path / "submitted" / "bob" / "rnn_forward"
+    other = tmp_path / "submitted" / "bob" / "tiny"
     other.mkdir(parents=True)
-    (other / "rnn_forward.ipynb").write_text(f"{{}} {TOKEN}")
+    (other / "tiny.ipynb").write_text(f"{{}} {TOKEN}")
     return tmp_path
 
 
@@ -85,7 +86,7 @@ def test_the_walk_would_find_them_without_the_sandbox(course, monkeypatch):
     monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
     found = items(run(WALK, [str(REPO), str(course)], SECRET_NAMES, NEEDLES))
     names = {os.path.basename(f) for f in found}
-    assert names >= {"gradebook.db", "test_rnn_forward.py", "recurrent.py", "rnn_forward.ipynb"}
+    assert names >= {"gradebook.db", "test_square.py", "reference.py", "tiny.ipynb"}
 
 
 def test_a_cheat_that_looks_for_the_solutions_scores_as_if_it_had_not_tried(tmp_path):
@@ -93,21 +94,21 @@ def test_a_cheat_that_looks_for_the_solutions_scores_as_if_it_had_not_tried(tmp_
 import os
 for root, dirs, files in os.walk("/"):
     dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
-    if "feedforward.py" in files and "solutions" in root:
-        exec(open(os.path.join(root, "feedforward.py")).read())  # the reference forward, if reachable
+    if "reference.py" in files and "solutions" in root:
+        exec(open(os.path.join(root, "reference.py")).read())  # the reference square, if reachable
 '''
-    honest = CORPUS.build("ff_forward_missing_bias", tmp_path)
-    nb = CORPUS.notebook("ff_forward_missing_bias")
-    answer_cells(nb)["ff_forward"].source += cheat
+    honest = CORPUS.build("square_doubles", tmp_path)
+    nb = CORPUS.notebook("square_doubles")
+    answer_cells(nb)["square"].source += cheat
     nbformat.write(nb, tmp_path / "cheat.ipynb")
     out = tmp_path / "report.json"
     subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path), "--json", str(out),
-                    "--call-timeout", "60"],
+                    "--call-timeout", "60", "--assignment", str(TINY_ASSIGNMENT.folder)],
                    cwd=REPO, check=True, capture_output=True, timeout=900)
     rows = {r["student"]: r for r in json.loads(out.read_text())["submissions"]}
     assert rows["cheat"]["parts"] == rows[honest.stem]["parts"]
-    expected = CORPUS.expected_scores("ff_forward_missing_bias")["ff_forward"]
-    assert rows["cheat"]["parts"]["ff_forward"]["score"] == expected
+    expected = CORPUS.expected_scores("square_doubles")["square"]
+    assert rows["cheat"]["parts"]["square"]["score"] == expected
 
 
 def test_no_network_even_to_a_listener_on_loopback():

@@ -9,7 +9,8 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.tools.sync import answer_cells, stale_parts
-from tests.helpers import ASSIGNMENT, CORPUS, RELEASE_NB, REPO, SOURCE_NB, hidden_test_lines, run_nbgrader
+from tests.helpers import REPO, hidden_test_lines, run_nbgrader
+from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS, RELEASE_NB, SOURCE_NB
 
 FIGURE = "unrolled_rnn.svg"
 

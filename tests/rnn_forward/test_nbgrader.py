@@ -18,7 +18,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.tools.examples import strip_metadata
-from tests.helpers import ASSIGNMENT, CORPUS, REPO, SOURCE_NB, copy_course, grade, hidden_test_lines, run_nbgrader
+from tests.helpers import REPO, copy_course, grade, hidden_test_lines, run_nbgrader
+from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS, SOURCE_NB
 
 pytestmark = pytest.mark.slow
 NAME = ASSIGNMENT.name

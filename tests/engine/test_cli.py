@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from autograder.course import find_submissions
-from tests.helpers import RELEASE_NB, REPO
+from tests.helpers import REPO, TINY_ASSIGNMENT
+
+RELEASE_NB = TINY_ASSIGNMENT.release_notebook
+ON = ("--assignment", str(TINY_ASSIGNMENT.folder))  # the tiny course's assignment
 
 
 def touch(path):
@@ -19,11 +22,11 @@ def touch(path):
 
 
 def test_nbgrader_layout_gives_one_row_per_student(tmp_path):
-    ana = touch(tmp_path / "ana" / "rnn_forward" / "rnn_forward.ipynb")
-    touch(tmp_path / "ana" / "rnn_forward" / "scratch.ipynb")
-    bob = touch(tmp_path / "bob" / "rnn_forward" / "Untitled.ipynb")
-    (tmp_path / "carl" / "rnn_forward").mkdir(parents=True)
-    jobs = find_submissions([tmp_path], "rnn_forward")
+    ana = touch(tmp_path / "ana" / "tiny" / "tiny.ipynb")
+    touch(tmp_path / "ana" / "tiny" / "scratch.ipynb")
+    bob = touch(tmp_path / "bob" / "tiny" / "Untitled.ipynb")
+    (tmp_path / "carl" / "tiny").mkdir(parents=True)
+    jobs = find_submissions([tmp_path], "tiny")
     # ana has two notebooks: her folder is the job, and the runner grades both (the best counts)
     assert [(s, nb) for s, nb, _ in jobs[:2]] == [("ana", ana.parent), ("bob", bob)]
     assert jobs[2][0] == "carl" and "nenhum notebook" in jobs[2][2]
@@ -32,20 +35,20 @@ def test_nbgrader_layout_gives_one_row_per_student(tmp_path):
 def test_flat_folder_and_single_files_use_the_stem(tmp_path):
     a, b = touch(tmp_path / "a.ipynb"), touch(tmp_path / "b.ipynb")
     touch(tmp_path / "notes.txt")
-    assert find_submissions([tmp_path], "rnn_forward") == [("a", a, None), ("b", b, None)]
-    assert find_submissions([b], "rnn_forward") == [("b", b, None)]
+    assert find_submissions([tmp_path], "tiny") == [("a", a, None), ("b", b, None)]
+    assert find_submissions([b], "tiny") == [("b", b, None)]
 
 
 def test_a_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="nope: no such file or folder"):
-        find_submissions([tmp_path / "nope"], "rnn_forward")
+        find_submissions([tmp_path / "nope"], "tiny")
 
 
 @pytest.mark.slow
 def test_without_bubblewrap_grading_goes_on_and_the_report_says_so(tmp_path):
     env = dict(os.environ, PATH=os.path.dirname(sys.executable))  # no bwrap on PATH
     out = tmp_path / "r.json"
-    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(RELEASE_NB), "--json", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(RELEASE_NB), *ON, "--json", str(out)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "WARNING" in proc.stderr and "bubblewrap" in proc.stderr
     report = json.loads(out.read_text())
@@ -57,7 +60,7 @@ def test_a_wrong_gradebook_stops_before_grading_and_creates_nothing(tmp_path, db
     (tmp_path / "empty.db").write_bytes(b"")
     (tmp_path / "foreign.db").write_bytes(b"SQLite format 3\0" + b"\0" * 100)
     before = sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir())
-    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(RELEASE_NB), "--gradebook",
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(RELEASE_NB), *ON, "--gradebook",
                            str(tmp_path / db), "--json", str(tmp_path / "r.json")],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and str(tmp_path / db) in proc.stderr and "nbgrader" in proc.stderr
@@ -67,9 +70,7 @@ def test_a_wrong_gradebook_stops_before_grading_and_creates_nothing(tmp_path, db
 
 def test_the_default_gradebook_is_the_courses(tmp_path):
     from autograder.gradebook import default_gradebook
-    from tests.helpers import ASSIGNMENT
-
-    assert default_gradebook(ASSIGNMENT) == REPO / "gradebook.db"
+    assert default_gradebook(TINY_ASSIGNMENT) == TINY_ASSIGNMENT.course / "gradebook.db"
 
 
 def test_help_describes_every_option_and_its_default():

@@ -20,8 +20,8 @@ import pytest
 import torch
 from nbclient import NotebookClient
 
-from tests.helpers import CORPUS
-from tests.mistakes_corpus import MISTAKES
+from tests.rnn_forward.helpers import CORPUS
+from tests.rnn_forward.mistakes_corpus import MISTAKES
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from autograder.results import Status
-from tests.helpers import ASSIGNMENT, CORPUS, RELEASE_NB, REPO, SOURCE_NB, grade
+from tests.helpers import REPO, grade
+from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS, RELEASE_NB, SOURCE_NB
 
 pytestmark = pytest.mark.slow
 MAX_SCORE = ASSIGNMENT.max_score

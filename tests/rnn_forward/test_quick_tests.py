@@ -11,8 +11,8 @@ import nbformat
 import pytest
 
 from autograder.tools.sync import reference_source
-from tests.helpers import ASSIGNMENT, RELEASE_NB
-from tests.mistakes_corpus import MISTAKES
+from tests.rnn_forward.helpers import ASSIGNMENT, RELEASE_NB
+from tests.rnn_forward.mistakes_corpus import MISTAKES
 
 CELLS = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nbformat.read(RELEASE_NB, 4).cells}
 SETUP = "\n".join(CELLS[g] for g in ("imports", "device", "sizes", "score_helper"))

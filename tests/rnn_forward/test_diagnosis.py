@@ -12,8 +12,9 @@ import re
 import nbformat
 import pytest
 
-from tests.helpers import ASSIGNMENT, CORPUS, RELEASE_NB, grade
-from tests.mistakes_corpus import MISTAKES
+from tests.helpers import grade
+from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS, RELEASE_NB
+from tests.rnn_forward.mistakes_corpus import MISTAKES
 
 pytestmark = pytest.mark.slow
 

@@ -1,13 +1,16 @@
 """The engine names no assignment: it grades any one described as data, like the tiny course under tests/."""
 import ast
 import json
+import re
+import shutil
+import subprocess
 import sys
 
 import nbformat
 import pytest
 
 from autograder import assignment as assignments
-from tests.helpers import ASSIGNMENT, REPO, TINY, grade
+from tests.helpers import REPO, TINY, TINY_CORPUS, grade
 
 ENGINE = REPO / "autograder"
 
@@ -16,8 +19,16 @@ def engine_files():
     return sorted(ENGINE.rglob("*.py"))
 
 
+def vocabulary(assignment) -> set:
+    """What only an assignment says: its name, its parts, its mistakes, the torch.nn types its tests load."""
+    loaded = {t for p in (assignment.folder / "hidden").glob("*.py")
+              for t in re.findall(r'"type": "(\w+)"', p.read_text())}
+    return {assignment.name, *(p.grade_id for p in assignment.parts), *assignment.mistakes, *loaded}
+
+
 def test_the_engine_names_no_assignment():
-    words = {ASSIGNMENT.name, *(p.grade_id for p in ASSIGNMENT.parts), "RNNCell", "Whh", "recurrence"}
+    words = set().union(*(vocabulary(assignments.load(folder)) for folder in assignment_folders()))
+    assert {"rnn_forward", "lstm_state", "RNNCell", "LSTMCell", "missing_bias"} <= words  # what it looks for
     for path in engine_files():
         text = path.read_text()
         assert not [w for w in words if w in text], f"{path} names the assignment: {[w for w in words if w in text]}"
@@ -55,25 +66,25 @@ def test_points_and_tests_come_from_the_hidden_test_files():
     tiny = assignments.load(TINY / "solutions" / "tiny")
     assert [(t.name, t.points) for t in tiny.tests["square"]] == [
         ("test_keeps_the_shape", 1.0), ("test_values_match_the_reference", 1.0)]
-    assert tiny.max_score == 2
+    assert tiny.max_score == sum(t.points for tests in tiny.tests.values() for t in tests) == 4
     assert tiny.source_notebook == TINY / "source" / "tiny" / "tiny.ipynb"
 
 
 @pytest.mark.slow
-def test_a_second_assignment_is_graded_by_the_same_command_line_in_the_sandbox(tmp_path):
-    source = nbformat.read(TINY / "source" / "tiny" / "tiny.ipynb", as_version=4)
-    nbformat.write(source, tmp_path / "right.ipynb")  # the source notebook holds the solution
-    wrong = nbformat.read(TINY / "source" / "tiny" / "tiny.ipynb", as_version=4)
-    answer = next(c for c in wrong.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "square")
-    answer.source = "def square(x):\n    return np.asarray(x) * 2"
-    nbformat.write(wrong, tmp_path / "wrong.ipynb")
+def test_a_second_assignment_with_a_tuple_state_is_graded_in_the_sandbox(tmp_path):
+    """The tiny course's LSTM-style part takes and returns (h, c); no engine file names it."""
+    cases = ["correct_reference", "square_doubles", "memory_swaps_the_state", "memory_detaches_the_state"]
+    for case in cases:
+        TINY_CORPUS.build(case, tmp_path)
     out = tmp_path / "report.json"
     grade(tmp_path, "--assignment", TINY / "solutions" / "tiny", "--json", out, "--device", "cpu", "--workers", 1)
     report = json.loads(out.read_text())
     rows = {row["student"]: row for row in report["submissions"]}
     assert report["assignment"] == "tiny" and report["isolation"] in ("bubblewrap", "process")
-    assert rows["right"]["score"] == 2 and rows["wrong"]["score"] == 1
-    assert [t["status"] for t in rows["wrong"]["parts"]["square"]["tests"]] == ["passed", "failed"]
+    for case in cases:
+        assert {g: p["score"] for g, p in rows[case]["parts"].items()} == TINY_CORPUS.expected_scores(case), case
+    statuses = [t["status"] for t in rows["memory_detaches_the_state"]["parts"]["lstm_state"]["tests"]]
+    assert statuses == ["passed", "failed"]  # the state is right, its gradient never reaches (h, c)
 
 
 @pytest.mark.slow
@@ -81,7 +92,7 @@ def test_a_course_with_one_assignment_needs_no_assignment_option(tmp_path):
     nbformat.write(nbformat.read(TINY / "source" / "tiny" / "tiny.ipynb", as_version=4), tmp_path / "ana.ipynb")
     out = tmp_path / "report.json"
     grade(tmp_path / "ana.ipynb", "--json", out, "--device", "cpu", cwd=TINY)
-    assert json.loads(out.read_text())["submissions"][0]["score"] == 2
+    assert json.loads(out.read_text())["submissions"][0]["score"] == TINY_CORPUS.assignment.max_score
 
 
 def assignment_folders():
@@ -116,3 +127,22 @@ def test_assignments_import_only_the_authoring_module(tmp_path):
     (tmp_path / "test_x.py").write_text("from autograder.session import Session\nfrom autograder import checks\n"
                                         "from .test_y import helper\nfrom autograder.authoring import points\n")
     assert forbidden_imports(tmp_path / "test_x.py") == ["autograder.session", "autograder", ".test_y"]
+
+
+@pytest.mark.slow
+def test_a_course_holding_two_assignments_passes_its_fast_suite(tmp_path):
+    """The repository with the tiny assignment beside the RNN one: every test module still imports and the
+    fast suite passes (nothing in the tests or the tools assumes the course has one assignment)."""
+    course = tmp_path / "course"
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for name in files.decode().split("\0"):
+        if name and (REPO / name).is_file():
+            (course / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, course / name)
+    for step in ("source", "release", "solutions"):
+        shutil.copytree(TINY / step / "tiny", course / step / "tiny")
+    assert len(list(course.glob("solutions/*/assignment.py"))) == 2
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", "-x"],
+                          cwd=course, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and "error" not in proc.stdout.splitlines()[-1]
