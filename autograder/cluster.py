@@ -123,10 +123,10 @@ def grade_task(packed: bytes, digest: str, name: str, student: str, notebook: st
 
 def worker_facts(limits: Limits, cuda: bool) -> tuple:
     """Run on a worker: its isolation and what enforces each limit there (for the report)."""
+    from autograder import backends
     from autograder.limits import limits_report
-    from autograder.sandbox import isolation
 
-    return isolation(), limits_report(limits, cuda)
+    return backends.current().name, limits_report(limits, cuda)
 
 
 def facts(client, limits: Limits, cuda: bool) -> tuple:

@@ -9,7 +9,7 @@ submission), `package/` (this package, to install) and `course/` (the
 assignment: its source notebook and solutions/ folder). Per submission,
 `run_autograder` calls `python -m autograder.gradescope`, which grades
 <root>/submission/ with the same runner and sandbox as the command line and
-writes <root>/results/results.json in Gradescope's format (render.gradescope).
+writes <root>/results/results.json in Gradescope's format (writers.gradescope).
 Where bubblewrap cannot run inside Gradescope's container the grader falls
 back to process isolation, and the output says which one graded.
 
@@ -27,7 +27,7 @@ import zipfile
 from pathlib import Path
 
 from autograder import assignment as assignments
-from autograder import cluster, render
+from autograder import cluster, writers
 from autograder.limits import Limits
 
 TORCH_VERSION = "2.13.0"  # the same pin as the Makefile's: the CPU wheel
@@ -91,16 +91,16 @@ def submitted_folder(submission: Path) -> Path:
 
 def grade(root: "str | Path") -> dict:
     """Grade <root>/submission/ and write <root>/results/results.json; return what was written."""
+    from autograder import backends
     from autograder.notebook import template
     from autograder.runner import devices, grade_submission, new_seed
-    from autograder.sandbox import isolation
 
     root = Path(root)
     start = time.monotonic()
     course = root / "source" / "course"
     assignment = assignments.find(course)
-    where = isolation()
-    if where != "bubblewrap":
+    where = backends.current().name
+    if not backends.current().isolates_host:
         # Without the sandbox the student's code runs as this user: the hidden tests and the reference
         # are loaded now, and their files removed, so that no submission can read them (the container
         # is Gradescope's, made anew for every run).
@@ -110,7 +110,7 @@ def grade(root: "str | Path") -> dict:
     row, logs = grade_submission(assignment, "submission", submitted_folder(root / "submission"), None, Limits(),
                                  on, new_seed())
     row.moved(f"{root}/", "")  # paths as the student knows them: submission/...
-    results = render.gradescope(row, where, time.monotonic() - start)
+    results = writers.gradescope(row, where, time.monotonic() - start)
     if logs:  # the grader's own failure: for the instructor (Gradescope keeps stdout from students)
         print("\n".join(logs))
     folder = root / "results"

@@ -1,25 +1,50 @@
 """The limits on a submission, what enforces them here, and their command-line options.
 
-The same options, with the same names and defaults, are added to the command
-line (cli.py) and to pytest (plugin.py) by `add_options`.
+Each limit is declared once, as a field of Limits with its default, unit, flag
+and help; the command line (cli.py) and pytest (plugin.py) get the same
+options from that declaration (`add_options`), and a change of default is one
+edit here.
 """
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import Field, dataclass, field, fields
+from typing import Any
 
+from autograder import backends
 from autograder.cgroups import CgroupSystem
-from autograder.sandbox import bubblewrap
 
 
-@dataclass
+def limit(default: float, unit: str, flag: str, help: str) -> Any:
+    """One limit, declared once: its default, its unit, its command-line flag and what it bounds."""
+    return field(default=default, metadata={"unit": unit, "flag": flag, "help": help})
+
+
+@dataclass(frozen=True)
 class Limits:
-    call_timeout: float = 10.0  # wall seconds to load the cell, and for each call
-    submission_timeout: float = 120.0  # wall seconds for all the calls of one submission
-    cpu_seconds: int = 60  # CPU seconds of each process
-    memory_bytes: int = 4 * 2**30  # memory of a submission's whole process tree (of each process without cgroups)
-    pids: int = 64  # processes and threads of a submission at once
-    cpus: float = 1.0  # cores a submission may keep busy at once
-    disk_bytes: int = 64 * 2**20  # size of each writable place: /tmp, /dev/shm and the home
+    """The limits on one submission. Each field is a command-line option (add_options) with this default."""
+
+    call_timeout: float = limit(10.0, "s", "--call-timeout", "wall seconds to load the cell, and for each call")
+    submission_timeout: float = limit(120.0, "s", "--submission-timeout",
+                                      "wall seconds for all the calls of one submission")
+    cpu_seconds: int = limit(60, "s", "--cpu-seconds", "CPU seconds of each student process")
+    memory_mib: int = limit(4096, "MiB", "--memory-limit",
+                            "memory of a submission's processes together (of each process, without cgroups)")
+    pids: int = limit(64, "", "--pids-limit", "processes and threads of a submission at once")
+    cpus: float = limit(1.0, "cores", "--cpus", "cores a submission may keep busy at once")
+    disk_mib: int = limit(64, "MiB", "--disk-limit", "size of each writable place: /tmp, /dev/shm and the home")
+
+    @property
+    def memory_bytes(self) -> int:
+        return int(self.memory_mib) * 2**20
+
+    @property
+    def disk_bytes(self) -> int:
+        return int(self.disk_mib) * 2**20
+
+
+def declared() -> "list[Field]":
+    """The limits' declarations, in order."""
+    return list(fields(Limits))
 
 
 @functools.cache
@@ -38,37 +63,27 @@ def limits_report(limits: Limits, use_gpu: bool = False) -> dict:
     """What held each limit in this run, for the report."""
     system, why = cgroup_system()
     tree = system.mechanism if system else None
-    mib = limits.memory_bytes // 2**20
+    mib = limits.memory_mib
     memory = f"{mib} MiB per process (rlimit; {why})" if not use_gpu else f"none ({why})"
     return {
         "memory": f"{mib} MiB per submission ({tree})" if tree else memory,
         "processes": f"{limits.pids} per submission ({tree})" if tree else f"none ({why})",
         "cpu": f"{limits.cpus:g} core(s) per submission ({tree}), {limits.cpu_seconds} s per process (rlimit)" if tree
                else f"{limits.cpu_seconds} s per process (rlimit)",
-        "disk": f"{limits.disk_bytes // 2**20} MiB per writable place (tmpfs)" if bubblewrap() else
-                f"{limits.disk_bytes // 2**20} MiB per file (rlimit)",
+        "disk": f"{limits.disk_mib} MiB {backends.current().disk_words}",
         "wall": f"{limits.call_timeout:g} s per call, {limits.submission_timeout:g} s per submission",
     }
 
 
 
-# (flag, dest, type, help): one definition for both the command line and pytest.
-OPTIONS = (
-    ("--call-timeout", "call_timeout", float, "seconds for each call into student code"),
-    ("--submission-timeout", "submission_timeout", float, "seconds for all the calls of one submission"),
-    ("--memory-limit", "memory_limit", int, "MiB for a submission's processes together (each, without cgroups)"),
-)
-
-
 def add_options(add: Callable) -> None:
-    """Add the limit options with `add` (argparse's add_argument, or pytest's addoption)."""
-    defaults = {"call_timeout": Limits.call_timeout, "submission_timeout": Limits.submission_timeout,
-                "memory_limit": Limits.memory_bytes // 2**20}
-    for flag, dest, kind, help in OPTIONS:
-        add(flag, dest=dest, type=kind, default=defaults[dest], help=f"{help} (default: %(default)s)")
+    """Add every limit as an option with `add` (argparse's add_argument, or pytest's addoption)."""
+    for f in declared():
+        unit = f" {f.metadata['unit']}" if f.metadata["unit"] else ""
+        add(f.metadata["flag"], dest=f.name, type=type(f.default), default=f.default,
+            help=f"{f.metadata['help']} (default: %(default)s{unit})")
 
 
 def from_options(get: Callable) -> Limits:
     """Limits from the parsed options; `get(dest)` reads one."""
-    return Limits(call_timeout=get("call_timeout"), submission_timeout=get("submission_timeout"),
-                  memory_bytes=get("memory_limit") * 2**20)
+    return Limits(**{f.name: get(f.name) for f in declared()})

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 from autograder import assignment as assignments
+from autograder import backends, results
 from autograder import limits as limit_options
-from autograder import results
 from autograder.notebook import Submission, load_submission, read_regular_file
 from autograder.results import Run, Status
 from autograder.runner import NoCell, PartClient, classify, devices, new_seed
-from autograder.sandbox import isolation
 from autograder.session import Session
 from autograder.tools.sync import reference_source
 
@@ -120,7 +119,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter, config):
     assignment, sub = config.stash[_ASSIGNMENT], config.stash[_SUBMISSION]
     result = results.submission_result(assignment, sub.student, sub.path, config.stash[_OUTCOMES], sub.notes)
-    terminalreporter.section(f"autograder score (isolation: {isolation()})")
+    terminalreporter.section(f"autograder score (isolation: {backends.current().name})")
     for grade_id, part in result.parts.items():
         terminalreporter.line(f"{grade_id:18} {part.score:5g} / {part.max_score:g}")
     for note in result.notes:

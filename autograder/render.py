@@ -1,11 +1,8 @@
-"""A report, shown: as a table in the terminal, as JSON for other tools, as CSV for a spreadsheet.
+"""A report, shown in the terminal: the score table, the mistakes diagnosed, the rows that need review.
 
-(The nbgrader gradebook is written by gradebook.py.)
+(Files of every format are written by writers.py; nbgrader's gradebook by gradebook.py.)
 """
-import csv
-import json
 import re
-from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
@@ -13,23 +10,6 @@ from rich.text import Text
 from autograder.results import Report, Status
 
 PROBLEMS = (Status.ERROR, Status.TIMEOUT, Status.GRADER_ERROR)
-
-
-def write_json(report: Report, path: "str | Path") -> None:
-    with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
-        json.dump(report.to_dict(), f, ensure_ascii=False, indent=1)
-
-
-def write_csv(report: Report, path: "str | Path") -> None:
-    grade_ids = list(report.submissions[0].parts) if report.submissions else []
-    with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "notebook", "score", "max_score", *grade_ids, "needs_review", "error",
-                         "diagnosis"])
-        for row in report.submissions:
-            writer.writerow([row.student, row.notebook, row.score, row.max_score,
-                             *[row.parts[gid].score for gid in grade_ids],
-                             "yes" if row.needs_review else "", row.error or "", " ".join(diagnoses(row))])
 
 
 def diagnoses(row) -> list:
@@ -95,38 +75,3 @@ def table(report: Report, console: "Console", mistakes: "dict | None" = None) ->
             (f"{len(report.needs_review)} submission(s) need review", "bold red"),
             " (the grader failed, not the student): ",
             plain(", ".join(r.student + (f" (log: {r.log})" if r.log else "") for r in report.needs_review))))
-
-
-ISOLATION_WORDS = {"bubblewrap": "sandbox bubblewrap",
-                   "process": "processos separados (sem bubblewrap neste contêiner)"}
-
-
-def gradescope(row, isolation: str, seconds: float) -> dict:
-    """One submission as Gradescope's results.json: a test per hidden test, messages visible to the student.
-
-    Messages never hold hidden inputs (checks.py), so every test is visible; what
-    the grader itself failed on is said to the student and flagged for the
-    instructor (extra_data.needs_review), never silently a zero.
-    """
-    from autograder.results import STATUS_WORDS, Status
-
-    where = ISOLATION_WORDS.get(isolation, isolation)
-    lines = [f"Nota: {row.score:g} de {row.max_score:g}. Correção isolada com {where}."]
-    if row.error:
-        lines.append(f"A entrega não pôde ser corrigida: {row.error}")
-    if row.needs_review:
-        lines.append("O corretor falhou em parte desta entrega (não é um erro do seu código); o professor vai revisar.")
-    lines += row.notes
-    tests = []
-    for number, (gid, part) in enumerate(row.parts.items(), 1):
-        for index, test in enumerate(part.tests, 1):
-            output = f"[{STATUS_WORDS[test.status]}] {test.message}" if test.message else ""
-            tests.append({"name": f"{gid}: {test.title or test.name}", "number": f"{number}.{index}",
-                          "score": test.score, "max_score": test.max_score,
-                          "status": "passed" if test.status == Status.PASSED else "failed",
-                          "output": output, "tags": list(test.diagnosis), "visibility": "visible"})
-    return {"score": row.score, "execution_time": round(seconds, 1), "output": "\n".join(lines),
-            "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
-            "extra_data": {"needs_review": row.needs_review, "isolation": isolation, "digest": row.digest,
-                           "diagnosis": diagnoses(row)},
-            "tests": tests}

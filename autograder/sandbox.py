@@ -1,15 +1,12 @@
-"""bubblewrap around one warm zygote: the grader's end of the sandbox, one per grader process.
+"""One warm zygote per grader process, under the current isolation backend (backends/): the grader's end.
 
-With bubblewrap, the zygote (inside/zygote.py) sees only the Python
-environment and the grader's `autograder.inside` package, read-only: no
-repository, gradebook or other submission, no network, no environment of the
-instructor's, a user and a PID namespace of its own. Without, it runs as a
-plain process (`isolation()` says which). It is started once per grader
+The backend decides how the zygote (inside/zygote.py) is started and what it
+can see (bubblewrap: only the Python environment and `autograder.inside`; the
+process fallback: the host, with limits). It is started once per grader
 process (`prestart` lets it import PyTorch while the grader does other work)
 and forks the submissions' leaders (session.py).
 """
 import atexit
-import functools
 import json
 import os
 import select
@@ -19,14 +16,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
+from autograder import backends
+from autograder.backends.base import PACKAGE
 from autograder.errors import SandboxFailure
 
-PACKAGE = Path(__file__).resolve().parent
-INSIDE = PACKAGE / "inside"  # all the student's process may import of the grader
-SANDBOX_HOME = "/home/student"
-FRESH = (("/tmp", "1777"), ("/dev/shm", "1777"), (SANDBOX_HOME, "700"))  # writable, fresh for every submission
 MAX_MESSAGE = 1 << 16
 CONTROL_TIMEOUT = 30.0  # seconds for the zygote or a leader to answer a control message
 ZYGOTE_START_TIMEOUT = 120.0  # importing torch on a loaded machine
@@ -34,66 +28,6 @@ ZYGOTE_START_TIMEOUT = 120.0  # importing torch on a loaded machine
 # modules come after the standard library and site-packages, so no file of a
 # student's can shadow anything the zygote imports.
 BOOT = "import sys; sys.path.append(sys.argv[1]); from autograder.inside.zygote import main; main(sys.argv[1:])"
-
-
-@functools.cache
-def bubblewrap() -> "str | None":
-    """Path of a bwrap that can build a sandbox here, or None (absent, or no user namespaces)."""
-    path = shutil.which("bwrap")
-    probe = [path, "--unshare-all", "--ro-bind", "/", "/", "true"]
-    if path and subprocess.run(probe, capture_output=True).returncode == 0:
-        return path
-    return None
-
-
-def isolation() -> str:
-    """What the report's "isolation" field says: "bubblewrap" or "process"."""
-    return "bubblewrap" if bubblewrap() else "process"
-
-
-def _python_roots():
-    """The directories the student's interpreter needs, read-only."""
-    roots = {"/usr"}
-    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent.parent)):
-        if not any(Path(prefix).is_relative_to(root) for root in roots):
-            roots.add(prefix)
-    return sorted(roots)
-
-
-def _masked(roots, hide):
-    """Grader code and course material that an install may have put inside the Python roots: emptied."""
-    secrets = [PACKAGE, PACKAGE.parent, *map(Path, hide)]
-    return [str(s) for s in secrets if any(s.is_relative_to(r) for r in roots)]
-
-
-def bwrap_command(use_gpu: bool, disk_bytes: int, hide: tuple = ()) -> list:
-    roots = _python_roots()
-    size = str(disk_bytes)
-    cmd = [bubblewrap(), "--die-with-parent", "--new-session", "--unshare-all", "--as-pid-1", "--clearenv",
-           "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev"]
-    for link in ("bin", "lib", "lib64", "sbin"):
-        if Path("/", link).is_symlink():
-            cmd += ["--symlink", os.readlink(Path("/", link)), f"/{link}"]
-    # Parents before children, so that nothing mounted later hides what an
-    # earlier mount showed (a venv under /tmp, a repository inside /usr).
-    mounts = [("/tmp", ["--size", size, "--tmpfs", "/tmp"])]
-    mounts += [(root, ["--ro-bind", root, root]) for root in roots]
-    mounts += [(path, ["--tmpfs", path]) for path in _masked(roots, hide)]
-    for _, args in sorted(mounts, key=lambda m: len(Path(m[0]).parts)):
-        cmd += args
-    cmd += ["--ro-bind", str(PACKAGE / "__init__.py"), "/grader/autograder/__init__.py",
-            "--ro-bind", str(INSIDE), "/grader/autograder/inside"]
-    if use_gpu:  # the NVIDIA device nodes; the driver's libraries are under /usr
-        cmd += [arg for dev in sorted(Path("/dev").glob("nvidia*")) for arg in ("--dev-bind", str(dev), str(dev))]
-    cmd += ["--size", size, "--tmpfs", "/dev/shm", "--dir", SANDBOX_HOME, "--chdir", "/"]
-    for i, _ in enumerate(kept_roots()):  # where the zygote's leaders park them (inside/zygote.mount_fresh)
-        cmd += ["--dir", f"/.hold/{i}"]
-    return cmd + ["--remount-ro", "/"]
-
-
-def kept_roots() -> list:
-    """Python roots inside a place each submission gets fresh (a venv under /tmp): kept visible above it."""
-    return [root for root in _python_roots() if any(Path(root).is_relative_to(place) for place, _ in FRESH)]
 
 
 def _ask(sock, request, fds=(), timeout=CONTROL_TIMEOUT):
@@ -107,7 +41,7 @@ def _ask(sock, request, fds=(), timeout=CONTROL_TIMEOUT):
 
 
 class Sandbox:
-    """bubblewrap (when present) around one zygote.
+    """The current isolation backend (backends/) around one zygote.
 
     `warm_up` is Python the zygote runs once (the assignment's); `hide` are
     folders that must stay out of sight even if they lie inside the Python
@@ -115,19 +49,18 @@ class Sandbox:
     """
 
     def __init__(self, use_gpu, disk_bytes, warm_up="", hide=()):
-        self.sandboxed = bubblewrap() is not None
+        self.backend = backends.current()
+        self.sandboxed = self.backend.isolates_host
         self.log = tempfile.TemporaryFile()  # the zygote's stderr, already unlinked: read only on failure
-        self.scratch = None if self.sandboxed else tempfile.mkdtemp(prefix="autograder-")
+        self.scratch = tempfile.mkdtemp(prefix="autograder-") if self.backend.needs_scratch() else None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {"PATH": "/usr/bin:/bin", "HOME": SANDBOX_HOME if self.sandboxed else self.scratch,
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.backend.home(self.scratch),
                "OMP_NUM_THREADS": "1"}  # one core per student process; the pool runs several
         if not use_gpu:
             env["CUDA_VISIBLE_DEVICES"] = ""
-        package_parent = "/grader" if self.sandboxed else str(PACKAGE.parent)
-        cmd = [sys.executable, "-I", "-B", "-c", BOOT, package_parent, str(theirs.fileno()), warm_up]
-        if self.sandboxed:
-            setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
-            cmd = bwrap_command(use_gpu, disk_bytes, hide) + setenv + cmd + ["--namespaces"]
+        cmd = [sys.executable, "-I", "-B", "-c", BOOT, self.backend.package_parent(PACKAGE), str(theirs.fileno()),
+               warm_up]
+        cmd = self.backend.wrap(cmd, env, use_gpu, disk_bytes, hide)
         self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=self.log, env=env, start_new_session=True)
         theirs.close()
@@ -191,7 +124,7 @@ _sandboxes = {}
 
 def sandbox(use_gpu: bool, disk_bytes: int, warm_up: str = "", hide: tuple = (), wait: bool = True) -> "Sandbox":
     """This process's sandbox for these settings, started (again) if needed; `wait=False` only starts it."""
-    key = (use_gpu, bubblewrap(), disk_bytes, warm_up, tuple(map(str, hide)))
+    key = (use_gpu, backends.current().name, disk_bytes, warm_up, tuple(map(str, hide)))
     if not (key in _sandboxes and _sandboxes[key].alive()):
         _sandboxes[key] = Sandbox(use_gpu, disk_bytes, warm_up, hide)
     return _sandboxes[key].wait_ready() if wait else _sandboxes[key]

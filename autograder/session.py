@@ -27,20 +27,13 @@ import uuid
 
 import numpy as np
 
+from autograder.backends.base import FRESH, SANDBOX_HOME, kept_roots
 from autograder.cgroups import Cgroup
 from autograder.errors import SandboxFailure, StudentCrash, StudentError, StudentTimeout
 from autograder.inside import values, wire
 from autograder.limits import Limits, cgroup_system
 from autograder.notebook import Answer, template
-from autograder.sandbox import (
-    CONTROL_TIMEOUT,
-    FRESH,
-    MAX_MESSAGE,
-    SANDBOX_HOME,
-    _ask,
-    kept_roots,
-    sandbox,
-)
+from autograder.sandbox import CONTROL_TIMEOUT, MAX_MESSAGE, _ask, sandbox
 
 PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask for, by default
 
@@ -193,7 +186,7 @@ class Session:
         return bool(self.cgroup) and self.cgroup.oom_kills() > before
 
     def memory_message(self):
-        return f"limite de memória da entrega ({self.limits.memory_bytes // 2**20} MiB) excedido"
+        return f"limite de memória da entrega ({self.limits.memory_mib} MiB) excedido"
 
     def explain(self, exc, before):
         """Add to a student's error which limit of the submission it hit, if the kernel counted one."""
@@ -207,7 +200,7 @@ class Session:
             if self.cgroup and self.cgroup.pids_refused() > refused:
                 return StudentError(f"{message} (limite de {self.limits.pids} processos da entrega)")
             if "No space left on device" in message or "Errno 28" in message:
-                return StudentError(f"{message} (cada pasta gravável tem {self.limits.disk_bytes // 2**20} MiB)")
+                return StudentError(f"{message} (cada pasta gravável tem {self.limits.disk_mib} MiB)")
         return exc
 
     def close(self):

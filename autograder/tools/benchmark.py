@@ -25,7 +25,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from autograder import assignment as assignments
-from autograder.sandbox import isolation
+from autograder import backends
 from autograder.tools.examples import Corpus
 
 
@@ -38,7 +38,7 @@ def timed(cmd: list, cwd: Path) -> float:
 
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, isolation {isolation()}"
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, isolation {backends.current().name}"
 
 
 def main(argv: "list | None" = None) -> None:

@@ -146,3 +146,23 @@ def test_a_course_holding_two_assignments_passes_its_fast_suite(tmp_path):
                           cwd=course, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "error" not in proc.stdout.splitlines()[-1]
+
+
+NAME_TEST = re.compile(r"""[=!]= *["'](bubblewrap|process)["']|["'](bubblewrap|process)["'] *[=!]=|"""
+                       r"""in \(["'](bubblewrap|process)""")
+
+
+def test_no_module_asks_which_isolation_backend_it_is():
+    """A backend is one file of autograder/backends/: the rest of the engine asks it what it can do."""
+    outside = [p for p in engine_files() if "backends" not in p.parts]
+    assert not [p for p in outside if NAME_TEST.search(p.read_text())]
+    assert NAME_TEST.search('if where != "bubblewrap":')  # control
+
+
+def test_every_backend_is_one_file_and_named_once():
+    from autograder import backends
+
+    names = [b.name for b in backends.BACKENDS]
+    assert len(set(names)) == len(names) and backends.BACKENDS[-1].available()  # the last one always runs
+    files = {p.stem for p in (ENGINE / "backends").glob("*.py")} - {"__init__", "base"}
+    assert files == {type(b).__module__.rsplit(".", 1)[-1] for b in backends.BACKENDS}

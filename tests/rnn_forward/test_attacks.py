@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import limits, sandbox
+from autograder import backends, limits, sandbox
 from autograder.cgroups import PREFIX
 from autograder.limits import Limits
 from autograder.session import Session
@@ -35,7 +35,8 @@ rnn = ASSIGNMENT.module("hidden.common")  # the assignment's own checks (the rec
 
 REQUIRED = os.environ.get("AUTOGRADER_REQUIRE_BWRAP") == "1"
 pytestmark.append(pytest.mark.skipif(
-    sandbox.bubblewrap() is None and not REQUIRED, reason="bubblewrap is not installed (or user namespaces are off)"
+    not backends.current().isolates_host and not REQUIRED,
+    reason="bubblewrap is not installed (or user namespaces are off)"
 ))
 REF = {p.grade_id: reference_source(ASSIGNMENT, p) for p in PARTS}
 
@@ -193,11 +194,11 @@ class RNN(nn.Module):
 PROBE_PATCHER = '''
 import autograder.inside.child as _probe
 
-def _fake(ns, name, args, device="cpu", X=None, shape=None, load=None, submodules=None, grad_output=None, **_):
+def _fake(ns, name, args, device="cpu", inputs=None, shapes=None, load=None, submodules=None, grad_output=None, **_):
     d, h = args[0], args[1]
     result = {"submodules": [{"input_size": d, "hidden_size": h, "nonlinearity": "tanh", "bias": True}]}
-    if X is not None or shape is not None:
-        n, b = (X.shape[:2] if X is not None else shape[:2])
+    if inputs is not None or shapes is not None:
+        n, b = (inputs[0].shape[:2] if inputs is not None else shapes[0][:2])
         result["output"] = torch.zeros(n, b, h, device=device)  # claims a perfect cell
         result["weights_unchanged"] = True
     return _probe.values.describe(result)
@@ -463,7 +464,7 @@ def test_no_file_is_left_in_the_hosts_temp_folder(hostile):
 
 def test_the_temp_folder_checked_is_the_one_the_grader_uses(tmp_path, monkeypatch):
     # Control: with process isolation the grader keeps its scratch in TMPDIR while it runs.
-    monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    monkeypatch.setattr(backends, "current", lambda: backends.named("process"))
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)
     monkeypatch.setattr(sandbox, "_sandboxes", {})  # a new zygote, started with this TMPDIR
@@ -573,6 +574,7 @@ PATCHED_GRADER = '''
 import os, signal, sys
 from pathlib import Path
 import autograder.cli as cli
+import autograder.grading as grading
 from autograder import assignment
 
 if os.environ.get("INJECT_CHECK_BUG"):
@@ -582,14 +584,14 @@ if os.environ.get("INJECT_CHECK_BUG"):
     ff = assignment.load(os.environ["ASSIGNMENT"]).module("hidden.test_ff_forward")
     ff.test_values_match_the_reference = broken
 
-original = cli.grade_submission
+original = grading.grade_submission
 def dying(assignment, student, notebook, *args):
     marker = Path(os.environ["MARKERS"]) / student
     if student == "dies_always" or (student == "dies_once" and not marker.exists()):
         marker.touch()
         os.kill(os.getpid(), signal.SIGKILL)
     return original(assignment, student, notebook, *args)
-cli.grade_submission = dying
+grading.grade_submission = dying
 
 if __name__ == "__main__":
     sys.exit(cli.main(sys.argv[1:]))

@@ -50,7 +50,7 @@ def submitted_course(root):
     """A course where ana and bob fetched, filled in and submitted the assignment, then collected."""
     course, exchange = root / "course", root / "exchange"
     course.mkdir()
-    copy_course(course)
+    copy_course(course, ASSIGNMENT)
     exchange.mkdir(mode=0o777)
     exchange.chmod(0o777)  # nbgrader insists on a world-writable exchange
     x = f"--Exchange.root={exchange}"

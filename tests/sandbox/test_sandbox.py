@@ -15,7 +15,7 @@ import uuid
 import nbformat
 import pytest
 
-from autograder import sandbox
+from autograder import backends
 from autograder.errors import StudentCrash, StudentError, StudentTimeout
 from autograder.limits import Limits
 from autograder.session import Session
@@ -25,7 +25,8 @@ from tests.helpers import TINY_CORPUS as CORPUS
 
 REQUIRED = os.environ.get("AUTOGRADER_REQUIRE_BWRAP") == "1"
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    sandbox.bubblewrap() is None and not REQUIRED, reason="bubblewrap is not installed (or user namespaces are off)"
+    not backends.current().isolates_host and not REQUIRED,
+    reason="bubblewrap is not installed (or user namespaces are off)"
 )]
 LIMITS = Limits(call_timeout=60)
 
@@ -74,7 +75,7 @@ def course(tmp_path):
 
 
 def test_the_sandbox_is_in_use():
-    assert sandbox.isolation() == "bubblewrap"
+    assert backends.current().name == "bubblewrap"
 
 
 def test_walking_the_filesystem_finds_no_solution_test_or_gradebook(course):
@@ -83,7 +84,7 @@ def test_walking_the_filesystem_finds_no_solution_test_or_gradebook(course):
 
 def test_the_walk_would_find_them_without_the_sandbox(course, monkeypatch):
     # The same probe with process isolation only: proof that the test above can fail.
-    monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    monkeypatch.setattr(backends, "current", lambda: backends.named("process"))
     found = items(run(WALK, [str(REPO), str(course)], SECRET_NAMES, NEEDLES))
     names = {os.path.basename(f) for f in found}
     assert names >= {"gradebook.db", "test_square.py", "reference.py", "tiny.ipynb"}
@@ -195,7 +196,7 @@ def probe():
         hoard.append(bytearray(2**27))
 '''
     with pytest.raises((StudentError, StudentCrash), match="limite de memória"):
-        run(bomb, limits=Limits(call_timeout=60, memory_bytes=2**30))
+        run(bomb, limits=Limits(call_timeout=60, memory_mib=1024))
     assert run("def probe():\n    return 42") == 42
 
 
@@ -271,7 +272,7 @@ def test_student_code_cannot_kill_its_leader_or_the_zygote():
 
 def test_without_namespaces_the_same_code_kills_its_leader(monkeypatch):
     # Control: with process isolation the leader is an ordinary parent, and the probe above kills it.
-    monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    monkeypatch.setattr(backends, "current", lambda: backends.named("process"))
     assert not leader_survives(KILL_PARENT.replace("(os.getppid(), 1)", "(os.getppid(),)"))
 
 
@@ -307,7 +308,7 @@ def test_every_writable_place_is_a_fresh_sized_tmpfs_and_grader_code_is_last_on_
     for place in places:
         fstype, mode, options = mounts[place].split(" ", 2)
         size = int(options.split("size=")[1].split("k")[0]) * 1024
-        assert fstype == "tmpfs" and mode == "rw" and size == Limits.disk_bytes, mounts[place]
+        assert fstype == "tmpfs" and mode == "rw" and size == Limits().disk_bytes, mounts[place]
     # The grader's modules come after the standard library and site-packages, read-only.
     stdlib = next(i for i, p in enumerate(path) if p.endswith("lib/python3.11") or "/lib/python3." in p)
     assert path.index("/grader") > stdlib and path.index("/grader") == len(path) - 1
@@ -316,7 +317,7 @@ def test_every_writable_place_is_a_fresh_sized_tmpfs_and_grader_code_is_last_on_
 
 def test_without_the_sandbox_the_same_probe_finds_the_host_writable(monkeypatch):
     # Control: with process isolation the probe sees far more writable places than the three tmpfs.
-    monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    monkeypatch.setattr(backends, "current", lambda: backends.named("process"))
     writable = items(items(run(WRITABLE, "/", 2))[0])
     assert any(not w.startswith(("/tmp", "/dev/shm", "/home/student")) for w in writable), writable
 

@@ -1,0 +1,97 @@
+"""Grading a class: the jobs of a run, in worker processes or on a Dask cluster, journaled as they finish.
+
+`grade_all` is what `python -m autograder grade` runs once it has its
+submissions and options: every job becomes a row, graded in `pool` workers on
+this machine or as tasks of a cluster (cluster.py); each row is appended to
+the journal the moment it is graded, and with `resume` the rows the journal
+already holds are kept.
+"""
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from autograder import assignment as assignments
+from autograder import pool, results
+from autograder.assignment import Assignment
+from autograder.journal import Journal, Log
+from autograder.limits import Limits
+from autograder.runner import grade_submission, new_seed
+from autograder.sandbox import ZYGOTE_START_TIMEOUT
+from autograder.session import sandbox_settings
+
+
+def grading_job(folder: str, student: str, notebook: Path, error: "str | None", limits: Limits, devices: list,
+                seed: int) -> tuple:
+    """One submission, in a worker: every unexpected failure of the grader becomes a row that needs review."""
+    assignment = assignments.load(folder)
+    try:
+        return grade_submission(assignment, student, notebook, error, limits, devices, seed)
+    except Exception:
+        row = results.submission_result(assignment, student, notebook, {}, grader_failed=True)
+        return row, [traceback.format_exc()]
+
+
+def prestart(folder: str, limits: Limits, devices: list) -> None:
+    """In a new worker, before anything else: start the zygote for this assignment."""
+    from autograder.sandbox import prestart as start
+
+    start(*sandbox_settings(limits, assignments.load(folder), "cuda" in devices))
+
+
+def grade_all(assignment: Assignment, jobs: list, journal_path: Path, resume: bool, limits: Limits,
+              devices: list, seed: "int | None", workers: int, console: Console, client=None) -> list:
+    """Rows for every job (student, notebook, error), in order: kept from the journal when resuming, graded
+    otherwise; `client`, a Dask client, grades on its cluster."""
+    journal = Journal(journal_path.with_suffix(".jsonl"), resume)
+    log = Log(journal_path.with_suffix(".log"), resume)
+    rows = [journal.kept(*job) if resume else None for job in jobs]
+    todo = [i for i, row in enumerate(rows) if row is None]
+    if resume:
+        console.print(f"resuming: {len(jobs) - len(todo)} rows from {journal.path}, {len(todo)} to grade")
+    seed = seed if seed is not None else new_seed()
+    watchdog = limits.submission_timeout + 2 * limits.call_timeout + ZYGOTE_START_TIMEOUT + 60
+    folder = str(assignment.folder)
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("grading", total=len(todo))
+
+        def finished(k: int, result: tuple) -> None:
+            row, logs = result
+            if logs:
+                row.log = log.write(row.student, row.notebook, logs)
+            rows[todo[k]] = row
+            journal.append(row)
+            progress.advance(task)
+
+        def failed(k: int, reason: str) -> None:
+            student, notebook, _ = jobs[todo[k]]
+            row = results.submission_result(assignment, student, notebook, {}, grader_failed=True)
+            finished(k, (row, [reason]))
+
+        try:
+            if client is None:
+                pool.run("autograder.grading:grading_job", [(folder, *jobs[i], limits, devices, seed) for i in todo],
+                         max(1, min(workers, len(todo))), watchdog, finished, failed,
+                         warm=("autograder.grading:prestart", (folder, limits, devices)))
+            else:
+                on_cluster(client, assignment, jobs, todo, limits, devices, seed, finished, failed)
+        finally:
+            journal.close()
+    return rows
+
+
+def on_cluster(client, assignment: Assignment, jobs: list, todo: list, limits: Limits, devices: list, seed: int,
+               finished: Callable, failed: Callable) -> None:
+    """The jobs `todo` as tasks of the cluster; a refused file runs no code, so its row is made here."""
+    from autograder import cluster
+
+    folder = str(assignment.folder)
+    sent = [k for k, i in enumerate(todo) if jobs[i][2] is None]
+    for k, i in enumerate(todo):
+        if jobs[i][2] is not None:
+            finished(k, grading_job(folder, *jobs[i], limits, devices, seed))
+    cluster.run(client, assignment, [jobs[todo[k]][:2] for k in sent], limits, devices, seed,
+                lambda j, result: finished(sent[j], result), lambda j, reason: failed(sent[j], reason))

@@ -1,0 +1,122 @@
+"""Every file format a report can be written in: one function each, in one registry.
+
+A writer takes a Report and a path and writes it. The command line builds a
+flag per writer (`grade --csv FILE ...`, `report REPORT.json --junit FILE ...`)
+from WRITERS, so a new format is one function and one entry here.
+"""
+import csv
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import backends
+from autograder.render import diagnoses
+from autograder.results import STATUS_WORDS, Report, Status, SubmissionResult
+
+
+def write_json(report: Report, path: "str | Path") -> None:
+    with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
+        json.dump(report.to_dict(), f, ensure_ascii=False, indent=1)
+
+
+def write_csv(report: Report, path: "str | Path") -> None:
+    grade_ids = list(report.submissions[0].parts) if report.submissions else []
+    with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "notebook", "score", "max_score", *grade_ids, "needs_review", "error",
+                         "diagnosis"])
+        for row in report.submissions:
+            writer.writerow([row.student, row.notebook, row.score, row.max_score,
+                             *[row.parts[gid].score for gid in grade_ids],
+                             "yes" if row.needs_review else "", row.error or "", " ".join(diagnoses(row))])
+
+
+def write_html(report: Report, path: "str | Path") -> None:
+    """The class report: path/index.html, its figures inline, and the same figures as PNG beside it."""
+    from autograder.class_report import write_class_report  # matplotlib and jinja2, only when asked
+
+    write_class_report(report, path)
+
+
+def write_junit(report: Report, path: "str | Path") -> None:
+    """JUnit XML, which CI servers and many LMS importers read: a suite per submission, a case per hidden test."""
+    suites = ET.Element("testsuites", name=report.assignment)
+    for row in report.submissions:
+        tests = [(gid, t) for gid, part in row.parts.items() for t in part.tests]
+        suite = ET.SubElement(suites, "testsuite", name=row.student, tests=str(len(tests)),
+                              failures=str(sum(t.status == Status.FAILED for _, t in tests)),
+                              errors=str(sum(t.status not in (Status.PASSED, Status.FAILED) for _, t in tests)))
+        if row.error:
+            ET.SubElement(ET.SubElement(suite, "testcase", classname=row.student, name="notebook"), "error",
+                          message=row.error)
+        for gid, test in tests:
+            case = ET.SubElement(suite, "testcase", classname=f"{row.student}.{gid}", name=test.name)
+            ET.SubElement(case, "properties").extend([ET.Element("property", name="score", value=f"{test.score:g}"),
+                                                      ET.Element("property", name="max_score",
+                                                                 value=f"{test.max_score:g}")])
+            if test.status == Status.FAILED:
+                ET.SubElement(case, "failure", message=test.message, type=" ".join(test.diagnosis))
+            elif test.status != Status.PASSED:
+                ET.SubElement(case, "error", message=test.message, type=test.status.value)
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def gradescope(row: SubmissionResult, isolation: str, seconds: float) -> dict:
+    """One submission as Gradescope's results.json: a test per hidden test, messages visible to the student.
+
+    Messages never hold hidden inputs (checks.py), so every test is visible; what
+    the grader itself failed on is said to the student and flagged for the
+    instructor (extra_data.needs_review), never silently a zero.
+    """
+    where = backends.named(isolation).student_words
+    lines = [f"Nota: {row.score:g} de {row.max_score:g}. Correção isolada com {where}."]
+    if row.error:
+        lines.append(f"A entrega não pôde ser corrigida: {row.error}")
+    if row.needs_review:
+        lines.append("O corretor falhou em parte desta entrega (não é um erro do seu código); o professor vai revisar.")
+    lines += row.notes
+    tests = []
+    for number, (gid, part) in enumerate(row.parts.items(), 1):
+        for index, test in enumerate(part.tests, 1):
+            output = f"[{STATUS_WORDS[test.status]}] {test.message}" if test.message else ""
+            tests.append({"name": f"{gid}: {test.title or test.name}", "number": f"{number}.{index}",
+                          "score": test.score, "max_score": test.max_score,
+                          "status": "passed" if test.status == Status.PASSED else "failed",
+                          "output": output, "tags": list(test.diagnosis), "visibility": "visible"})
+    return {"score": row.score, "execution_time": round(seconds, 1), "output": "\n".join(lines),
+            "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
+            "extra_data": {"needs_review": row.needs_review, "isolation": isolation, "digest": row.digest,
+                           "diagnosis": diagnoses(row)},
+            "tests": tests}
+
+
+def write_gradescope(report: Report, path: "str | Path") -> None:
+    """Gradescope's results.json, for a report of one submission (what run_autograder grades)."""
+    if len(report.submissions) != 1:
+        raise ValueError(f"Gradescope's results.json holds one submission; this report has {len(report.submissions)}")
+    row = report.submissions[0]
+    seconds = (row.timing or {}).get("wall", 0.0)
+    results = gradescope(row, report.isolation, seconds)
+    Path(path).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8",
+                          errors="backslashreplace")
+
+
+@dataclass(frozen=True)
+class Writer:
+    """One format: its flag (--<name>), what it writes to, and the function that writes it."""
+
+    name: str
+    metavar: str  # FILE or DIR
+    help: str
+    write: Callable[[Report, Path], None]
+
+
+WRITERS = {writer.name: writer for writer in [
+    Writer("json", "FILE", "the full report, which `report` and other tools read back", write_json),
+    Writer("csv", "FILE", "one row of scores per student, for a spreadsheet", write_csv),
+    Writer("html", "DIR", "the class report: a page to open in a browser, and its figures as PNG", write_html),
+    Writer("junit", "FILE", "JUnit XML: a test suite per submission, a test case per hidden test", write_junit),
+    Writer("gradescope", "FILE", "Gradescope's results.json (a run of one submission)", write_gradescope),
+]}
