@@ -2,7 +2,7 @@
 #   make grade        grade each assignment's example submissions (solutions/<name>/examples/submitted)
 #   make test         run the project's tests (make test-fast: the quick ones, in under a minute)
 # and more:
-#   make lint         ruff, as CI runs it
+#   make lint         ruff and mypy, as CI runs them
 #   make assignment   copy the reference into source/, generate release/, check both with nbgrader validate
 #   make benchmark    time the autograder against nbgrader autograde on 100 notebooks
 PYTHON ?= python3
@@ -65,6 +65,7 @@ test-layer: test
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # python -m autograder grade against nbgrader autograde on the same 100 notebooks.
 benchmark: setup

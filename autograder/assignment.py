@@ -21,13 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any, TypeVar, cast
+
+TestFunction = TypeVar("TestFunction", bound=Callable[..., object])
 
 
-def points(value: float, title: str = "") -> Callable:
+def points(value: float, title: str = "") -> Callable[[TestFunction], TestFunction]:
     """Decorator: the points a hidden test is worth, written beside it (and how a student reads its name)."""
 
-    def mark(test: Callable) -> Callable:
-        test.points, test.title = float(value), title
+    def mark(test: TestFunction) -> TestFunction:
+        marked: Any = test  # a function: it takes the attributes that Assignment.tests reads back
+        marked.points, marked.title = float(value), title
         return test
 
     return mark
@@ -40,8 +44,8 @@ class Part:
     reference: str  # module of the assignment folder that holds the reference definition
     # When a notebook lost its metadata, a cell that defines `defines` is this part's if it
     # mentions every word in `mentions` and none in `excludes` (two parts may define one name).
-    mentions: tuple = ()
-    excludes: tuple = ()
+    mentions: "tuple[str, ...]" = ()
+    excludes: "tuple[str, ...]" = ()
 
     @property
     def test_grade_id(self) -> str:
@@ -56,19 +60,19 @@ class Test:
     name: str
     points: float
     title: str
-    function: object = field(compare=False, repr=False)
+    function: "Callable[..., object]" = field(compare=False, repr=False)
     per_device: bool = False
 
 
 @dataclass
 class Assignment:
     name: str
-    parts: tuple
+    parts: "tuple[Part, ...]"
     # Run once in each warm zygote, before any student: what the tests will use, loaded ahead.
     warm_up: str = ""
     # The codes a hidden test's failure may name (its "diagnosis"), each with what it means, in the students' language.
-    mistakes: dict = field(default_factory=dict)
-    folder: Path = None  # set by load()
+    mistakes: "dict[str, str]" = field(default_factory=dict)
+    folder: Path = cast(Path, None)  # set by load(), which every assignment the engine grades comes from
     package: str = ""
 
     @property
@@ -91,21 +95,19 @@ class Assignment:
         return importlib.import_module(f"{self.package}.{name}")
 
     @functools.cached_property
-    def tests(self) -> dict:
+    def tests(self) -> "dict[str, list[Test]]":
         """{grade_id: [Test, ...]} in the order they are written in hidden/test_<grade_id>.py."""
         found = {}
         for part in self.parts:
             module = self.module(f"hidden.test_{part.grade_id}")
-            tests = [
-                Test(name, getattr(fn, "points", None), getattr(fn, "title", ""), fn,
-                     "torch_device" in inspect.signature(fn).parameters)
-                for name, fn in vars(module).items()
-                if name.startswith("test_") and callable(fn)
-            ]
-            unmarked = [t.name for t in tests if t.points is None]
-            if unmarked or not tests:
+            functions = [(name, fn) for name, fn in vars(module).items() if name.startswith("test_") and callable(fn)]
+            unmarked = [name for name, fn in functions if getattr(fn, "points", None) is None]
+            if unmarked or not functions:
                 raise ValueError(f"{module.__file__}: every test needs @points, and a part needs a test: {unmarked}")
-            found[part.grade_id] = tests
+            found[part.grade_id] = [
+                Test(name, fn.points, getattr(fn, "title", ""), fn, "torch_device" in inspect.signature(fn).parameters)
+                for name, fn in functions
+            ]
         return found
 
     def points(self, grade_id: str) -> float:
@@ -129,6 +131,8 @@ def _load(folder: Path) -> Assignment:
     package = f"_assignment_{folder.name}_{abs(hash(str(folder))) % 10**8}"
     spec = importlib.util.spec_from_file_location(package, folder / "__init__.py",
                                                   submodule_search_locations=[str(folder)])
+    if spec is None or spec.loader is None:  # (never for a path ending in .py)
+        raise ImportError(f"{folder}: cannot be imported as a package")
     module = importlib.util.module_from_spec(spec)
     sys.modules[package] = module
     if (folder / "__init__.py").is_file():

@@ -17,10 +17,12 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import TypeAlias
 
 PREFIX = "autograder-"
 CPU_PERIOD_US = 100_000
 _counter = itertools.count()
+Mount: TypeAlias = "tuple[str, str, set[str]]"  # (fstype, mount point, options), as /proc/self/mounts has it
 
 
 def _read_counter(path: Path, key: str) -> int:
@@ -35,7 +37,7 @@ def _read_counter(path: Path, key: str) -> int:
     return 0
 
 
-def _mounts():
+def _mounts() -> "list[Mount]":
     """[(fstype, mount point, options)] of cgroup file systems."""
     found = []
     try:
@@ -49,7 +51,7 @@ def _mounts():
     return found
 
 
-def _own_paths():
+def _own_paths() -> "dict[str, str]":
     """{controller or "": path of this process's group} from /proc/self/cgroup."""
     paths = {}
     try:
@@ -122,8 +124,8 @@ class Cgroup:
         """How many forks the process limit refused."""
         return _read_counter(self.dirs["pids"] / "pids.events", "max")
 
-    def pids(self) -> set:
-        found = set()
+    def pids(self) -> "set[int]":
+        found: "set[int]" = set()
         for path in set(self.dirs.values()):
             try:
                 found |= {int(p) for p in (path / "cgroup.procs").read_text().split()}
@@ -174,7 +176,7 @@ class Cgroup:
 class CgroupSystem:
     """Where this grader may create groups: a base directory per role (memory, pids, cpu)."""
 
-    def __init__(self, version: int, bases: dict):
+    def __init__(self, version: int, bases: "dict[str, Path]"):
         self.version, self.bases = version, bases
 
     @property
@@ -196,7 +198,8 @@ class CgroupSystem:
                 Cgroup(self, name, create=False).remove()
 
     @classmethod
-    def detect(cls, mounts: "list | None" = None, own: "dict | None" = None) -> "tuple[CgroupSystem | None, str]":
+    def detect(cls, mounts: "list[Mount] | None" = None,
+               own: "dict[str, str] | None" = None) -> "tuple[CgroupSystem | None, str]":
         """The cgroup system this process can use, or None and why not.
 
         `mounts` ([(fstype, mount point, options)]) and `own` ({controller: path})
@@ -204,7 +207,7 @@ class CgroupSystem:
         """
         mounts = _mounts() if mounts is None else mounts
         own = _own_paths() if own is None else own
-        v1 = {}
+        v1: "dict[str, Path]" = {}
         for fstype, point, options in mounts:
             for role in ("memory", "pids", "cpu"):
                 if fstype == "cgroup" and role in options and role in own:

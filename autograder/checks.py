@@ -13,9 +13,10 @@ the contract's sizes.
 The checks of one assignment's own maths (a layer's equations, say) live with its
 hidden tests and use these.
 """
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 
 from autograder.errors import Failure
@@ -26,13 +27,13 @@ from autograder.inside.values import SequenceValue, TensorValue, type_name
 NORMAL_P_VALUE = 1e-9
 
 
-def is_float64(dtype) -> bool:
+def is_float64(dtype: "npt.DTypeLike") -> bool:
     """A 64-bit float, in either byte order."""
     dtype = np.dtype(dtype)
     return dtype.kind == "f" and dtype.itemsize == 8
 
 
-def tolerance(*dtypes) -> tuple:
+def tolerance(*dtypes: "npt.DTypeLike") -> "tuple[float, float]":
     """(rtol, atol) for comparing arrays of these dtypes: the loosest one wins."""
     if all(is_float64(d) for d in dtypes):
         return 1e-7, 1e-10
@@ -45,13 +46,13 @@ def fail(message: str, *diagnosis: str) -> NoReturn:
     raise Failure(message, diagnosis)
 
 
-def check_shape(what: str, array: np.ndarray, expected: tuple) -> None:
+def check_shape(what: str, array: np.ndarray, expected: "tuple[int, ...]") -> None:
     shape = tuple(array.shape)
     if shape != tuple(expected):
         fail(f"{what}: forma esperada {tuple(expected)}, recebida {shape}")
 
 
-def as_array(what: str, value, shape: tuple) -> np.ndarray:
+def as_array(what: str, value: object, shape: "tuple[int, ...]") -> np.ndarray:
     """The numbers in `value` (an ndarray, a tensor's data, or a list of arrays), of exactly `shape`."""
     if isinstance(value, np.ndarray):
         array = value
@@ -68,19 +69,19 @@ def as_array(what: str, value, shape: tuple) -> np.ndarray:
     return array
 
 
-def check_type(what: str, value, expected: type) -> None:
+def check_type(what: str, value: object, expected: type) -> None:
     if not isinstance(value, expected):
         names = {np.ndarray: "np.ndarray", TensorValue: "torch.Tensor", dict: "dict"}
         fail(f"{what}: deve devolver {names[expected]}, devolveu {type_name(value)}")
 
 
-def check_dtype(what: str, value, expected: str) -> None:
+def check_dtype(what: str, value: Any, expected: str) -> None:
     dtype = value.dtype
     if str(dtype) != expected:
         fail(f"{what}: dtype esperado {expected}, recebido {dtype}")
 
 
-def check_close(what: str, actual, expected: np.ndarray) -> None:
+def check_close(what: str, actual: object, expected: np.ndarray) -> None:
     """Elementwise closeness with the tolerance of the received dtype."""
     actual = as_array(what, actual, expected.shape)
     rtol, atol = tolerance(actual.dtype, expected.dtype)
@@ -94,7 +95,7 @@ def check_close(what: str, actual, expected: np.ndarray) -> None:
         )
 
 
-def check_standard_normal(what: str, samples) -> None:
+def check_standard_normal(what: str, samples: "npt.ArrayLike") -> None:
     """Samples look drawn from N(0, 1) (Kolmogorov-Smirnov), whatever the source."""
     samples = np.asarray(samples, dtype=np.float64).ravel()
     if not np.isfinite(samples).all():
@@ -105,7 +106,7 @@ def check_standard_normal(what: str, samples) -> None:
              "(o teste de Kolmogorov-Smirnov rejeita N(0, 1))")
 
 
-def entry(what: str, params, key: str, shape: tuple) -> np.ndarray:
+def entry(what: str, params: object, key: str, shape: "tuple[int, ...]") -> np.ndarray:
     """params[key] as an array of `shape`, for a student's dict of parameters.
 
     A one-dimensional `shape` asks only for that many numbers, in any layout.
@@ -120,7 +121,7 @@ def entry(what: str, params, key: str, shape: tuple) -> np.ndarray:
     return as_array(f"{what}[{key!r}]", value, shape)
 
 
-def check_params(what: str, params, shapes: dict) -> None:
+def check_params(what: str, params: Any, shapes: "dict[str, tuple[int, ...]]") -> None:
     """A dict with exactly these keys, each a float64 ndarray of the given shape."""
     check_type(what, params, dict)
     if set(params) != set(shapes):

@@ -16,12 +16,16 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader
 
 from autograder.render import diagnoses
 from autograder.results import STATUS_WORDS, Report, Status
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_NAMES = 40  # students listed under a mistake; the rest are counted
 PROBLEMS = {Status.TIMEOUT: "test(s) timed out", Status.ERROR: "test(s) stopped on an error in the student's code"}
@@ -33,15 +37,17 @@ class ClassSummary:
 
     students: int
     max_score: float
-    totals: list  # each student's score (not those the grader failed on: they are not scores yet)
-    parts: dict  # grade_id -> (max score, [each such student's score])
-    tests: list  # (grade_id, test name, title, passed, ran): ran counts the submissions where it ran, judged
-    mistakes: list  # (code, [(student index, student)]), most frequent first
-    review: list = field(default_factory=list)  # (student index, student, why), grader failures first
+    totals: "list[float]"  # each student's score (not those the grader failed on: they are not scores yet)
+    parts: "dict[str, tuple[float, list[float]]]"  # grade_id -> (max score, [each such student's score])
+    # (grade_id, test name, title, passed, ran): ran counts the submissions where it ran, judged
+    tests: "list[tuple[str, str, str, int, int]]"
+    mistakes: "list[tuple[str, list[tuple[int, str]]]]"  # (code, [(student index, student)]), most frequent first
+    # (student index, student, why), grader failures first
+    review: "list[tuple[int, str, str]]" = field(default_factory=list)
     uncounted: int = 0  # submissions left out of the figures: the grader failed on them
 
 
-def grade_ids(report: Report) -> list:
+def grade_ids(report: Report) -> "list[str]":
     """Every part of the report, in order (rows of an edited assignment may differ)."""
     return list(dict.fromkeys(gid for row in report.submissions for gid in row.parts))
 
@@ -50,22 +56,22 @@ def summarize(report: Report) -> ClassSummary:
     rows = report.submissions
     counted = [row for row in rows if not row.needs_review]
     parts = {gid: next(row.parts[gid].max_score for row in rows if gid in row.parts) for gid in grade_ids(report)}
-    tests, order = {}, []
+    titles: "dict[tuple[str, str], str]" = {}  # (grade_id, test name) -> title, in the order the rows have them
+    passed: "Counter[tuple[str, str]]" = Counter()
+    ran: "Counter[tuple[str, str]]" = Counter()
     for row in rows:
         for gid, part in row.parts.items():
             for test in part.tests:
                 key = (gid, test.name)
-                if key not in tests:
-                    tests[key] = [test.title or test.name, 0, 0]
-                    order.append(key)
+                titles.setdefault(key, test.title or test.name)
                 if test.status not in (Status.SKIPPED, Status.GRADER_ERROR):  # a grader failure judged nothing
-                    tests[key][2] += 1
-                    tests[key][1] += test.status == Status.PASSED
-    who = {}
+                    ran[key] += 1
+                    passed[key] += test.status == Status.PASSED
+    who: "dict[str, list[tuple[int, str]]]" = {}
     for index, row in enumerate(rows):
         for code in diagnoses(row):
             who.setdefault(code, []).append((index, row.student))
-    review = []
+    review: "list[tuple[int, int, str, str]]" = []  # (priority, student index, student, why)
     for index, row in enumerate(rows):
         statuses = Counter(t.status for p in row.parts.values() for t in p.tests)
         if row.needs_review:
@@ -81,21 +87,21 @@ def summarize(report: Report) -> ClassSummary:
         totals=[row.score for row in counted],
         parts={gid: (most, [row.parts[gid].score for row in counted if gid in row.parts])
                for gid, most in parts.items()},
-        tests=[(gid, name, *tests[(gid, name)]) for gid, name in order],
+        tests=[(gid, name, title, passed[(gid, name)], ran[(gid, name)]) for (gid, name), title in titles.items()],
         mistakes=sorted(who.items(), key=lambda item: (-len(item[1]), item[0])),
         review=[entry[1:] for entry in sorted(review)],
         uncounted=len(rows) - len(counted),
     )
 
 
-def figures(summary: ClassSummary) -> dict:
+def figures(summary: ClassSummary) -> "dict[str, bytes]":
     """{file stem: PNG bytes} of the class's figures (matplotlib, without a display)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    def png(fig) -> bytes:
+    def png(fig: "Figure") -> bytes:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
         plt.close(fig)
@@ -103,7 +109,8 @@ def figures(summary: ClassSummary) -> dict:
 
     found = {}
     fig, ax = plt.subplots(figsize=(7, 3))
-    ax.hist(summary.totals, bins=score_bins(summary.max_score), color="#3b6ea8", edgecolor="white")
+    # (matplotlib's stubs take bins as a Sequence[float]; hist reads any array-like, as its documentation says)
+    ax.hist(summary.totals, bins=score_bins(summary.max_score), color="#3b6ea8", edgecolor="white")  # type: ignore[arg-type]
     if summary.totals:
         ax.axvline(float(np.median(summary.totals)), color="#c0392b", linestyle="--",
                    label=f"median {np.median(summary.totals):g}")
@@ -154,7 +161,7 @@ PAGE = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
     "class_report.html")
 
 
-def render_page(report: Report, summary: ClassSummary, images: dict) -> str:
+def render_page(report: Report, summary: ClassSummary, images: "dict[str, bytes]") -> str:
     rows = report.submissions
     totals = summary.totals
     return PAGE.render(

@@ -106,7 +106,7 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return REVIEW_EXIT_CODE if report.needs_review else 0
 
 
-def main(argv: "list | None" = None) -> int:
+def main(argv: "list[str] | None" = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade nbgrader notebooks in a sandbox.")
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("grade", help="grade notebooks and print a score table",
@@ -170,7 +170,7 @@ def gradescope_bundle(args, parser) -> int:
     return 0
 
 
-def add_format_options(cmd: argparse.ArgumentParser, skip: tuple = ()) -> None:
+def add_format_options(cmd: argparse.ArgumentParser, skip: "tuple[str, ...]" = ()) -> None:
     """A flag per writer of writers.WRITERS: --csv FILE, --html DIR, ..."""
     for writer in WRITERS.values():
         if writer.name not in skip:

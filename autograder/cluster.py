@@ -24,6 +24,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from autograder import assignment as assignments
 from autograder import results
@@ -32,7 +33,9 @@ from autograder.errors import Refused
 from autograder.limits import Limits
 from autograder.notebook import MAX_NOTEBOOK_BYTES, read_regular_file
 
-_UNPACKED = {}  # in a worker: the assignments it has unpacked, by digest
+_UNPACKED: "dict[str, assignments.Assignment]" = {}  # in a worker: the assignments it has unpacked, by digest
+# An entry of a submission as it travels: its bytes, or what stands for it (see _entry).
+Entry: TypeAlias = "bytes | tuple[str | int, ...]"
 
 
 def pack_assignment(assignment: assignments.Assignment) -> bytes:
@@ -47,7 +50,7 @@ def pack_assignment(assignment: assignments.Assignment) -> bytes:
     return buffer.getvalue()
 
 
-def _entry(path: Path, send: bool):
+def _entry(path: Path, send: bool) -> Entry:
     """A file's bytes when `send` (and it is a notebook the grader may read), else what stands for it on
     the worker: ("sparse", size), ("dir",), ("link",) or ("special",), so that the worker's grader
     refuses and notes it exactly as a local one would, without this side reading it."""
@@ -62,7 +65,7 @@ def _entry(path: Path, send: bool):
     return ("dir",) if stat.S_ISDIR(mode.st_mode) else ("link",) if stat.S_ISLNK(mode.st_mode) else ("special",)
 
 
-def submission_files(path: Path, assignment_name: str) -> dict:
+def submission_files(path: Path, assignment_name: str) -> "dict[str, Entry]":
     """{name: bytes or stand-in} of a submission: its notebook, or the notebook-named entries of its folder,
     with bytes for those the grader will read (course.notebooks_in) and stand-ins for the others."""
     if not path.is_dir():
@@ -72,7 +75,7 @@ def submission_files(path: Path, assignment_name: str) -> dict:
             for entry in os.scandir(path) if entry.name.endswith(".ipynb")}
 
 
-def _materialize(target: Path, content) -> None:
+def _materialize(target: Path, content: Entry) -> None:
     """Write one entry of submission_files on the worker."""
     if isinstance(content, bytes):
         target.write_bytes(content)
@@ -97,8 +100,8 @@ def _assignment(packed: bytes, digest: str, name: str) -> assignments.Assignment
     return _UNPACKED[digest]
 
 
-def grade_task(packed: bytes, digest: str, name: str, student: str, notebook: str, is_folder: bool, files: dict,
-               limits: Limits, devices: list, seed: int) -> dict:
+def grade_task(packed: bytes, digest: str, name: str, student: str, notebook: str, is_folder: bool,
+               files: "dict[str, Entry]", limits: Limits, devices: "list[str]", seed: int) -> "dict[str, Any]":
     """Run on a worker: one submission's row (as a dict) and the grader's logs."""
     from autograder.runner import grade_submission
 
@@ -121,7 +124,7 @@ def grade_task(packed: bytes, digest: str, name: str, student: str, notebook: st
     return {"row": row.to_dict(), "logs": logs, "worker": os.uname().nodename}
 
 
-def worker_facts(limits: Limits, cuda: bool) -> tuple:
+def worker_facts(limits: Limits, cuda: bool) -> "tuple[str, dict[str, str]]":
     """Run on a worker: its isolation and what enforces each limit there (for the report)."""
     from autograder import backends
     from autograder.limits import limits_report
@@ -129,7 +132,7 @@ def worker_facts(limits: Limits, cuda: bool) -> tuple:
     return backends.current().name, limits_report(limits, cuda)
 
 
-def facts(client, limits: Limits, cuda: bool) -> tuple:
+def facts(client: Any, limits: Limits, cuda: bool) -> "tuple[str, dict[str, Any]]":
     """(isolation, limits) of the cluster's workers: one worker's if they all agree, else each one's."""
     found = client.run(worker_facts, limits, cuda)
     distinct = {repr(v): v for v in found.values()}
@@ -138,7 +141,7 @@ def facts(client, limits: Limits, cuda: bool) -> tuple:
     return "mixed: " + "; ".join(f"{w} {v[0]}" for w, v in sorted(found.items())), {w: v[1] for w, v in found.items()}
 
 
-def cluster_devices(client, requested: str) -> list:
+def cluster_devices(client: Any, requested: str) -> "list[str]":
     """The devices a run on this cluster asks for: CUDA only where some worker declares a GPU resource."""
     workers = client.scheduler_info(n_workers=-1)["workers"].values()
     gpus = any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers)
@@ -163,8 +166,9 @@ def connect(address: str, timeout: float = 30):
     return client
 
 
-def run(client, assignment: assignments.Assignment, jobs: list, limits: Limits, devices: list, seed: int,
-        on_result: Callable, on_failure: Callable) -> None:
+def run(client: Any, assignment: assignments.Assignment, jobs: "list[tuple[str, Path]]", limits: Limits,
+        devices: "list[str]", seed: int, on_result: "Callable[[int, tuple[results.SubmissionResult, list[str]]], None]",
+        on_failure: "Callable[[int, str], None]") -> None:
     """Grade jobs [(student, path)] as tasks; on_result(i, (row, logs)) as each finishes, once per job;
     on_failure(i, reason) when Dask gave up on it (a task that killed worker after worker)."""
     from distributed import as_completed
@@ -174,13 +178,13 @@ def run(client, assignment: assignments.Assignment, jobs: list, limits: Limits, 
     shared = client.scatter(packed, broadcast=True)  # once to every worker, not once per task
     resources = {"GPU": 1} if "cuda" in devices else None
     run_id = uuid.uuid4().hex  # keys of this run only: another run's tasks are never taken for ours
-    futures = {}
+    futures: "dict[Any, int]" = {}  # Dask future -> its job
     for index, (student, path) in enumerate(jobs):
         future = client.submit(grade_task, shared, digest, assignment.name, student, str(path), path.is_dir(),
                                submission_files(path, assignment.name), limits, devices, seed, resources=resources,
                                pure=False, key=f"grade-{run_id}-{index}")
         futures[future] = index
-    done = set()
+    done: "set[int]" = set()
     for future in as_completed(futures):
         index = futures[future]
         if index in done:  # (as_completed names each future once; kept as a guard)

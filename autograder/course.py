@@ -13,20 +13,24 @@ row of its own.
 import os
 import stat
 from pathlib import Path
+from typing import TypeAlias
+
+# One submission: (student, notebook or submission folder, why it is refused or None).
+Job: TypeAlias = "tuple[str, Path, str | None]"
 
 
-def _refused(path, why):
+def _refused(path: Path, why: str) -> Job:
     return (path.stem if path.suffix == ".ipynb" else path.name, path, f"{path}: entrega recusada, {why}")
 
 
-def find_submissions(paths: list, assignment_name: str) -> list:
+def find_submissions(paths: "list[Path]", assignment_name: str) -> "list[Job]":
     """[(student, notebook path, error or None)] for every submission of `assignment_name` under `paths`.
 
     The paths given are the instructor's; below them nothing is followed
     through a symbolic link, and what is not a regular file or folder is
     refused with a row of its own.
     """
-    jobs = []
+    jobs: "list[Job]" = []
     for path in paths:
         if path.is_symlink():
             path = path.resolve()
@@ -56,7 +60,7 @@ MAX_NOTEBOOKS = 3  # graded per submission when it holds several; the best count
 MAX_NOTES = 5  # skipped entries named one by one; the rest are counted
 
 
-def notebooks_in(folder: Path, assignment_name: str) -> tuple:
+def notebooks_in(folder: Path, assignment_name: str) -> "tuple[list[Path], list[str]]":
     """([notebooks to grade], [notes]) of a submission folder, in order of preference.
 
     The notebook named after the assignment comes first, then those whose names start with it
@@ -64,7 +68,9 @@ def notebooks_in(folder: Path, assignment_name: str) -> tuple:
     at most MAX_NOTEBOOKS of them are graded and the best score counts. Folders named like a
     notebook, links and what is not a regular file are skipped, with a note.
     """
-    notes, found, skipped = [], [], 0
+    notes: "list[str]" = []
+    found: "list[Path]" = []
+    skipped = 0
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if not entry.name.endswith(".ipynb"):
             continue
@@ -85,7 +91,7 @@ def notebooks_in(folder: Path, assignment_name: str) -> tuple:
     return found[:MAX_NOTEBOOKS], notes
 
 
-def _student_folder(student, folder, assignment_name):
+def _student_folder(student: str, folder: Path, assignment_name: str) -> Job:
     """nbgrader's submitted/<student>/<assignment>/: its one notebook, or the folder when it holds several
     (the runner grades each; see notebooks_in)."""
     notebooks, _ = notebooks_in(folder, assignment_name)

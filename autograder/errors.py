@@ -22,7 +22,7 @@ class StudentCrash(Exception):
 class Failure(AssertionError):
     """A property that does not hold, and the mistakes that explain it (codes of the assignment's vocabulary)."""
 
-    def __init__(self, message: str, diagnosis: tuple = ()):
+    def __init__(self, message: str, diagnosis: "tuple[str, ...]" = ()):
         super().__init__(message)
         self.diagnosis = tuple(dict.fromkeys(diagnosis))
 

@@ -25,6 +25,7 @@ import sqlite3
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from autograder.assignment import Assignment
 from autograder.errors import GradebookError, Refused
@@ -89,7 +90,7 @@ def check_gradebook(db: Path, assignment: Assignment) -> None:
         raise GradebookError(f"{db}: assignment {assignment.name} lacks the graded cells {', '.join(missing)}; {hint}")
 
 
-def cell_results(row: SubmissionResult, assignment: Assignment) -> dict:
+def cell_results(row: SubmissionResult, assignment: Assignment) -> "dict[str, dict[str, Any]]":
     """What InsertResults puts in each graded cell of this row's notebook."""
     cells = {}
     for part in assignment.parts:
@@ -121,7 +122,8 @@ def staged_notebook(row: SubmissionResult, assignment: Assignment):
     written = [c.source for c in nb.cells if c.get("cell_type") == "markdown" and isinstance(c.get("source"), str)]
     for cell in rebuilt.cells:
         meta = nbgrader_meta(cell)
-        answer = sub.cells.get(meta.get("grade_id"))
+        grade_id = meta.get("grade_id")
+        answer = sub.cells.get(grade_id) if grade_id is not None else None
         if answer is not None and meta.get("solution"):
             cell.source = answer.text
         elif cell.cell_type == "markdown" and meta.get("solution") and meta.get("grade"):
@@ -144,7 +146,7 @@ def use_this_interpreters_scripts() -> None:
         os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
 
 
-def record(report: Report, assignment: Assignment, db: Path) -> tuple:
+def record(report: Report, assignment: Assignment, db: Path) -> "tuple[int, list[str]]":
     """Record every row in the gradebook `db` through nbgrader's Autograde; returns (rows recorded, failures)."""
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry

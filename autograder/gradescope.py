@@ -25,6 +25,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from autograder import assignment as assignments
 from autograder import cluster, writers
@@ -89,7 +90,7 @@ def submitted_folder(submission: Path) -> Path:
     return submission
 
 
-def grade(root: "str | Path") -> dict:
+def grade(root: "str | Path") -> "dict[str, Any]":
     """Grade <root>/submission/ and write <root>/results/results.json; return what was written."""
     from autograder import backends
     from autograder.notebook import template

@@ -9,6 +9,7 @@ already holds are kept.
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 from rich.console import Console
 from rich.progress import Progress
@@ -16,15 +17,17 @@ from rich.progress import Progress
 from autograder import assignment as assignments
 from autograder import pool, results
 from autograder.assignment import Assignment
+from autograder.course import Job
 from autograder.journal import Journal, Log
 from autograder.limits import Limits
+from autograder.results import SubmissionResult
 from autograder.runner import grade_submission, new_seed
 from autograder.sandbox import ZYGOTE_START_TIMEOUT
 from autograder.session import sandbox_settings
 
 
-def grading_job(folder: str, student: str, notebook: Path, error: "str | None", limits: Limits, devices: list,
-                seed: int) -> tuple:
+def grading_job(folder: str, student: str, notebook: Path, error: "str | None", limits: Limits,
+                devices: "list[str]", seed: int) -> "tuple[SubmissionResult, list[str]]":
     """One submission, in a worker: every unexpected failure of the grader becomes a row that needs review."""
     assignment = assignments.load(folder)
     try:
@@ -34,15 +37,16 @@ def grading_job(folder: str, student: str, notebook: Path, error: "str | None", 
         return row, [traceback.format_exc()]
 
 
-def prestart(folder: str, limits: Limits, devices: list) -> None:
+def prestart(folder: str, limits: Limits, devices: "list[str]") -> None:
     """In a new worker, before anything else: start the zygote for this assignment."""
     from autograder.sandbox import prestart as start
 
     start(*sandbox_settings(limits, assignments.load(folder), "cuda" in devices))
 
 
-def grade_all(assignment: Assignment, jobs: list, journal_path: Path, resume: bool, limits: Limits,
-              devices: list, seed: "int | None", workers: int, console: Console, client=None) -> list:
+def grade_all(assignment: Assignment, jobs: "list[Job]", journal_path: Path, resume: bool, limits: Limits,
+              devices: "list[str]", seed: "int | None", workers: int, console: Console,
+              client: Any = None) -> "list[SubmissionResult]":
     """Rows for every job (student, notebook, error), in order: kept from the journal when resuming, graded
     otherwise; `client`, a Dask client, grades on its cluster."""
     journal = Journal(journal_path.with_suffix(".jsonl"), resume)
@@ -58,7 +62,7 @@ def grade_all(assignment: Assignment, jobs: list, journal_path: Path, resume: bo
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("grading", total=len(todo))
 
-        def finished(k: int, result: tuple) -> None:
+        def finished(k: int, result: "tuple[SubmissionResult, list[str]]") -> None:
             row, logs = result
             if logs:
                 row.log = log.write(row.student, row.notebook, logs)
@@ -80,11 +84,12 @@ def grade_all(assignment: Assignment, jobs: list, journal_path: Path, resume: bo
                 on_cluster(client, assignment, jobs, todo, limits, devices, seed, finished, failed)
         finally:
             journal.close()
-    return rows
+    return cast("list[SubmissionResult]", rows)  # every job has its row now: kept, graded or failed
 
 
-def on_cluster(client, assignment: Assignment, jobs: list, todo: list, limits: Limits, devices: list, seed: int,
-               finished: Callable, failed: Callable) -> None:
+def on_cluster(client: Any, assignment: Assignment, jobs: "list[Job]", todo: "list[int]", limits: Limits,
+               devices: "list[str]", seed: int, finished: "Callable[[int, tuple[SubmissionResult, list[str]]], None]",
+               failed: "Callable[[int, str], None]") -> None:
     """The jobs `todo` as tasks of the cluster; a refused file runs no code, so its row is made here."""
     from autograder import cluster
 

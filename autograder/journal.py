@@ -64,7 +64,7 @@ class Log:
         if not resume:  # a resumed run keeps the log of the rows it keeps
             path.unlink(missing_ok=True)
 
-    def write(self, student: str, notebook: str, lines: list) -> str:
+    def write(self, student: str, notebook: str, lines: "list[str]") -> str:
         with open(self.path, "a", encoding="utf-8", errors="backslashreplace") as f:
             f.write(f"==== {time.strftime('%Y-%m-%d %H:%M:%S')} {student} ({notebook})\n")
             f.writelines(line if line.endswith("\n") else line + "\n" for line in lines)

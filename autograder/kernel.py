@@ -11,6 +11,7 @@ import contextlib
 import copy
 import sys
 from pathlib import Path
+from typing import Any
 
 from autograder import assignment as assignments
 from autograder.errors import StudentError
@@ -45,7 +46,7 @@ def this_assignment(cwd: "str | Path | None" = None) -> assignments.Assignment:
     return assignments.load(course / "solutions" / cwd.name)
 
 
-def grade(grade_id: str, namespace: dict, assignment: "assignments.Assignment | None" = None) -> float:
+def grade(grade_id: str, namespace: "dict[str, Any]", assignment: "assignments.Assignment | None" = None) -> float:
     """Run the part's hidden tests, print what failed, return the score."""
     import torch
 

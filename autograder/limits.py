@@ -30,7 +30,7 @@ class Limits:
     memory_mib: int = limit(4096, "MiB", "--memory-limit",
                             "memory of a submission's processes together (of each process, without cgroups)")
     pids: int = limit(64, "", "--pids-limit", "processes and threads of a submission at once")
-    cpus: float = limit(1.0, "cores", "--cpus", "cores a submission may keep busy at once")
+    cpus: float = limit(1.0, "core", "--cpus", "cores a submission may keep busy at once")
     disk_mib: int = limit(64, "MiB", "--disk-limit", "size of each writable place: /tmp, /dev/shm and the home")
 
     @property
@@ -42,13 +42,13 @@ class Limits:
         return int(self.disk_mib) * 2**20
 
 
-def declared() -> "list[Field]":
+def declared() -> "list[Field[Any]]":
     """The limits' declarations, in order."""
     return list(fields(Limits))
 
 
 @functools.cache
-def cgroup_system() -> tuple:
+def cgroup_system() -> "tuple[CgroupSystem | None, str]":
     """(CgroupSystem or None, why not): where submissions' groups are made."""
     return CgroupSystem.detect()
 
@@ -59,7 +59,7 @@ def remove_stale_cgroups() -> None:
         system.remove_stale()
 
 
-def limits_report(limits: Limits, use_gpu: bool = False) -> dict:
+def limits_report(limits: Limits, use_gpu: bool = False) -> "dict[str, str]":
     """What held each limit in this run, for the report."""
     system, why = cgroup_system()
     tree = system.mechanism if system else None
@@ -76,7 +76,7 @@ def limits_report(limits: Limits, use_gpu: bool = False) -> dict:
 
 
 
-def add_options(add: Callable) -> None:
+def add_options(add: "Callable[..., object]") -> None:
     """Add every limit as an option with `add` (argparse's add_argument, or pytest's addoption)."""
     for f in declared():
         unit = f" {f.metadata['unit']}" if f.metadata["unit"] else ""
@@ -84,6 +84,6 @@ def add_options(add: Callable) -> None:
             help=f"{f.metadata['help']} (default: %(default)s{unit})")
 
 
-def from_options(get: Callable) -> Limits:
+def from_options(get: "Callable[[str], Any]") -> Limits:
     """Limits from the parsed options; `get(dest)` reads one."""
     return Limits(**{f.name: get(f.name) for f in declared()})

@@ -59,5 +59,5 @@ class OverwriteCells(nbgrader_preprocessors.OverwriteCells):
 class ClearHiddenTests(nbgrader_preprocessors.ClearHiddenTests):
     """nbgrader's, with the option nbconvert sets on feedback preprocessors declared."""
 
-    display_data_priority = List(help="set by nbconvert's exporters; unused here").tag(config=True)
+    display_data_priority: "List[str]" = List(help="set by nbconvert's exporters; unused here").tag(config=True)
 

@@ -31,8 +31,14 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from autograder.errors import Refused
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+    from autograder.assignment import Assignment, Part
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20  # a notebook with its outputs and figures; ours is 40 KB
 MAX_CELL_BYTES = 256 * 2**10  # a code cell; the reference's longest is 1.5 KB
@@ -67,8 +73,8 @@ class Answer:
     up to the part's graded cell. Only `source` (the answer cell) may fail the part."""
 
     source: str
-    before: tuple = ()
-    after: tuple = ()
+    before: "tuple[str, ...]" = ()
+    after: "tuple[str, ...]" = ()
     text: str = ""  # the answer cell as the student wrote it (source is its Python)
 
 
@@ -76,10 +82,10 @@ class Answer:
 class Submission:
     student: str
     path: Path
-    cells: dict = field(default_factory=dict)  # grade_id -> Answer
-    notes: list = field(default_factory=list)
+    cells: "dict[str, Answer]" = field(default_factory=dict)  # grade_id -> Answer
+    notes: "list[str]" = field(default_factory=list)
     error: "str | None" = None  # set when nothing can be graded
-    refused: dict = field(default_factory=dict)  # grade_id -> why its cell cannot be graded
+    refused: "dict[str, str]" = field(default_factory=dict)  # grade_id -> why its cell cannot be graded
 
 
 MAX_ESCAPES = 20  # magic, shell and help lines IPython transforms in one cell; honest cells have a few
@@ -121,13 +127,13 @@ def _parse(source: str) -> "ast.Module | None":
         return None
 
 
-def defined_names(source: str, tree: "ast.Module | None" = None) -> set:
+def defined_names(source: str, tree: "ast.Module | None" = None) -> "set[str]":
     """Top-level functions and classes a cell defines (none if it does not parse)."""
     tree = tree or _parse(source)
     return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))} if tree else set()
 
 
-def code_words(source: str, tree: "ast.Module | None" = None) -> set:
+def code_words(source: str, tree: "ast.Module | None" = None) -> "set[str]":
     """The names, attributes and strings a cell's code uses: not its comments, not its docstrings."""
     tree = tree or _parse(source)
     if tree is None:
@@ -136,7 +142,7 @@ def code_words(source: str, tree: "ast.Module | None" = None) -> set:
                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module))
                   and node.body and isinstance(node.body[0], ast.Expr)
                   and isinstance(node.body[0].value, ast.Constant)}
-    words = set()
+    words: "set[str]" = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             words.add(node.id)
@@ -147,7 +153,7 @@ def code_words(source: str, tree: "ast.Module | None" = None) -> set:
     return words
 
 
-def guess_parts(parts: tuple, source: str) -> list:
+def guess_parts(parts: "tuple[Part, ...]", source: str) -> "list[str]":
     """Which parts a cell without metadata answers: what it defines, and the words its code uses."""
     tree = _parse(source)  # once, for both questions
     names = defined_names(source, tree)
@@ -158,18 +164,19 @@ def guess_parts(parts: tuple, source: str) -> list:
             if p.defines in names and all(w in words for w in p.mentions) and not any(w in words for w in p.excludes)]
 
 
-def nbgrader_meta(cell: dict) -> dict:
+def nbgrader_meta(cell: "dict[str, Any]") -> "dict[str, Any]":
     """A cell's nbgrader metadata, or {} when it is missing or malformed."""
     meta = cell.get("metadata")
     meta = meta.get("nbgrader") if isinstance(meta, dict) else None
     return meta if isinstance(meta, dict) else {}
 
 
-def _read_notebook(text: str):
+def _read_notebook(text: str) -> "NotebookNode":
     # jsonschema, under nbformat, imports rfc3987_syntax when it is installed (nbgrader's dependencies
     # bring it), and that compiles a grammar for 1.5 s: in every grading worker, for IRI formats that
     # the notebook schema never uses. Keep it out; jsonschema does without it.
-    sys.modules.setdefault("rfc3987_syntax", None)
+    # (typeshed's sys.modules holds modules only; None there is the import system's documented "not importable")
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     import nbformat
 
     return nbformat.reads(text, as_version=4)
@@ -185,14 +192,17 @@ class Template:
     """What the assignment's own notebook says about every submission."""
 
     preamble: str  # the setup cells: locked code cells above the first answer cell
-    locked: frozenset  # every locked code cell, as students receive it (no hidden tests)
-    graded: dict  # grade_id -> its graded cell, as students receive it
+    locked: "frozenset[str]"  # every locked code cell, as students receive it (no hidden tests)
+    graded: "dict[str, str]"  # grade_id -> its graded cell, as students receive it
 
 
 @functools.cache
 def _template(path: Path, mtime: float) -> Template:
     nb = _read_notebook(path.read_text(encoding="utf-8"))
-    setup, locked, graded, answered = [], set(), {}, False
+    setup: "list[str]" = []
+    locked: "set[str]" = set()
+    graded: "dict[str, str]" = {}
+    answered = False
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if cell.cell_type != "code":
@@ -210,10 +220,10 @@ def _template(path: Path, mtime: float) -> Template:
     return Template("\n".join(setup) + "\n", frozenset(locked), graded)
 
 
-_READ = {}  # path -> the Template last read from it
+_READ: "dict[Path, Template]" = {}  # path -> the Template last read from it
 
 
-def template(assignment) -> Template:
+def template(assignment: "Assignment") -> Template:
     """The assignment's notebook, read once (and again if it changes; as last read if it is gone, as on
     Gradescope without a sandbox, where the course is removed once loaded)."""
     path = Path(assignment.source_notebook)
@@ -227,7 +237,7 @@ def template(assignment) -> Template:
     return _READ[path]
 
 
-def load_submission(assignment, path: "str | Path", student: "str | None" = None,
+def load_submission(assignment: "Assignment", path: "str | Path", student: "str | None" = None,
                     data: "bytes | None" = None) -> Submission:
     """What each part of `assignment` runs from the notebook at `path` (its bytes, if already read safely, in
     `data`)."""

@@ -16,7 +16,7 @@ import pytest
 from autograder import assignment as assignments
 from autograder import backends, results
 from autograder import limits as limit_options
-from autograder.notebook import Submission, load_submission, read_regular_file
+from autograder.notebook import Answer, Submission, load_submission, read_regular_file
 from autograder.results import Run, Status
 from autograder.runner import NoCell, PartClient, classify, devices, new_seed
 from autograder.session import Session
@@ -24,7 +24,7 @@ from autograder.tools.sync import reference_source
 
 _ASSIGNMENT = pytest.StashKey[assignments.Assignment]()
 _SUBMISSION = pytest.StashKey[Submission]()
-_OUTCOMES = pytest.StashKey[dict]()
+_OUTCOMES = pytest.StashKey[defaultdict[tuple[str, str], list[Run]]]()
 _SEED = pytest.StashKey[int]()
 
 
@@ -57,7 +57,7 @@ def pytest_configure(config):
         raise pytest.UsageError(str(exc)) from None
     path = config.getoption("--submission")
     if path == "reference":
-        sub = Submission("reference", assignment.folder, {p.grade_id: reference_source(assignment, p)
+        sub = Submission("reference", assignment.folder, {p.grade_id: Answer(reference_source(assignment, p))
                                                           for p in assignment.parts})
     else:
         sub = load_submission(assignment, path, config.getoption("--student"))
@@ -111,8 +111,10 @@ def pytest_runtest_makereport(item, call):
         exc = call.excinfo.value if call.excinfo else None
         several = len(devices(item.config.getoption("--device"))) > 1  # as the runner labels runs
         variant = item.callspec.params.get("torch_device", "") if several and hasattr(item, "callspec") else ""
-        skipped = isinstance(exc, pytest.skip.Exception)
-        run = Run(variant, Status.SKIPPED, str(exc.msg)) if skipped else classify(exc, variant)
+        if isinstance(exc, pytest.skip.Exception):
+            run = Run(variant, Status.SKIPPED, str(exc.msg))
+        else:
+            run = classify(exc, variant)
         item.config.stash[_OUTCOMES][(part_of(item), item.originalname)].append(run)
 
 

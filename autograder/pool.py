@@ -12,27 +12,31 @@ import os
 import time
 from collections.abc import Callable
 from multiprocessing.connection import wait
+from typing import Any, TypeAlias
+
+# ("module:function", its arguments): what a worker runs first.
+Warm: TypeAlias = "tuple[str, tuple[Any, ...]]"
 
 
-def _function(name):
+def _function(name: str) -> Any:
     module, _, attribute = name.partition(":")
     return getattr(importlib.import_module(module), attribute)
 
 
-def _serve(conn, fn, warm):
+def _serve(conn: Any, fn: str, warm: "Warm | None") -> None:
     """A worker's life. `fn` and `warm` are "module:function" names: `warm(*args)` runs first, before
     the import of `fn`'s module, so that what it starts (the sandbox) overlaps with that import."""
     if warm:
         _function(warm[0])(*warm[1])
-    fn = _function(fn)
+    function = _function(fn)
     while True:
         job = conn.recv()
         if job is None:
             return
-        conn.send(fn(*job))
+        conn.send(function(*job))
 
 
-def _describe_exit(code):
+def _describe_exit(code: "int | None") -> str:
     if code is None:
         return "did not exit"
     if code < 0:
@@ -41,26 +45,28 @@ def _describe_exit(code):
 
 
 class _Worker:
-    def __init__(self, context, fn, warm):
+    def __init__(self, context: Any, fn: str, warm: "Warm | None"):
         self.conn, theirs = context.Pipe()
         self.proc = context.Process(target=_serve, args=(theirs, fn, warm), daemon=True)
         self.proc.start()
         theirs.close()
-        self.job, self.started = None, 0.0
+        self.job: "int | None" = None
+        self.started = 0.0
 
-    def give(self, index, job):
+    def give(self, index: int, job: "tuple[Any, ...]") -> None:
         self.job, self.started = index, time.monotonic()
         self.conn.send(job)
 
-    def kill(self):
+    def kill(self) -> None:
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join(5)
         self.conn.close()
 
 
-def run(fn: str, jobs: list, workers: int, watchdog: float, on_result: Callable, on_failure: Callable,
-        retries: int = 1, warm: "tuple | None" = None) -> None:
+def run(fn: str, jobs: "list[tuple[Any, ...]]", workers: int, watchdog: float,
+        on_result: "Callable[[int, Any], None]", on_failure: "Callable[[int, str], None]", retries: int = 1,
+        warm: "Warm | None" = None) -> None:
     """Call fn(*job) for every job in `workers` processes; `fn` is a "module:function" name.
 
     on_result(i, result) is called in this process as each job finishes;
@@ -73,8 +79,8 @@ def run(fn: str, jobs: list, workers: int, watchdog: float, on_result: Callable,
         os.environ.setdefault(name, "1")
     context = multiprocessing.get_context("spawn")
     pending = collections.deque(range(len(jobs)))
-    failures = collections.Counter()
-    pool = []
+    failures: "collections.Counter[int]" = collections.Counter()
+    pool: "list[_Worker]" = []
     try:
         while pending or any(w.job is not None for w in pool):
             while pending and (len(pool) < workers or any(w.job is None for w in pool)):

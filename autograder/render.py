@@ -7,19 +7,19 @@ import re
 from rich.console import Console
 from rich.text import Text
 
-from autograder.results import Report, Status
+from autograder.results import Report, Status, SubmissionResult
 
 PROBLEMS = (Status.ERROR, Status.TIMEOUT, Status.GRADER_ERROR)
 
 
-def diagnoses(row) -> list:
+def diagnoses(row: SubmissionResult) -> "list[str]":
     """The mistakes named in one submission's failed tests, in the order the tests ran."""
     return list(dict.fromkeys(code for part in row.parts.values() for test in part.tests for code in test.diagnosis))
 
 
-def diagnosis_counts(report: Report) -> list:
+def diagnosis_counts(report: Report) -> "list[tuple[str, int]]":
     """[(code, how many students)] over the class, most frequent first."""
-    counts = {}
+    counts: "dict[str, int]" = {}
     for row in report.submissions:
         for code in diagnoses(row):
             counts[code] = counts.get(code, 0) + 1
@@ -32,7 +32,7 @@ def plain(text: str) -> Text:
     return Text(re.sub(r"[\x00-\x1f\x7f-\x9f]", "\N{REPLACEMENT CHARACTER}", str(text)))
 
 
-def table(report: Report, console: "Console", mistakes: "dict | None" = None) -> None:
+def table(report: Report, console: "Console", mistakes: "dict[str, str] | None" = None) -> None:
     """The score table, how many students made each diagnosed mistake (`mistakes`: code -> what it
     means), then the submissions that need review.
 

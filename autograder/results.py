@@ -8,10 +8,16 @@ disguise: the test scores nothing *yet*, the row says `needs_review`, and the
 command line exits with a code of its own so that no one records it unawares.
 """
 import textwrap
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from autograder.inside.values import printable
+
+if TYPE_CHECKING:
+    from autograder.assignment import Assignment
 
 GRADER_FAILED = "o corretor falhou ao corrigir esta entrega (não é um erro do seu código); o professor vai revisar"
 NOT_RUN = "não executado"
@@ -35,7 +41,7 @@ class Run:
     variant: str
     status: Status
     message: str
-    diagnosis: tuple = ()  # codes of the mistakes that explain a failure
+    diagnosis: "tuple[str, ...]" = ()  # codes of the mistakes that explain a failure
 
 
 @dataclass
@@ -46,7 +52,7 @@ class TestResult:
     max_score: float
     message: str
     title: str = ""  # what the student reads: the property, in Portuguese
-    diagnosis: list = field(default_factory=list)  # the mistakes that explain a failure; never on a pass
+    diagnosis: "list[str]" = field(default_factory=list)  # the mistakes that explain a failure; never on a pass
 
 
 # How a student reads each status, in Portuguese.
@@ -58,7 +64,7 @@ STATUS_WORDS = {Status.PASSED: "ok", Status.FAILED: "falhou", Status.ERROR: "err
 class PartResult:
     score: float
     max_score: float
-    tests: list
+    tests: "list[TestResult]"
 
 
 @dataclass
@@ -69,13 +75,13 @@ class SubmissionResult:
     max_score: float
     error: "str | None"
     needs_review: bool
-    notes: list
-    parts: dict  # grade_id -> PartResult
+    notes: "list[str]"
+    parts: "dict[str, PartResult]"  # grade_id -> PartResult
     digest: "str | None" = None  # sha256 of the notebook graded
-    timing: "dict | None" = None  # seconds: wall, tests, spawn; grader_peak_mib
+    timing: "dict[str, float] | None" = None  # seconds: wall, tests, spawn; grader_peak_mib
     log: "str | None" = None  # where the grader's failure is told, when it failed
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> "dict[str, Any]":
         data = asdict(self)
         for key in ("digest", "timing", "log"):
             if data[key] is None:
@@ -92,7 +98,7 @@ class SubmissionResult:
         self.notes = [note.replace(old, new) for note in self.notes]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SubmissionResult":
+    def from_dict(cls, data: "dict[str, Any]") -> "SubmissionResult":
         """A row written by to_dict; fields this version does not know (a newer writer's) are left out."""
         test_fields = {f.name for f in fields(TestResult)}
         parts = {gid: PartResult(p["score"], p["max_score"],
@@ -107,30 +113,31 @@ class SubmissionResult:
 class Report:
     assignment: str
     isolation: str
-    limits: dict = field(default_factory=dict)
-    submissions: list = field(default_factory=list)
-    devices: list = field(default_factory=list)  # where the torch tests ran: "cpu", "cuda"
+    # what enforced each limit: {limit: how} (or, from a cluster whose workers differ, {worker: {limit: how}})
+    limits: "dict[str, Any]" = field(default_factory=dict)
+    submissions: "list[SubmissionResult]" = field(default_factory=list)
+    devices: "list[str]" = field(default_factory=list)  # where the torch tests ran: "cpu", "cuda"
     graded_at: str = ""  # when the run ended, ISO 8601 (UTC)
-    mistakes: dict = field(default_factory=dict)  # what each diagnosis code in the report means, for a reader
+    mistakes: "dict[str, str]" = field(default_factory=dict)  # what each diagnosis code here means, for a reader
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> "dict[str, Any]":
         return {"assignment": self.assignment, "isolation": self.isolation, "limits": self.limits,
                 "devices": self.devices, "graded_at": self.graded_at, "mistakes": self.mistakes,
                 "submissions": [row.to_dict() for row in self.submissions]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Report":
+    def from_dict(cls, data: "dict[str, Any]") -> "Report":
         """A report written by to_dict (fields added since read as empty)."""
         known = {k: data[k] for k in ("assignment", "isolation", "limits", "devices", "graded_at", "mistakes")
                  if data.get(k) is not None}
         return cls(**known, submissions=[SubmissionResult.from_dict(row) for row in data["submissions"]])
 
     @property
-    def needs_review(self) -> list:
+    def needs_review(self) -> "list[SubmissionResult]":
         return [row for row in self.submissions if row.needs_review]
 
 
-def test_lines(tests: list, width: int = 90) -> list:
+def test_lines(tests: "list[TestResult]", width: int = 90) -> "list[str]":
     """What a graded cell shows a student: a line per test, wrapped to `width` columns.
 
     The in-kernel path prints these; the isolated grader puts them in the graded
@@ -144,10 +151,10 @@ def test_lines(tests: list, width: int = 90) -> list:
     return lines
 
 
-def test_result(name: str, points: float, runs: list, title: str = "") -> TestResult:
+def test_result(name: str, points: float, runs: "list[Run]", title: str = "") -> TestResult:
     """One test's result from its runs."""
     ran = [r for r in runs if r.status != Status.SKIPPED]
-    diagnosis = []
+    diagnosis: "list[str]" = []
     if not runs:
         status, message = Status.SKIPPED, NOT_RUN
     elif not ran:
@@ -164,14 +171,15 @@ def test_result(name: str, points: float, runs: list, title: str = "") -> TestRe
     return TestResult(name, status, points if status == Status.PASSED else 0.0, points, message, title, diagnosis)
 
 
-def submission_result(assignment, student: str, notebook, outcomes: dict, notes: tuple = (),
+def submission_result(assignment: "Assignment", student: str, notebook: "str | Path",
+                      outcomes: "dict[tuple[str, str], list[Run]]", notes: "Iterable[str]" = (),
                       error: "str | None" = None, grader_failed: bool = False) -> SubmissionResult:
     """The result of one submission; `outcomes` maps (grade_id, test name) to its runs.
 
     `error` says why nothing could be graded (the student's file); with
     `grader_failed` it was the grader's fault, and the row needs review.
     """
-    parts = {}
+    parts: "dict[str, PartResult]" = {}
     for part in assignment.parts:
         tests = []
         for test in assignment.tests[part.grade_id]:

@@ -17,8 +17,10 @@ import time
 import traceback
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -26,12 +28,22 @@ from autograder import results
 from autograder.assignment import Assignment
 from autograder.course import notebooks_in
 from autograder.errors import Refused, StudentCrash, StudentError, StudentTimeout
+from autograder.inside.values import Restored
 from autograder.limits import Limits
 from autograder.notebook import load_submission, read_regular_file
-from autograder.results import Run, Status
-from autograder.session import Session
+from autograder.results import Run, Status, SubmissionResult
+from autograder.session import PartProcess, Session
 
 GRADER_ERROR = "o corretor falhou neste teste (não é um erro do seu código); o professor vai revisar"
+T = TypeVar("T")
+# {(grade_id, test name): its runs}
+Outcomes: TypeAlias = "dict[tuple[str, str], list[Run]]"
+
+
+class StudentProcess(Protocol):
+    """Where a part's probes run: session.PartProcess (the sandbox), NoCell, kernel.KernelProcess (in-kernel)."""
+
+    def request(self, op: str, **args: Any) -> Restored: ...
 
 
 @functools.cache
@@ -41,7 +53,7 @@ def cuda_available() -> bool:
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
 
 
-def devices(requested: str, cuda: "bool | None" = None) -> list:
+def devices(requested: str, cuda: "bool | None" = None) -> "list[str]":
     """The torch devices a test with device variants runs on: "cpu", "cuda" or "auto" (CUDA when present).
 
     `cuda` says whether CUDA is there, for a caller that knows (a kernel that has torch); else it is asked.
@@ -60,25 +72,25 @@ def new_seed() -> int:
 class PartClient:
     """What a hidden test sees of one part: calls into the student's process, and the run's inputs."""
 
-    def __init__(self, grade_id, process, seed):
+    def __init__(self, grade_id: str, process: StudentProcess, seed: int):
         self.grade_id, self.process, self.seed = grade_id, process, seed
-        self._runs = {}
+        self._runs: "dict[str, Any]" = {}
 
     def rng(self, name: str) -> np.random.Generator:
         """The generator of the hidden inputs named `name`, for this run's secret seed."""
         return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
 
-    def once(self, name: str, run):
+    def once(self, name: str, run: "Callable[[], T]") -> T:
         """run(), once per part: tests that check different properties of the same run share it."""
         if name not in self._runs:
             self._runs[name] = run()
         return self._runs[name]
 
-    def call(self, name: str, *args):
+    def call(self, name: str, *args: Any) -> Restored:
         """Call the student's function `name`; returns what it returned (inside/values.py)."""
         return self.process.request("call", name=name, args=list(args))
 
-    def module(self, name: str, args: tuple, **kwargs) -> dict:
+    def module(self, name: str, args: "tuple[Any, ...]", **kwargs: Any) -> "dict[str, Restored]":
         """Build (and run) the student's torch module class `name`; see inside/child.module. Always a
         dict: a reply of another shape (a patched probe) is the student's error, not a KeyError in a test."""
         result = self.process.request("module", name=name, args=list(args), **kwargs)
@@ -103,21 +115,21 @@ def classify(exc: "BaseException | None", variant: str = "") -> Run:
 class NoCell:
     """Stands in for a part whose answer cell was not found (or refused): every call fails."""
 
-    def __init__(self, grade_id, why=None):
+    def __init__(self, grade_id: str, why: "str | None" = None):
         self.message = why or f"nenhuma célula de resposta encontrada para {grade_id}"
 
-    def request(self, op, **args):
+    def request(self, op: str, **args: Any) -> Restored:
         raise StudentError(self.message)
 
-    def release(self):
+    def release(self) -> None:
         pass
 
 
-def run_part(assignment: Assignment, grade_id: str, process, devices: list, seed: int,
-             logs: "list | None" = None) -> dict:
+def run_part(assignment: Assignment, grade_id: str, process: StudentProcess, devices: "list[str]", seed: int,
+             logs: "list[str] | None" = None) -> Outcomes:
     """{(grade_id, test name): [Run]} for one part; grader failures are told in `logs`."""
     part = PartClient(grade_id, process, seed)
-    outcomes = {}
+    outcomes: Outcomes = {}
     for test in assignment.tests[grade_id]:
         runs = []
         for device in devices if test.per_device else [""]:
@@ -138,7 +150,7 @@ def run_part(assignment: Assignment, grade_id: str, process, devices: list, seed
 
 
 def grade_submission(assignment: Assignment, student: str, notebook: Path, error: "str | None", limits: Limits,
-                     devices: list, seed: int) -> tuple:
+                     devices: "list[str]", seed: int) -> "tuple[SubmissionResult, list[str]]":
     """(SubmissionResult, grader logs) of one submission; student code runs in the sandbox only.
 
     `notebook` may be a submission folder that holds several notebooks: each one
@@ -169,7 +181,7 @@ def grade_submission(assignment: Assignment, student: str, notebook: Path, error
 
 
 def grade_notebook(assignment: Assignment, student: str, notebook: Path, error: "str | None", limits: Limits,
-                   devices: list, seed: int) -> tuple:
+                   devices: "list[str]", seed: int) -> "tuple[SubmissionResult, list[str]]":
     """(SubmissionResult, grader logs) of one notebook."""
     start = time.monotonic()
     data = None
@@ -179,10 +191,12 @@ def grade_notebook(assignment: Assignment, student: str, notebook: Path, error: 
         except Refused as exc:
             error = str(exc)
     sub = None if error else load_submission(assignment, notebook, student, data)
-    error = error or sub.error
-    if error:
+    if sub is not None:
+        error = error or sub.error
+    if error or sub is None or data is None:  # (without an error, both are there)
         return results.submission_result(assignment, student, notebook, {}, error=error), []
-    outcomes, logs = {}, []
+    outcomes: Outcomes = {}
+    logs: "list[str]" = []
     files = {Path(notebook).name: data}
     with Session(limits, assignment, use_gpu="cuda" in devices, files=files, seed=seed) as session:
         for part in assignment.parts:
@@ -190,7 +204,7 @@ def grade_notebook(assignment: Assignment, student: str, notebook: Path, error: 
             process = session.part(cell) if cell is not None else NoCell(part.grade_id, sub.refused.get(part.grade_id))
             outcomes.update(run_part(assignment, part.grade_id, process, devices, seed, logs))
             process.release()
-            if getattr(process, "alone", False) and process.dead is None:  # alone, the part ran fine
+            if isinstance(process, PartProcess) and process.alone and process.dead is None:  # alone, the part ran fine
                 sub.notes.append(f"{part.grade_id}: células suas acima desta travaram ou encerraram o processo; "
                                  "a parte foi corrigida só com a própria célula")
         tests = time.monotonic() - start

@@ -16,6 +16,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 from autograder import backends
 from autograder.backends.base import PACKAGE
@@ -30,7 +33,8 @@ ZYGOTE_START_TIMEOUT = 120.0  # importing torch on a loaded machine
 BOOT = "import sys; sys.path.append(sys.argv[1]); from autograder.inside.zygote import main; main(sys.argv[1:])"
 
 
-def _ask(sock, request, fds=(), timeout=CONTROL_TIMEOUT):
+def _ask(sock: socket.socket, request: "dict[str, Any]", fds: "Iterable[int]" = (),
+         timeout: float = CONTROL_TIMEOUT) -> Any:
     """One control request and its JSON reply, each way within `timeout`; OSError when the other side is gone."""
     sock.settimeout(timeout)
     socket.send_fds(sock, [json.dumps(request).encode()], list(fds))
@@ -48,7 +52,7 @@ class Sandbox:
     environment (the course).
     """
 
-    def __init__(self, use_gpu, disk_bytes, warm_up="", hide=()):
+    def __init__(self, use_gpu: bool, disk_bytes: int, warm_up: str = "", hide: "tuple[str | Path, ...]" = ()):
         self.backend = backends.current()
         self.sandboxed = self.backend.isolates_host
         self.log = tempfile.TemporaryFile()  # the zygote's stderr, already unlinked: read only on failure
@@ -61,13 +65,14 @@ class Sandbox:
         cmd = [sys.executable, "-I", "-B", "-c", BOOT, self.backend.package_parent(PACKAGE), str(theirs.fileno()),
                warm_up]
         cmd = self.backend.wrap(cmd, env, use_gpu, disk_bytes, hide)
-        self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=self.log, env=env, start_new_session=True)
+        self.proc: "subprocess.Popen[bytes] | None" = subprocess.Popen(
+            cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env,
+            start_new_session=True)
         theirs.close()
         self.sock = ours
-        self.namespaces = None  # known once the zygote says it is ready
+        self.namespaces: "bool | None" = None  # known once the zygote says it is ready
 
-    def wait_ready(self):
+    def wait_ready(self) -> "Sandbox":
         """Wait (once) until the zygote has imported NumPy and PyTorch; it starts in the background."""
         if self.namespaces is None:
             try:
@@ -78,7 +83,7 @@ class Sandbox:
             self.namespaces = bool(ready.get("namespaces"))
         return self
 
-    def _recv(self, timeout):
+    def _recv(self, timeout: float) -> Any:
         if not select.select([self.sock], [], [], timeout)[0]:
             raise SandboxFailure(f"the zygote did not start in {timeout:g} s\n{self.log_tail()}")
         data = self.sock.recv(MAX_MESSAGE)
@@ -86,7 +91,7 @@ class Sandbox:
             raise SandboxFailure(f"the zygote exited at start\n{self.log_tail()}")
         return json.loads(data)
 
-    def ask(self, request: dict, fds: tuple = ()) -> dict:
+    def ask(self, request: "dict[str, Any]", fds: "Iterable[int]" = ()) -> "dict[str, Any]":
         try:
             return _ask(self.sock, request, fds)
         except (OSError, ValueError) as exc:
@@ -94,7 +99,7 @@ class Sandbox:
             self.close()
             raise SandboxFailure(f"the zygote stopped answering ({exc!r})\n{tail}") from None
 
-    def log_tail(self, limit=16384):
+    def log_tail(self, limit: int = 16384) -> str:
         """The end of what the zygote and the leaders wrote to stderr."""
         try:
             size = self.log.seek(0, os.SEEK_END)
@@ -103,10 +108,10 @@ class Sandbox:
         except (OSError, ValueError):
             return ""
 
-    def alive(self):
+    def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def close(self):
+    def close(self) -> None:
         if self.proc is not None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)  # bwrap, and with it the whole sandbox
@@ -119,10 +124,11 @@ class Sandbox:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-_sandboxes = {}
+_sandboxes: "dict[tuple[bool, str, int, str, tuple[str, ...]], Sandbox]" = {}
 
 
-def sandbox(use_gpu: bool, disk_bytes: int, warm_up: str = "", hide: tuple = (), wait: bool = True) -> "Sandbox":
+def sandbox(use_gpu: bool, disk_bytes: int, warm_up: str = "", hide: "tuple[str | Path, ...]" = (),
+            wait: bool = True) -> "Sandbox":
     """This process's sandbox for these settings, started (again) if needed; `wait=False` only starts it."""
     key = (use_gpu, backends.current().name, disk_bytes, warm_up, tuple(map(str, hide)))
     if not (key in _sandboxes and _sandboxes[key].alive()):
@@ -130,13 +136,13 @@ def sandbox(use_gpu: bool, disk_bytes: int, warm_up: str = "", hide: tuple = (),
     return _sandboxes[key].wait_ready() if wait else _sandboxes[key]
 
 
-def prestart(use_gpu: bool, disk_bytes: int, warm_up: str = "", hide: tuple = ()) -> None:
+def prestart(use_gpu: bool, disk_bytes: int, warm_up: str = "", hide: "tuple[str | Path, ...]" = ()) -> None:
     """Start this process's zygote now, so that it imports PyTorch while the grader does other work."""
     sandbox(use_gpu, disk_bytes, warm_up, hide, wait=False)
 
 
 @atexit.register
-def _close_sandboxes():
+def _close_sandboxes() -> None:
     for box in _sandboxes.values():
         box.close()
 

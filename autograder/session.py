@@ -24,6 +24,9 @@ import struct
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,19 +36,23 @@ from autograder.errors import SandboxFailure, StudentCrash, StudentError, Studen
 from autograder.inside import values, wire
 from autograder.limits import Limits, cgroup_system
 from autograder.notebook import Answer, template
-from autograder.sandbox import CONTROL_TIMEOUT, MAX_MESSAGE, _ask, sandbox
+from autograder.sandbox import CONTROL_TIMEOUT, MAX_MESSAGE, Sandbox, _ask, sandbox
+
+if TYPE_CHECKING:
+    from autograder.assignment import Assignment
 
 PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask for, by default
 
 
-def _exit_reason(code, memory_known):
+def _exit_reason(code: "int | None", memory_known: bool) -> str:
     """Why a student's process ended; `memory_known`: a cgroup counts memory kills, so SIGKILL need not guess."""
     if code is None:
         return "o processo não terminou"
     if code < 0:
         sig = -code
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        hints = {signal.SIGXCPU: " (limite de tempo de CPU)", signal.SIGXFSZ: " (limite de tamanho de arquivo)"}
+        hints: "dict[int, str]" = {signal.SIGXCPU: " (limite de tempo de CPU)",
+                                   signal.SIGXFSZ: " (limite de tamanho de arquivo)"}
         if not memory_known:
             hints[signal.SIGKILL] = " (limite de memória?)"
         hint = hints.get(sig, "")
@@ -53,7 +60,7 @@ def _exit_reason(code, memory_known):
     return f"o processo terminou com código {code} (os._exit ou sys.exit fora de uma função?)"
 
 
-def _peer_pid(message_ancdata):
+def _peer_pid(message_ancdata: "list[tuple[int, int, bytes]]") -> "int | None":
     for level, kind, data in message_ancdata:
         if level == socket.SOL_SOCKET and kind == getattr(socket, "SCM_CREDENTIALS", -1):
             return struct.unpack("iII", data[:12])[0]
@@ -63,8 +70,9 @@ def _peer_pid(message_ancdata):
 class Leader:
     """The grader's end of a submission's leader (zygote.Leader): its socket, pid and cgroup."""
 
-    def __init__(self, box, limits, cgroup):
-        self.box, self.cgroup, self.pidfd = box, cgroup, None
+    def __init__(self, box: Sandbox, limits: Limits, cgroup: "Cgroup | None"):
+        self.box, self.cgroup = box, cgroup
+        self.pidfd: "int | None" = None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         if hasattr(socket, "SO_PASSCRED"):  # the kernel tells us the leader's pid, as we see it
             ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
@@ -94,13 +102,13 @@ class Leader:
             if cgroup:
                 cgroup.attach(self.pid)
 
-    def ask(self, request, fds=()):
+    def ask(self, request: "dict[str, Any]", fds: "Iterable[int]" = ()) -> "dict[str, Any]":
         try:
             return _ask(self.sock, request, fds)
         except (OSError, ValueError) as exc:
             raise ConnectionError(f"the submission's leader stopped answering ({exc!r})") from None
 
-    def close(self, timeout=5.0):
+    def close(self, timeout: float = 5.0) -> None:
         """Kill the leader and wait for it: in its own PID namespace, it exits only once every
         process of the submission is gone. Its parent, the zygote, then collects it."""
         self.sock.close()
@@ -121,7 +129,8 @@ class Leader:
             shutil.rmtree(self.home, ignore_errors=True)
 
 
-def sandbox_settings(limits: Limits, assignment, use_gpu: bool) -> tuple:
+def sandbox_settings(limits: Limits, assignment: "Assignment | None",
+                     use_gpu: bool) -> "tuple[bool, int] | tuple[bool, int, str, tuple[Path, ...]]":
     """The arguments of sandbox.sandbox() (and prestart) for submissions of `assignment`."""
     if assignment is None:
         return use_gpu, limits.disk_bytes
@@ -140,17 +149,19 @@ class Session:
     files go with them.
     """
 
-    def __init__(self, limits, assignment=None, use_gpu=False, files=None, seed=None):
+    def __init__(self, limits: Limits, assignment: "Assignment | None" = None, use_gpu: bool = False,
+                 files: "Mapping[str, bytes] | None" = None, seed: "int | None" = None):
         self.limits, self.use_gpu, self.files, self.seed = limits, use_gpu, dict(files or {}), seed
         self.preamble = template(assignment).preamble if assignment else ""
         self.sandbox_settings = sandbox_settings(limits, assignment, use_gpu)
         self.deadline = time.monotonic() + limits.submission_timeout
-        self.parts = []
-        self.leader = self.box = None
+        self.parts: "list[PartProcess]" = []
+        self.leader: "Leader | None" = None
+        self.box: "Sandbox | None" = None
         system, _ = cgroup_system()
-        self.cgroup = None
+        self.cgroup: "Cgroup | None" = None
         if system:
-            self.cgroup: "Cgroup | None" = system.create()
+            self.cgroup = system.create()
             self.cgroup.limit(limits.memory_bytes, limits.pids, limits.cpus)
         self.spawn_seconds = 0.0  # grader overhead, for the benchmark
 
@@ -159,17 +170,19 @@ class Session:
         self.parts.append(PartProcess(answer if isinstance(answer, Answer) else Answer(answer), self))
         return self.parts[-1]
 
-    def current_leader(self):
+    def current_leader(self) -> Leader:
         """The submission's leader, started on first use and again if it died."""
         if self.leader is None:
             self.box = sandbox(*self.sandbox_settings)
             self.leader = Leader(self.box, self.limits, self.cgroup)
         return self.leader
 
-    def leader_lost(self, exc):
+    def leader_lost(self, exc: Exception) -> Exception:
         """The leader died: the student's memory use (an OOM kill) or, with process isolation only,
         the student's signal; else the grader's failure."""
-        tail = self.box.log_tail() if self.box else ""
+        if self.box is None or self.leader is None:  # (never: only a leader that started can be lost)
+            raise SandboxFailure(f"no submission leader to lose ({exc})")
+        tail = self.box.log_tail()
         namespaces = self.box.namespaces
         self.leader.close()
         self.leader = None
@@ -179,16 +192,16 @@ class Session:
             return StudentCrash("o processo que corrige esta entrega foi derrubado (pela célula?)")
         return SandboxFailure(f"{exc}\n{tail}")
 
-    def counters(self):
+    def counters(self) -> "tuple[int, int]":
         return (self.cgroup.oom_kills(), self.cgroup.pids_refused()) if self.cgroup else (0, 0)
 
-    def over_memory(self, before=0):
-        return bool(self.cgroup) and self.cgroup.oom_kills() > before
+    def over_memory(self, before: int = 0) -> bool:
+        return self.cgroup is not None and self.cgroup.oom_kills() > before
 
-    def memory_message(self):
+    def memory_message(self) -> str:
         return f"limite de memória da entrega ({self.limits.memory_mib} MiB) excedido"
 
-    def explain(self, exc, before):
+    def explain(self, exc: Exception, before: "tuple[int, int]") -> Exception:
         """Add to a student's error which limit of the submission it hit, if the kernel counted one."""
         oom, refused = before
         message = str(exc)
@@ -203,7 +216,7 @@ class Session:
                 return StudentError(f"{message} (cada pasta gravável tem {self.limits.disk_mib} MiB)")
         return exc
 
-    def close(self):
+    def close(self) -> None:
         for part in self.parts:
             part.release(sweep=False)
         if self.leader:
@@ -214,24 +227,24 @@ class Session:
         if self.box and self.box.alive() and self.box.sandboxed and not self.box.namespaces:
             self.box.close()  # no namespaces inside bubblewrap: a fresh sandbox per submission
 
-    def __enter__(self):
+    def __enter__(self) -> "Session":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
 class PartProcess:
     """The process that runs one answer cell; forked by the submission's leader on first use."""
 
-    def __init__(self, answer, session):
+    def __init__(self, answer: Answer, session: Session):
         self.answer, self.source, self.session, self.limits = answer, answer.source, session, session.limits
-        self.pid = None
-        self.dead = None  # the exception every later call raises
+        self.pid: "int | None" = None
+        self.dead: "Exception | None" = None  # the exception every later call raises
         self.crashes = 0
         self.alone = False  # whether the part ran from its own cell alone (its other cells broke the process)
 
-    def _start(self):
+    def _start(self) -> None:
         start = time.monotonic()
         session, limits = self.session, self.limits
         to_child, self._w = os.pipe()
@@ -292,7 +305,7 @@ class PartProcess:
             self.dead = type(exc)(f"{what}: {exc}")
             raise self.dead from None
 
-    def _request(self, message):
+    def _request(self, message: "dict[str, Any]") -> Any:
         session = self.session
         deadline = min(time.monotonic() + self.limits.call_timeout, session.deadline)
         before = self.counters  # what the kernel had counted when this process started
@@ -311,8 +324,9 @@ class PartProcess:
             if isinstance(self.dead, SandboxFailure):  # the leader died with it, and not of memory
                 raise self.dead from None
             self.crashes += 1
-            crash = StudentCrash("resposta malformada do processo do aluno" if isinstance(exc, wire.ProtocolError)
-                                 else _exit_reason(code, session.cgroup is not None))
+            crash: Exception = StudentCrash(
+                "resposta malformada do processo do aluno" if isinstance(exc, wire.ProtocolError)
+                else _exit_reason(code, session.cgroup is not None))
             crash = session.explain(crash, before)
             if self.crashes >= 2:  # a second crash: stop paying to restart it
                 self.dead = crash
@@ -323,7 +337,7 @@ class PartProcess:
             raise session.explain(StudentError(error), before)
         return reply.get("value")
 
-    def _kill(self, grace=0.0):
+    def _kill(self, grace: float = 0.0) -> "int | None":
         """Stop the process; return its exit code (None if unknown)."""
         if self.pid is None:
             return None
@@ -340,7 +354,7 @@ class PartProcess:
         self.pid = None
         return code
 
-    def request(self, op: str, **args):
+    def request(self, op: str, **args: Any) -> values.Restored:
         """Run probe `op` (child.PROBES) in the student's process; returns plain values."""
         if self.dead:
             raise self.dead

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from autograder import backends
 from autograder.render import diagnoses
@@ -63,7 +64,7 @@ def write_junit(report: Report, path: "str | Path") -> None:
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def gradescope(row: SubmissionResult, isolation: str, seconds: float) -> dict:
+def gradescope(row: SubmissionResult, isolation: str, seconds: float) -> "dict[str, Any]":
     """One submission as Gradescope's results.json: a test per hidden test, messages visible to the student.
 
     Messages never hold hidden inputs (checks.py), so every test is visible; what

@@ -45,7 +45,8 @@ class Backend:
         """Whether the grader makes the zygote a scratch folder on the host (no fresh mounts of its own)."""
         return not self.isolates_host
 
-    def wrap(self, cmd: list, env: dict, use_gpu: bool, disk_bytes: int, hide: tuple) -> list:
+    def wrap(self, cmd: "list[str]", env: "dict[str, str]", use_gpu: bool, disk_bytes: int,
+             hide: "tuple[str | Path, ...]") -> "list[str]":
         """The command that starts the zygote `cmd` under this isolation."""
         return cmd
 

@@ -11,28 +11,32 @@ import subprocess
 from pathlib import Path
 
 from autograder.backends.base import INSIDE, PACKAGE, SANDBOX_HOME, Backend, kept_roots, python_roots
+from autograder.errors import SandboxFailure
 
 
 @functools.cache
 def bwrap() -> "str | None":
     """Path of a bwrap that can build a sandbox here, or None (absent, or no user namespaces)."""
     path = shutil.which("bwrap")
+    if not path:
+        return None
     probe = [path, "--unshare-all", "--ro-bind", "/", "/", "true"]
-    if path and subprocess.run(probe, capture_output=True).returncode == 0:
-        return path
-    return None
+    return path if subprocess.run(probe, capture_output=True).returncode == 0 else None
 
 
-def masked(roots: list, hide: tuple) -> "list[str]":
+def masked(roots: "list[str]", hide: "tuple[str | Path, ...]") -> "list[str]":
     """Grader code and course material that an install may have put inside the Python roots: emptied."""
     secrets = [PACKAGE, PACKAGE.parent, *map(Path, hide)]
     return [str(s) for s in secrets if any(s.is_relative_to(r) for r in roots)]
 
 
-def bwrap_command(use_gpu: bool, disk_bytes: int, hide: tuple = ()) -> list:
+def bwrap_command(use_gpu: bool, disk_bytes: int, hide: "tuple[str | Path, ...]" = ()) -> "list[str]":
+    binary = bwrap()
+    if binary is None:  # the backend is used only where available() said so
+        raise SandboxFailure("bubblewrap (bwrap) cannot build a sandbox on this machine")
     roots = python_roots()
     size = str(disk_bytes)
-    cmd = [bwrap(), "--die-with-parent", "--new-session", "--unshare-all", "--as-pid-1", "--clearenv",
+    cmd = [binary, "--die-with-parent", "--new-session", "--unshare-all", "--as-pid-1", "--clearenv",
            "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev"]
     for link in ("bin", "lib", "lib64", "sbin"):
         if Path("/", link).is_symlink():
@@ -69,6 +73,7 @@ class Bubblewrap(Backend):
     def home(self, scratch: "str | None") -> str:
         return SANDBOX_HOME
 
-    def wrap(self, cmd: list, env: dict, use_gpu: bool, disk_bytes: int, hide: tuple) -> list:
+    def wrap(self, cmd: "list[str]", env: "dict[str, str]", use_gpu: bool, disk_bytes: int,
+             hide: "tuple[str | Path, ...]") -> "list[str]":
         setenv = [arg for key, value in env.items() for arg in ("--setenv", key, value)]
         return bwrap_command(use_gpu, disk_bytes, hide) + setenv + cmd + ["--namespaces"]

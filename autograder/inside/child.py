@@ -17,6 +17,8 @@ import sys
 import time
 import traceback
 import types
+from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -33,22 +35,23 @@ def student_error(exc: BaseException) -> str:
     if isinstance(exc, MemoryError) or "can't allocate memory" in str(exc):
         return f"limite de memória excedido ({type(exc).__name__})"
     lines = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == CELL]
-    where = f" (linha {lines[-1].lineno} da sua célula: {lines[-1].line.strip()})" if lines else ""
+    where = f" (linha {lines[-1].lineno} da sua célula: {(lines[-1].line or '').strip()})" if lines else ""
     if isinstance(exc, SyntaxError) and exc.filename == CELL:
         where = f" (linha {exc.lineno} da sua célula)"
     return values.text(f"{type(exc).__name__}: {exc}", 200) + where
 
 
-def call(ns: dict, name: str, args: list) -> dict:
+def call(ns: "dict[str, Any]", name: str, args: "list[Any]") -> "dict[str, Any]":
     """Call the student's function `name` with plain arguments."""
     if not callable(ns.get(name)):
         raise NameError(f"a célula não define {name}")
     return values.describe(ns[name](*args))
 
 
-def module(ns: dict, name: str, args: list, device: str = "cpu", inputs: "list | None" = None,
-           shapes: "list | None" = None, load: "dict | None" = None, submodules: "str | None" = None,
-           grad_output=None, device_global: "str | None" = None) -> dict:
+def module(ns: "dict[str, Any]", name: str, args: "list[Any]", device: str = "cpu", inputs: "list[Any] | None" = None,
+           shapes: "list[list[int]] | None" = None, load: "dict[str, Any] | None" = None,
+           submodules: "str | None" = None, grad_output: Any = None,
+           device_global: "str | None" = None) -> "dict[str, Any]":
     """Build and run the student's module (see build_and_run), with the notebook's global
     `device_global`, if any, set to this run's device ("cpu", "cuda") while it runs.
 
@@ -71,7 +74,7 @@ def module(ns: dict, name: str, args: list, device: str = "cpu", inputs: "list |
             ns[device_global] = saved
 
 
-def tensors_from(value, device: str, grad: bool):
+def tensors_from(value: Any, device: str, grad: bool) -> Any:
     """An input as forward receives it: arrays become tensors on `device` (floating ones tracking their
     gradient when `grad`), a list or tuple of them a tuple (a state such as (h, c)), None stays None."""
     if isinstance(value, np.ndarray):
@@ -82,7 +85,7 @@ def tensors_from(value, device: str, grad: bool):
     return value
 
 
-def gradient_pairs(out, grad) -> list:
+def gradient_pairs(out: Any, grad: Any) -> "list[tuple[torch.Tensor, np.ndarray]]":
     """[(tensor of the output, the array it is multiplied by)]: `grad` mirrors the output's structure, with
     an array where a tensor of the same shape is, and None where nothing flows back."""
     if isinstance(grad, np.ndarray):
@@ -93,7 +96,7 @@ def gradient_pairs(out, grad) -> list:
     return []
 
 
-def gradients_of(value):
+def gradients_of(value: Any) -> Any:
     """The gradients reached in an input, in its structure (None where none arrived)."""
     if isinstance(value, torch.Tensor):
         return value.grad
@@ -102,9 +105,10 @@ def gradients_of(value):
     return None
 
 
-def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", inputs: "list | None" = None,
-                  shapes: "list | None" = None, load: "dict | None" = None, submodules: "str | None" = None,
-                  grad_output=None) -> dict:
+def build_and_run(ns: "dict[str, Any]", name: str, args: "list[Any]", device: str = "cpu",
+                  inputs: "list[Any] | None" = None, shapes: "list[list[int]] | None" = None,
+                  load: "dict[str, Any] | None" = None, submodules: "str | None" = None,
+                  grad_output: Any = None) -> "dict[str, Any]":
     """Build the student's torch module `name`(*args) (a class, or a function that returns a module),
     optionally run it, and report what happened.
 
@@ -126,7 +130,7 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", inputs: 
     net = ns[name](*args)  # a module class, or a function that returns a module
     if not isinstance(net, nn.Module):
         raise TypeError(f"{name}(...) devolveu {type(net).__name__}, não um torch.nn.Module")
-    result = {}
+    result: "dict[str, Any]" = {}  # plain data, for values.describe
     kind = (load or {}).get("type") or submodules
     found = [m for m in net.modules() if kind and type(m) is getattr(nn, kind)]
     if kind:
@@ -139,22 +143,24 @@ def build_and_run(ns: dict, name: str, args: list, device: str = "cpu", inputs: 
     net = net.to(device)
     loaded = load_weights(net, found, load, name, args) if load else []
     if inputs is None:
-        inputs = [torch.empty(shape, device=device) for shape in shapes]
+        inputs = [torch.empty(shape, device=device) for shape in shapes or []]  # (shapes: not None here)
     else:
         inputs = [tensors_from(value, device, grad_output is not None) for value in inputs]
     out, unheld, made = run_watched(net, inputs)
     result.update(output=out, unheld=sorted(unheld)[:20], made_in_forward=sorted(made)[:20])
-    if loaded:
+    if loaded and load:
         result["weights_unchanged"] = all(torch.equal(p.detach().cpu(), torch.from_numpy(load["weights"][n]))
                                           for m in loaded for n, p in m.named_parameters())
     pairs = gradient_pairs(out, grad_output) if grad_output is not None else []
     if pairs:
-        sum((o * torch.from_numpy(g).to(o.device, o.dtype)).sum() for o, g in pairs).backward()
+        total = sum((o * torch.from_numpy(g).to(o.device, o.dtype)).sum() for o, g in pairs)
+        cast(torch.Tensor, total).backward()  # (pairs is not empty: a tensor, never sum()'s 0)
         result["input_grads"] = [gradients_of(value) for value in inputs]
     return values.describe(result)
 
 
-def load_weights(net, found: list, load: dict, name: str, args: list) -> list:
+def load_weights(net: nn.Module, found: "list[nn.Module]", load: "dict[str, Any]", name: str,
+                 args: "list[Any]") -> "list[nn.Module]":
     """Copy the grader's weights into every submodule of `found` whose parameters have their shapes (a cell
     without bias too); return those submodules. None fits: a LookupError the tests name."""
     weights = load["weights"]
@@ -171,26 +177,29 @@ def load_weights(net, found: list, load: dict, name: str, args: list) -> list:
     return loaded
 
 
-def run_watched(net, inputs: list) -> tuple:
+def run_watched(net: nn.Module, inputs: "list[Any]") -> "tuple[Any, set[str], set[str]]":
     """net(*inputs), and the torch.nn modules forward ran without holding them, and those it created."""
-    held, unheld, made = {id(m) for m in net.modules()}, set(), set()
+    held = {id(m) for m in net.modules()}
+    unheld: "set[str]" = set()
+    made: "set[str]" = set()
     hook = nn.modules.module.register_module_forward_pre_hook(
         lambda m, args: None if id(m) in held else (made if m.__dict__.get(MADE) else unheld).add(type(m).__name__))
     init = nn.Module.__init__
 
-    def marked_init(module, *args, **kwargs):
+    def marked_init(module: nn.Module, *args: Any, **kwargs: Any) -> None:
         init(module, *args, **kwargs)
         object.__setattr__(module, MADE, True)
 
-    nn.Module.__init__ = marked_init
+    patched: Any = nn.Module  # its __init__ is replaced while forward runs (mypy forbids assigning to a method)
+    patched.__init__ = marked_init
     try:
         return net(*inputs), unheld, made
     finally:
-        nn.Module.__init__ = init
+        patched.__init__ = init
         hook.remove()
 
 
-PROBES = {"call": call, "module": module}
+PROBES: "dict[str, Callable[..., dict[str, Any]]]" = {"call": call, "module": module}
 
 
 class Shell:
@@ -205,7 +214,7 @@ class Shell:
 
     RUNS_CODE = ("time", "timeit", "prun", "capture")
 
-    def __init__(self, ns: dict):
+    def __init__(self, ns: "dict[str, Any]"):
         self.user_ns = ns
 
     def run_line_magic(self, name: str, line: str, _stack_depth: int = 1):
@@ -230,7 +239,7 @@ class Shell:
     def system(self, command: str) -> None:
         return None
 
-    def getoutput(self, command: str, split: bool = True) -> list:
+    def getoutput(self, command: str, split: bool = True) -> "list[str]":
         return []
 
     def __getattr__(self, name: str):  # run_magic, set_next_input, ...: nothing to do in grading
@@ -249,7 +258,7 @@ def _stop_other_cell(signum, frame):
     raise OtherCellTooSlow()
 
 
-def run_other_cells(ns: dict, sources: list, seconds: float) -> None:
+def run_other_cells(ns: "dict[str, Any]", sources: "list[str]", seconds: float) -> None:
     """Run cells of the student's other than the answer: an error there is ignored (a kernel goes on after
     it), and together they may take `seconds`, then the rest is skipped."""
     end = time.monotonic() + seconds
@@ -270,8 +279,8 @@ def run_other_cells(ns: dict, sources: list, seconds: float) -> None:
         signal.signal(signal.SIGALRM, previous)
 
 
-def setup(ns: dict, preamble: str = "", files: "dict | None" = None, seed: "int | None" = None,
-          before: "list | None" = None, other_seconds: float = 5.0) -> None:
+def setup(ns: "dict[str, Any]", preamble: str = "", files: "dict[str, np.ndarray] | None" = None,
+          seed: "int | None" = None, before: "list[str] | None" = None, other_seconds: float = 5.0) -> None:
     """Run the preamble and the student's cells above the answer cell, beside a copy of the student's notebook.
 
     The random generators start from `seed`, or else from fresh entropy, as a
@@ -293,27 +302,29 @@ def setup(ns: dict, preamble: str = "", files: "dict | None" = None, seed: "int 
     run_other_cells(ns, before or [], other_seconds)
 
 
-def answer(ns: dict, source: str, after: "list | None" = None, other_seconds: float = 5.0) -> None:
+def answer(ns: "dict[str, Any]", source: str, after: "list[str] | None" = None, other_seconds: float = 5.0) -> None:
     """Run the answer cell, then the student's cells after it, up to the part's graded cell."""
     linecache.cache[CELL] = (len(source), None, source.splitlines(True), CELL)  # tracebacks quote the line
     exec(compile(source, CELL, "exec"), ns)
     run_other_cells(ns, after or [], other_seconds)
 
 
-def load(ns: dict, source: str, preamble: str = "", files: "dict | None" = None, seed: "int | None" = None,
-         before: "list | None" = None, after: "list | None" = None, other_seconds: float = 5.0) -> None:
+def load(ns: "dict[str, Any]", source: str, preamble: str = "", files: "dict[str, np.ndarray] | None" = None,
+         seed: "int | None" = None, before: "list[str] | None" = None, after: "list[str] | None" = None,
+         other_seconds: float = 5.0) -> None:
     """setup() then answer(): what a part runs, in one go."""
     setup(ns, preamble, files, seed, before, other_seconds)
     answer(ns, source, after, other_seconds)
 
 
 def serve(fd_in: int, fd_out: int) -> None:
-    ns = {"__name__": "__main__"}
+    ns: "dict[str, Any]" = {"__name__": "__main__"}
     while True:
         try:
             request = wire.recv(fd_in)
         except EOFError:
             return
+        reply: "dict[str, Any]"
         try:
             if request["op"] == "setup":
                 setup(ns, request.get("preamble", ""), request.get("files"), request.get("seed"),

@@ -9,6 +9,7 @@ well-behaved one.
 import re
 import sys
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -23,7 +24,7 @@ class TensorValue:
     """A torch.Tensor as the grader sees it: its data (None on meta) and facts."""
 
     array: "np.ndarray | None"
-    shape: tuple
+    shape: "tuple[int, ...]"
     dtype: str
     device: str
     requires_grad: bool
@@ -34,7 +35,7 @@ class SequenceValue:
     """A list or tuple (of arrays, usually)."""
 
     type: str
-    items: list
+    items: "list[Restored]"
 
 
 @dataclass
@@ -44,7 +45,11 @@ class OtherValue:
     type: str
 
 
-def describe(value, depth: int = 0) -> dict:
+# A student's value as restore gives it to the grader (and the checks inspect it).
+Restored: TypeAlias = "np.ndarray | float | str | TensorValue | SequenceValue | OtherValue | dict[str, Restored]"
+
+
+def describe(value: object, depth: int = 0) -> "dict[str, Any]":
     """Plain-data description of `value` (called in the student's process)."""
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:
@@ -76,7 +81,7 @@ def describe(value, depth: int = 0) -> dict:
     return {"kind": "other", "type": type(value).__name__}
 
 
-def restore(data, depth: int = 0):
+def restore(data: Any, depth: int = 0) -> Restored:
     """Inverse of describe, in the grader; malformed or oversized data becomes OtherValue."""
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind == "ndarray" and isinstance(data.get("array"), np.ndarray):
@@ -108,24 +113,25 @@ def restore(data, depth: int = 0):
 _NUMBERS = re.compile(r"[-+]?(\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?|[-+]?\d+[eE][-+]?\d+|\d{7,}")
 
 
-def printable(value) -> str:
+def printable(value: object) -> str:
     """`value` as a string that can be written as UTF-8 (a lone surrogate, from a file name or an
     exception, becomes its escape instead of breaking the report)."""
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def text(value, limit: int = MAX_TEXT) -> str:
+def text(value: object, limit: int = MAX_TEXT) -> str:
     """A string from the student's side, made safe to show: short, one line, no printed numbers."""
     value = printable(str(value)[: 4 * limit])  # cut first: a 32 MB string must not cost a split
     value = _NUMBERS.sub("…", " ".join(value.split()))
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def type_name(value) -> str:
+def type_name(value: object) -> str:
     """The student's type, as a message should name it."""
-    return {
+    names: "dict[type, str]" = {
         np.ndarray: "np.ndarray",
         TensorValue: "torch.Tensor",
         dict: "dict",
         float: "número",
-    }.get(type(value)) or getattr(value, "type", type(value).__name__)
+    }
+    return names.get(type(value)) or str(getattr(value, "type", type(value).__name__))

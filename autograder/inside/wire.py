@@ -14,6 +14,7 @@ import os
 import select
 import struct
 import time
+from typing import Any
 
 import numpy as np
 
@@ -30,11 +31,11 @@ class ProtocolError(Exception):
     """The other side sent something that is not a well-formed frame."""
 
 
-def encode(obj) -> bytes:
+def encode(obj: Any) -> bytes:
     """Serialise a tree of dicts, lists, str, numbers, None and ndarrays."""
-    arrays = []
+    arrays: "list[np.ndarray]" = []
 
-    def strip(value):
+    def strip(value: Any) -> Any:
         if isinstance(value, np.ndarray):
             arrays.append(value)
             return {"__array__": len(arrays) - 1}
@@ -45,17 +46,16 @@ def encode(obj) -> bytes:
         return value
 
     header = json.dumps(strip(obj)).encode()
-    blobs = []
+    blobs: "list[tuple[bytes, memoryview]]" = []  # (.npy header, data) of each array
     for array in arrays:
         if array.dtype.hasobject:
             raise ValueError("object arrays do not cross")
         array = array if array.flags.c_contiguous else array.copy(order="C")
         buf = io.BytesIO()
         np.lib.format.write_array_header_1_0(buf, np.lib.format.header_data_from_array_1_0(array))
-        blobs.append(buf.getvalue())
-        blobs.append(array.reshape(-1).view(np.uint8))  # the data itself, copied once, by the join
-    sizes = [len(header)] + [len(blobs[i]) + blobs[i + 1].size for i in range(0, len(blobs), 2)]
-    return b"".join([json.dumps(sizes).encode(), b"\n", header, *blobs])
+        blobs.append((buf.getvalue(), array.reshape(-1).view(np.uint8).data))  # the data, copied once, by the join
+    sizes = [len(header)] + [len(npy_header) + data.nbytes for npy_header, data in blobs]
+    return b"".join([json.dumps(sizes).encode(), b"\n", header, *(part for blob in blobs for part in blob)])
 
 
 def load_array(blob: bytes) -> np.ndarray:
@@ -79,7 +79,7 @@ def load_array(blob: bytes) -> np.ndarray:
     return array.reshape(shape, order="F" if fortran else "C").copy()
 
 
-def decode(data: bytes):
+def decode(data: bytes) -> Any:
     """Inverse of encode; raises ProtocolError on anything malformed."""
     try:
         line, rest = data[: MAX_SIZES + 1].split(b"\n", 1)[0], data[data.index(b"\n") + 1 :]
@@ -98,7 +98,7 @@ def decode(data: bytes):
     except (ValueError, TypeError, OSError, RecursionError) as exc:
         raise ProtocolError(f"malformed frame: {type(exc).__name__}") from None
 
-    def restore(value, depth):
+    def restore(value: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise ProtocolError("frame nested too deeply")
         if isinstance(value, dict):
@@ -115,17 +115,17 @@ def decode(data: bytes):
     return restore(header, 0)
 
 
-def _wait(fd, writable, deadline):
+def _wait(fd: int, writable: bool, deadline: "float | None") -> None:
     """Block until fd is ready, or raise TimeoutError at the deadline (None: wait forever)."""
     if deadline is None:
         return
     remaining = deadline - time.monotonic()
-    watched = ([], [fd], []) if writable else ([fd], [], [])
+    watched: "tuple[list[int], list[int], list[int]]" = ([], [fd], []) if writable else ([fd], [], [])
     if not any(select.select(*watched, max(remaining, 0))):
         raise TimeoutError("the other side did not answer before the deadline")
 
 
-def send(fd: int, obj, deadline: "float | None" = None) -> None:
+def send(fd: int, obj: Any, deadline: "float | None" = None) -> None:
     """Write one frame. With a deadline, fd must be non-blocking: a reader that stops costs a TimeoutError."""
     data = encode(obj)
     for view in (memoryview(_LEN.pack(len(data))), memoryview(data)):
@@ -137,7 +137,7 @@ def send(fd: int, obj, deadline: "float | None" = None) -> None:
                 continue
 
 
-def _read_exactly(fd, size, deadline):
+def _read_exactly(fd: int, size: int, deadline: "float | None") -> bytes:
     chunks, left = [], size
     while left:
         _wait(fd, False, deadline)
@@ -152,7 +152,7 @@ def _read_exactly(fd, size, deadline):
     return b"".join(chunks)
 
 
-def recv(fd: int, deadline: "float | None" = None):
+def recv(fd: int, deadline: "float | None" = None) -> Any:
     """Read one frame; `deadline` is a time.monotonic() value, None waits forever."""
     (size,) = _LEN.unpack(_read_exactly(fd, _LEN.size, deadline))
     if size > MAX_FRAME:

@@ -37,6 +37,8 @@ import struct
 import sys
 import time
 import traceback
+from collections.abc import Sequence
+from typing import Any
 
 import numpy  # noqa: F401  (imported once here, inherited by every child)
 import torch  # noqa: F401
@@ -79,9 +81,9 @@ def prctl(option: int, arg: int) -> None:
     _check(libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), f"prctl {option}")
 
 
-def reap() -> dict:
+def reap() -> "dict[int, int]":
     """Collect exited children; returns {pid: returncode} (negative: killed by that signal)."""
-    codes = {}
+    codes: "dict[int, int]" = {}
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -92,9 +94,9 @@ def reap() -> dict:
         codes[pid] = os.waitstatus_to_exitcode(status)
 
 
-def descendants() -> set:
+def descendants() -> "set[int]":
     """Every live process below this one, whatever became of its parent (Linux's /proc)."""
-    parent_of = {}
+    parent_of: "dict[int, int]" = {}
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if entry.isdigit():
             try:
@@ -102,7 +104,8 @@ def descendants() -> set:
                     parent_of[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
             except (OSError, IndexError, ValueError):
                 pass
-    found, frontier = set(), {os.getpid()}
+    found: "set[int]" = set()
+    frontier = {os.getpid()}
     while frontier:
         frontier = {pid for pid, ppid in parent_of.items() if ppid in frontier} - found
         found |= frontier
@@ -148,7 +151,7 @@ def make_everything_readonly() -> None:
         mount(None, point, None, flags)
 
 
-def mount_fresh(places: list, keep: list = (), replace: bool = False) -> None:
+def mount_fresh(places: "list[list[Any]]", keep: "Sequence[str]" = (), replace: bool = False) -> None:
     """An empty tmpfs of the given size on each place ([path, bytes, octal mode]); `replace` drops the old one.
 
     `keep` are mounts inside those places that must stay (a Python environment
@@ -171,7 +174,7 @@ KEYRING_SYSCALLS = {"x86_64": (0xC000003E, (248, 249, 250)), "aarch64": (0xC0000
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
 
-def keyring_filter(machine: str) -> list:
+def keyring_filter(machine: str) -> "list[tuple[int, int, int, int]]":
     """A seccomp program (classic BPF) that refuses add_key, request_key and keyctl with EPERM, and
     every system call of another architecture (a 32-bit program) with ENOSYS."""
     arch, numbers = KEYRING_SYSCALLS[machine]
@@ -206,7 +209,7 @@ def refuse_keyrings() -> None:
     _check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
 
 
-def hide_processes(pids: list) -> None:
+def hide_processes(pids: "list[str]") -> None:
     """An empty, read-only folder over each one's /proc entry: /proc is the sandbox's, not the
     submission's (bubblewrap's covers keep a new one from being mounted), and the student's uid
     owns the files of the zygote and the leader there (oom_score_adj, autogroup, ...)."""
@@ -228,7 +231,7 @@ def drop_capabilities() -> None:
     _check(libc.capset(header, data), "capset")
 
 
-def serve(sock: socket.socket, handler, ready: dict, max_fds: int) -> None:
+def serve(sock: socket.socket, handler: "Leader | Zygote", ready: "dict[str, Any]", max_fds: int) -> None:
     """Say `ready`, then answer each JSON request {"op": ...} with handler.<op>(request, fds) until EOF."""
     sock.send(json.dumps(ready).encode())
     while True:
@@ -249,12 +252,12 @@ def serve(sock: socket.socket, handler, ready: dict, max_fds: int) -> None:
 class Leader:
     """PID 1 of a submission: forks, stops and sweeps the processes that run its cells."""
 
-    def __init__(self, sock, request):
+    def __init__(self, sock: socket.socket, request: "dict[str, Any]"):
         self.sock, self.request = sock, request
         self.namespaces = request["namespaces"]
-        self.exit_codes = {}
+        self.exit_codes: "dict[int, int]" = {}
 
-    def spawn(self, request, fds):
+    def spawn(self, request: "dict[str, Any]", fds: "list[int]") -> "dict[str, Any]":
         pid = os.fork()
         if pid == 0:  # the student's process
             try:
@@ -269,7 +272,7 @@ class Leader:
             os.close(fd)
         return {"pid": pid}
 
-    def stop(self, request, _):
+    def stop(self, request: "dict[str, Any]", _: object) -> "dict[str, Any]":
         """Wait `grace` seconds for the child to exit by itself, then kill it; its exit code."""
         pid, deadline = request["pid"], time.monotonic() + min(float(request["grace"]), 5.0)
         while pid not in self.exit_codes and time.monotonic() < deadline:
@@ -283,10 +286,10 @@ class Leader:
                 self.exit_codes[pid] = -signal.SIGKILL
         return {"returncode": self.exit_codes.pop(pid)}
 
-    def reaped(self, codes):
+    def reaped(self, codes: "dict[int, int]") -> None:
         self.exit_codes.update(codes)
 
-    def sweep(self, *_):
+    def sweep(self, *_: object) -> "dict[str, Any]":
         """Between parts: end every process of the submission but this one, and give it fresh writable places."""
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
@@ -312,7 +315,7 @@ class Leader:
             clear_folder(self.request["home"])
         return {"ok": True}
 
-    def serve(self):
+    def serve(self) -> None:
         serve(self.sock, self, {"ready": True}, 2)  # the grader learns our pid from the first message
 
 
@@ -328,7 +331,7 @@ def clear_folder(path: str) -> None:
             os.unlink(entry.path)
 
 
-def start_student_process(request: dict, home: str, namespaces: bool) -> None:
+def start_student_process(request: "dict[str, Any]", home: str, namespaces: bool) -> None:
     """In the fork that will run student code: no capability, limits, a home of its own, no inherited stdio."""
     if namespaces:
         drop_capabilities()
@@ -358,7 +361,7 @@ def start_student_process(request: dict, home: str, namespaces: bool) -> None:
     os.close(null)
 
 
-def become_leader(sock: socket.socket, request: dict) -> None:
+def become_leader(sock: socket.socket, request: "dict[str, Any]") -> None:
     """In the zygote's fork: enter the submission's namespaces, then fork its PID 1 and leave."""
     if request["namespaces"]:
         enter_new_namespaces()
@@ -392,13 +395,13 @@ def namespaces_work() -> bool:
 
 
 class Zygote:
-    def __init__(self, sock, namespaces):
+    def __init__(self, sock: socket.socket, namespaces: bool):
         self.sock, self.namespaces = sock, namespaces
 
-    def reaped(self, codes):
+    def reaped(self, codes: "dict[int, int]") -> None:
         pass  # the leaders' exit codes: nobody asks for them
 
-    def open(self, request, fds):
+    def open(self, request: "dict[str, Any]", fds: "list[int]") -> "dict[str, Any]":
         """Fork the leader of a new submission; it talks to the grader on fds[0]."""
         request["namespaces"] = self.namespaces
         pid = os.fork()
@@ -414,13 +417,13 @@ class Zygote:
         # The fork only builds namespaces and mounts, then forks the leader and exits.
         return {"ok": os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0}
 
-    def reap(self, *_):
+    def reap(self, *_: object) -> "dict[str, Any]":
         """Nothing to do: serve() has just collected the leaders that exited."""
         return {"ok": True}
 
-    def reset(self, *_):
+    def reset(self, *_: object) -> "dict[str, Any]":
         """Process isolation only: no process of the last submission survives it."""
-        for _ in range(200):
+        for _attempt in range(200):
             pids = descendants()
             if not pids:
                 break
@@ -433,11 +436,11 @@ class Zygote:
             reap()
         return {"ok": True}
 
-    def serve(self):
+    def serve(self) -> None:
         serve(self.sock, self, {"ready": True, "namespaces": self.namespaces}, 1)
 
 
-def main(argv: list) -> None:
+def main(argv: "list[str]") -> None:
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     prctl(PR_SET_DUMPABLE, 0)  # no process of a student can ptrace it, or its forks
     refuse_keyrings()

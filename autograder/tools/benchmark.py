@@ -29,7 +29,7 @@ from autograder import backends
 from autograder.tools.examples import Corpus
 
 
-def timed(cmd: list, cwd: Path) -> float:
+def timed(cmd: "list[str]", cwd: Path) -> float:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -41,7 +41,7 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, isolation {backends.current().name}"
 
 
-def main(argv: "list | None" = None) -> None:
+def main(argv: "list[str] | None" = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", help="<course>/solutions/<name> (default: the only one under .)")
     parser.add_argument("-n", type=int, default=100, help="submissions")

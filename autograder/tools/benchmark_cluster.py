@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from autograder import assignment as assignments
 from autograder.tools.examples import Corpus
@@ -32,7 +33,7 @@ def grade(folder: Path, out: Path, *extra: str) -> float:
     return time.perf_counter() - start
 
 
-def without_timing(path: Path) -> dict:
+def without_timing(path: Path) -> "dict[str, Any]":
     """A report as JSON, without what differs between two runs of the same class (when, and how long)."""
     report = json.loads(path.read_text())
     report.pop("graded_at")
@@ -41,7 +42,7 @@ def without_timing(path: Path) -> dict:
     return report
 
 
-def main(argv: "list | None" = None) -> None:
+def main(argv: "list[str] | None" = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", help="<course>/solutions/<name> (default: the only one under .)")
     parser.add_argument("-n", type=int, default=1000, help="submissions")

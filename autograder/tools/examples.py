@@ -19,12 +19,16 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeAlias
 
 import nbformat
 from nbformat import NotebookNode
 
 from autograder import assignment as assignments
 from autograder.tools.sync import answer_cells, reference_source
+
+# What a student did to a notebook: NOTEBOOK_CASES' transforms.
+Transform: TypeAlias = Callable[[NotebookNode], NotebookNode]
 
 
 def strip_metadata(nb: NotebookNode) -> NotebookNode:
@@ -39,31 +43,31 @@ def paste_into_fresh_notebook(nb: NotebookNode) -> NotebookNode:
     return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c.source) for c in answer_cells(nb).values()])
 
 
-def add_scratch_cells(*sources: str) -> Callable:
+def add_scratch_cells(*sources: str) -> Transform:
     """A transform: scratch cells at the end (that redefine things, badly)."""
 
-    def transform(nb):
+    def transform(nb: NotebookNode) -> NotebookNode:
         nb.cells += [nbformat.v4.new_code_cell(src) for src in sources]
         return nb
 
     return transform
 
 
-def delete_cell(grade_id: str) -> Callable:
+def delete_cell(grade_id: str) -> Transform:
     """A transform: the cell with this grade_id deleted."""
 
-    def transform(nb):
+    def transform(nb: NotebookNode) -> NotebookNode:
         nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != grade_id]
         return nb
 
     return transform
 
 
-def insert_before(grade_id: str, source: str, copy_metadata: bool = False) -> Callable:
+def insert_before(grade_id: str, source: str, copy_metadata: bool = False) -> Transform:
     """A transform: a cell of the student's right above the cell `grade_id` (with its metadata, as a copied
     cell has, when `copy_metadata`)."""
 
-    def transform(nb):
+    def transform(nb: NotebookNode) -> NotebookNode:
         at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
         cell = nbformat.v4.new_code_cell(source)
         if copy_metadata:
@@ -77,14 +81,14 @@ def insert_before(grade_id: str, source: str, copy_metadata: bool = False) -> Ca
 class Corpus:
     """An assignment's corpus (its corpus.py), as notebooks and expected scores."""
 
-    def __init__(self, assignment):
+    def __init__(self, assignment: assignments.Assignment):
         self.assignment = assignment
         self.data = assignment.module("corpus")
         self.cases, self.notebook_cases = self.data.CASES, self.data.NOTEBOOK_CASES
         self.broken = self.data.BROKEN_FILES
         self.names = [*self.cases, *self.notebook_cases, *self.broken]
 
-    def fill(self, nb: NotebookNode, answers: dict) -> NotebookNode:
+    def fill(self, nb: NotebookNode, answers: "dict[str, str]") -> NotebookNode:
         """Write `answers` (grade_id -> code) into nb's answer cells, the reference into the others."""
         cells = answer_cells(nb)
         for part in self.assignment.parts:
@@ -110,7 +114,7 @@ class Corpus:
             nbformat.write(self.notebook(name), path)
         return path
 
-    def expected_scores(self, name: str) -> dict:
+    def expected_scores(self, name: str) -> "dict[str, float]":
         """grade_id -> points the case must get."""
         lost = self.notebook_cases[name][2] if name in self.notebook_cases else self.cases[name][1]
         return {p.grade_id: float(lost.get(p.grade_id, self.assignment.points(p.grade_id)))
@@ -129,7 +133,7 @@ class Corpus:
             self.build(case, folder, stem=name)
 
 
-def main(argv: "list | None" = None) -> int:
+def main(argv: "list[str] | None" = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", help="<course>/solutions/<name> (default: the only one under .)")
     args = parser.parse_args(argv)

@@ -12,12 +12,13 @@ import sys
 from datetime import datetime
 
 from nbclient import NotebookClient
+from nbformat import NotebookNode
 
 from autograder import assignment as assignments
 from autograder.tools.examples import Corpus
 
 
-def cell_seconds(cell) -> float:
+def cell_seconds(cell: NotebookNode) -> float:
     """Seconds the kernel spent on one executed cell (nbclient's record_timing)."""
     stamps = cell.metadata.get("execution", {})
     if "iopub.execute_input" not in stamps or "shell.execute_reply" not in stamps:
@@ -27,7 +28,7 @@ def cell_seconds(cell) -> float:
     return (end - start).total_seconds()
 
 
-def main(argv: "list | None" = None) -> int:
+def main(argv: "list[str] | None" = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", help="<course>/solutions/<name> (default: the only one under .)")
     parser.add_argument("--case", default="correct_reference", help="the corpus case to run (default: %(default)s)")

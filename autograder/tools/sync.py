@@ -35,7 +35,7 @@ def reference_source(assignment: Assignment, part: Part) -> str:
     raise LookupError(f"{path} defines no {part.defines}")
 
 
-def answer_cells(nb: NotebookNode) -> dict:
+def answer_cells(nb: NotebookNode) -> "dict[str, NotebookNode]":
     """Map grade_id -> answer cell (solution, not grade) of a notebook."""
     return {
         cell.metadata.nbgrader["grade_id"]: cell
@@ -44,14 +44,14 @@ def answer_cells(nb: NotebookNode) -> dict:
     }
 
 
-def stale_parts(assignment: Assignment, nb: NotebookNode) -> list:
+def stale_parts(assignment: Assignment, nb: NotebookNode) -> "list[str]":
     """grade_ids whose answer cell differs from the reference (or is missing)."""
     cells = answer_cells(nb)
     return [p.grade_id for p in assignment.parts
             if p.grade_id not in cells or cells[p.grade_id].source != reference_source(assignment, p)]
 
 
-def main(argv: "list | None" = None) -> int:
+def main(argv: "list[str] | None" = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report differences")
     parser.add_argument("--assignment", help="<course>/solutions/<name> (default: the only one under .)")
