@@ -1,16 +1,19 @@
 """Isolation backends: how the zygote that runs student code is started, and what that isolation is worth.
 
 One file per backend; `current()` is the first of BACKENDS that can run on
-this machine. Nothing else of the engine asks which backend it is: it asks
-the backend (`isolates_host`, `describe`, `disk_words`, `wrap`).
+this machine: bubblewrap, else (as root, with the student's user) the
+unprivileged user, else the grader's own user. Nothing else of the engine asks
+which backend it is: it asks the backend (`isolates_host`, `describe`,
+`disk_words`, `wrap`).
 """
 import functools
 
 from autograder.backends.base import Backend
 from autograder.backends.bubblewrap import Bubblewrap
 from autograder.backends.process import Process
+from autograder.backends.unprivileged import Unprivileged
 
-BACKENDS: "tuple[Backend, ...]" = (Bubblewrap(), Process())
+BACKENDS: "tuple[Backend, ...]" = (Bubblewrap(), Unprivileged(), Process())
 
 
 @functools.cache
