@@ -4,16 +4,34 @@
     <PATH>/<student>/<assignment>/<notebook>.ipynb  nbgrader's layout (submitted/, autograded/)
 
 In nbgrader's layout a submission may hold several notebooks (a draft beside the
-work, a second download): up to three are graded and the best counts (notebooks_in).
+work, a second download): exactly one of them is graded, never the best of
+several (choose_notebook). The notebook named after the assignment counts;
+another is graded only when that one is absent or holds no answer, and the
+notes say which and why.
 
 The paths given are the instructor's; below them nothing is followed through
 a symbolic link, and what is not a regular file or folder is refused with a
 row of its own.
 """
+import functools
+import json
 import os
+import re
 import stat
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
+
+from autograder.notebook import (
+    HIDDEN,
+    MAX_NOTEBOOK_BYTES,
+    load_submission,
+    nbgrader_meta,
+    python_source,
+    read_regular_file,
+)
+
+if TYPE_CHECKING:
+    from autograder.assignment import Assignment
 
 # One submission: (student, notebook or submission folder, why it is refused or None).
 Job: TypeAlias = "tuple[str, Path, str | None]"
@@ -56,17 +74,19 @@ def find_submissions(paths: "list[Path]", assignment_name: str) -> "list[Job]":
     return jobs
 
 
-MAX_NOTEBOOKS = 3  # graded per submission when it holds several; the best counts
+MAX_NOTEBOOKS = 3  # examined per submission when it holds several, in order of preference; one is graded
 MAX_NOTES = 5  # skipped entries named one by one; the rest are counted
+MAX_NAME = 100  # characters of a file's name in a note
 
 
 def notebooks_in(folder: Path, assignment_name: str) -> "tuple[list[Path], list[str]]":
-    """([notebooks to grade], [notes]) of a submission folder, in order of preference.
+    """([notebooks that may be graded], [notes]) of a submission folder, in order of preference.
 
     The notebook named after the assignment comes first, then those whose names start with it
-    (`<name> (1).ipynb`, `<name>-Copy1.ipynb`), then the others (a draft, a renamed copy):
-    at most MAX_NOTEBOOKS of them are graded and the best score counts. Folders named like a
-    notebook, links and what is not a regular file are skipped, with a note.
+    (`<name> (1).ipynb`, `<name>-Copy1.ipynb`), then the others (a draft, a renamed copy), each
+    group in the order of their names: at most MAX_NOTEBOOKS of them, of which choose_notebook
+    grades one. Folders named like a notebook, links and what is not a regular file are skipped,
+    with a note.
     """
     notes: "list[str]" = []
     found: "list[Path]" = []
@@ -79,21 +99,136 @@ def notebooks_in(folder: Path, assignment_name: str) -> "tuple[list[Path], list[
             found.append(Path(entry.path))
         elif len(notes) < MAX_NOTES:
             kind = "uma pasta" if stat.S_ISDIR(mode) else "um link" if stat.S_ISLNK(mode) else "um arquivo especial"
-            notes.append(f"{entry.name[:100]}: ignorado, é {kind}, não um notebook")
+            notes.append(f"{entry.name[:MAX_NAME]}: ignorado, é {kind}, não um notebook")
         else:
             skipped += 1
     if skipped:
         notes.append(f"e mais {skipped} itens com nome de notebook que não são notebooks, ignorados")
     found.sort(key=lambda p: (p.name != f"{assignment_name}.ipynb", not p.name.startswith(assignment_name), p.name))
     if len(found) > MAX_NOTEBOOKS:
-        notes.append(f"{len(found)} notebooks na entrega; corrigidos só os {MAX_NOTEBOOKS} primeiros: "
-                     + ", ".join(p.name for p in found[:MAX_NOTEBOOKS]))
+        notes.append(f"{len(found)} notebooks na entrega; examinados só os {MAX_NOTEBOOKS} primeiros: "
+                     + ", ".join(p.name[:MAX_NAME] for p in found[:MAX_NOTEBOOKS]))
     return found[:MAX_NOTEBOOKS], notes
+
+
+# nbgrader's solution regions, which the release replaces with its code stub (the whole cell when it has none)
+SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[^\n]*$", re.M | re.S)
+# A line such as a code stub is made of (nbgrader's default: a comment and `raise NotImplementedError()`).
+STUB_LINE = re.compile(r"#.*|raise\s+NotImplementedError\b.*|pass|\.\.\.")
+
+
+def frame(source: str) -> str:
+    """A cell's code but for blank lines, trailing spaces and the lines a code stub is made of."""
+    return "\n".join(line.rstrip() for line in source.splitlines()
+                     if line.strip() and not STUB_LINE.fullmatch(line.strip()))
+
+
+@functools.cache
+def _released(path: Path, mtime: float) -> "frozenset[str]":
+    cells = json.loads(read_regular_file(path, MAX_NOTEBOOK_BYTES).decode("utf-8")).get("cells", [])
+    found: "set[str]" = set()
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if not isinstance(source, str):
+            continue
+        meta = nbgrader_meta(cell)
+        if meta.get("solution"):  # as released: its solution regions, or all of it, become the stub
+            source = SOLUTION.sub("", source) if SOLUTION.search(source) else ""
+        source = HIDDEN.sub("", source)  # (graded cells: their hidden tests are not released)
+        found.update((frame(source), frame(python_source(source))))
+    return frozenset(found)
+
+
+_LAST: "dict[Path, frozenset[str]]" = {}  # path -> what _released last read there
+
+
+def released_frames(assignment: "Assignment") -> "frozenset[str] | None":
+    """The frame of every code cell of the notebook students receive, from the assignment's source notebook
+    (which every grading path has, a Dask worker included); as last read if it is gone (Gradescope without
+    a sandbox removes the course); None if it was never read."""
+    path = Path(assignment.source_notebook)
+    try:
+        _LAST[path] = _released(path, path.stat().st_mtime)
+    except Exception:  # gone, unreadable, not JSON
+        pass
+    return _LAST.get(path)
+
+
+def holds_answer(assignment: "Assignment", path: Path) -> "str | None":
+    """None when the notebook at `path` holds an answer, else why not (in Portuguese, for the notes).
+
+    The rule, read from what load_submission finds (no code runs): the notebook holds an answer when some
+    code of the student's own that the grader would run for a part (the part's answer cell, and the
+    student's cells before it up to the part's graded cell) differs from every code cell of the release,
+    blank lines, trailing spaces and the lines of a code stub aside (comments, `raise NotImplementedError`,
+    `pass`: see frame); a cell too large to grade counts as an answer. A notebook that cannot be read as
+    one, or where no answer cell is found, holds none. Without the assignment's notebook to compare with,
+    any answer cell found counts.
+    """
+    sub = load_submission(assignment, path)
+    if sub.error:
+        return "não pôde ser lido como notebook"
+    if sub.refused:
+        return None
+    if not sub.cells:
+        return "nenhuma célula de resposta encontrada"
+    released = released_frames(assignment)
+    if released is None:
+        return None
+    for answer in sub.cells.values():
+        for source in (answer.text, answer.source, *answer.before, *answer.after):
+            code = frame(source)
+            if code and code not in released:
+                return None
+    return "sem nenhuma resposta (as células de resposta estão como no enunciado)"
+
+
+def choose_notebook(assignment: "Assignment", folder: Path) -> "tuple[Path | None, list[str]]":
+    """(the one notebook of a submission folder that is graded, or None when there is none; notes).
+
+    The notebook named after the assignment (`<name>.ipynb`) counts when it holds an answer
+    (holds_answer). Otherwise the first of the others, in notebooks_in's order, that holds one is
+    graded; when none does, the first of them in that order (which scores what it scores). Only the
+    notebooks notebooks_in picks are read. Never the best of several: the notes say which notebook
+    was graded and why.
+    """
+    candidates, notes = notebooks_in(folder, assignment.name)
+    if len(candidates) <= 1:
+        return (candidates[0] if candidates else None), notes
+    named = f"{assignment.name}.ipynb"
+    order = (f"o nome da tarefa ({named}) primeiro, depois os nomes que começam com \"{assignment.name}\", "
+             "depois os outros, cada grupo em ordem alfabética")
+    empty: "list[str]" = []  # examined before the one graded, and why each holds no answer
+    chosen = None
+    for path in candidates:
+        why = holds_answer(assignment, path)
+        if why is None:
+            chosen = path
+            break
+        empty.append(f"{path.name[:MAX_NAME]} {why}")
+    if chosen is None:
+        chosen = candidates[0]
+        notes.append(f"nenhum dos {len(candidates)} notebooks tem resposta ({'; '.join(empty)}); corrigido só "
+                     f"{chosen.name[:MAX_NAME]}, o primeiro na ordem: {order}")
+    elif chosen.name == named:
+        notes.append(f"{len(candidates)} notebooks na entrega; vale só {named}, o que tem o nome da tarefa")
+    else:
+        why = f"{'; '.join(empty)}; " if empty else f"nenhum notebook se chama {named}; "
+        if empty and candidates[0].name != named:
+            why = f"nenhum notebook se chama {named}; {why}"
+        notes.append(f"{len(candidates)} notebooks na entrega; {why}vale só {chosen.name[:MAX_NAME]}, o primeiro "
+                     f"com resposta na ordem: {order}")
+    others = [p.name[:MAX_NAME] for p in candidates if p != chosen]
+    notes.append(f"não corrigidos (nunca vale a maior nota entre vários): {', '.join(others)}")
+    return chosen, notes
 
 
 def _student_folder(student: str, folder: Path, assignment_name: str) -> Job:
     """nbgrader's submitted/<student>/<assignment>/: its one notebook, or the folder when it holds several
-    (the runner grades each; see notebooks_in)."""
+    (the runner grades one of them; see choose_notebook)."""
     notebooks, _ = notebooks_in(folder, assignment_name)
     if not notebooks:
         for entry in sorted(folder.glob("*.ipynb")):  # only links or special files: say so, open none

@@ -10,6 +10,13 @@ locked cells restored from the source, the autograded notebook under
 `nbgrader generate_feedback`, `release_feedback`, `export` and the formgrader
 work unchanged.
 
+The submission's timestamp.txt (when it was handed in) and submission_secret.txt
+(what release_feedback checks) are carried to nbgrader first, outside the caps
+on the other files. A timestamp.txt that exists but cannot be recorded (a link,
+not a regular file, over MAX_OWN_FILE_BYTES, unreadable, empty, no date
+nbgrader can parse) is never recorded as on time: the submission is recorded
+nowhere and `record` names it among its failures, for the instructor to fix.
+
 The notebook given to nbgrader is the one the grader graded, under the
 assignment's notebook name. When it lost the cells nbgrader needs (metadata
 gone, graded cells deleted), it is rebuilt from the released notebook with the
@@ -22,8 +29,10 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +42,10 @@ from autograder.notebook import MAX_NOTEBOOK_BYTES, load_submission, nbgrader_me
 from autograder.results import Report, Status, SubmissionResult, test_lines
 
 MAX_OTHER_FILES, MAX_OTHER_FILES_BYTES = 100, 50 * 2**20  # a submission's other files carried along
+# nbgrader's own files of a submission, carried first and outside those caps: when it was handed in (late
+# penalties) and what release_feedback checks. nbgrader writes 30 and 128 bytes.
+TIMESTAMP, SECRET = "timestamp.txt", "submission_secret.txt"
+MAX_OWN_FILE_BYTES = 4096
 # A folder name nbgrader can use as a student id (it globs ids: no wildcards either).
 NBGRADER_ID = re.compile(r"[^./\\\x00-\x1f*?\[\]][^/\\\x00-\x1f*?\[\]]{0,199}")
 
@@ -139,6 +152,75 @@ def staged_notebook(row: SubmissionResult, assignment: Assignment):
     return rebuilt
 
 
+def read_small_file(path: Path, limit: int) -> bytes:
+    """The bytes of `path`, a regular file itself (never followed through a link) of at most `limit` bytes;
+    ValueError says why not, for the instructor. A FIFO or a device is never opened for reading."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ValueError("is a symbolic link" if os.path.islink(path) else f"cannot be read ({exc.strerror})") \
+            from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("is not a regular file (a folder, a FIFO or a device)")
+        if info.st_size > limit:
+            raise ValueError(f"holds {info.st_size} bytes (at most {limit} are read)")
+        chunks: "list[bytes]" = []
+        while sum(map(len, chunks)) <= limit and (chunk := os.read(fd, limit + 1)):
+            chunks.append(chunk)
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise ValueError(f"holds over {limit} bytes")
+    return data
+
+
+def submission_folder(row: SubmissionResult) -> Path:
+    """The folder of this row's submission: the graded notebook's, or the row's own path when it is one."""
+    path = Path(row.notebook)
+    return path if path.suffix != ".ipynb" and path.is_dir() and not path.is_symlink() else path.parent
+
+
+def submission_timestamp(folder: Path) -> "tuple[datetime | None, str | None]":
+    """When the submission in `folder` was handed in, read as nbgrader reads its timestamp.txt (naive UTC).
+
+    (when, None); (None, None) when there is no timestamp.txt; (None, what is wrong with it) when there is
+    one that cannot be recorded: a link, not a regular file (a folder, a FIFO, a device), over
+    MAX_OWN_FILE_BYTES, unreadable, not UTF-8, empty, or no date nbgrader can parse. A date in the future
+    is recorded as it is (late), as nbgrader does.
+    """
+    from nbgrader.utils import parse_utc
+
+    path = folder / TIMESTAMP
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror})"
+    try:
+        data = read_small_file(path, MAX_OWN_FILE_BYTES)
+    except ValueError as exc:
+        return None, str(exc)
+    try:  # (nbgrader opens it as text: universal newlines, then strip())
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n").strip()
+    except UnicodeDecodeError:
+        return None, "is not UTF-8 text"
+    if not text:
+        return None, "is empty"
+    try:
+        when = parse_utc(text)
+    except Exception:  # dateutil's ValueError, OverflowError, a time zone file it could not read...
+        when = None
+    if not isinstance(when, datetime):
+        return None, f"holds no date nbgrader can read ({text[:40]!r})"
+    return when, None
+
+
 def use_this_interpreters_scripts() -> None:
     """nbgrader runs `alembic` by name: this interpreter's scripts first, however it was started."""
     bin_dir = str(Path(sys.executable).parent)
@@ -147,7 +229,10 @@ def use_this_interpreters_scripts() -> None:
 
 
 def record(report: Report, assignment: Assignment, db: Path) -> "tuple[int, list[str]]":
-    """Record every row in the gradebook `db` through nbgrader's Autograde; returns (rows recorded, failures)."""
+    """Record every row in the gradebook `db` through nbgrader's Autograde; returns (rows recorded, failures).
+
+    A row whose timestamp.txt cannot be recorded (submission_timestamp) is recorded nowhere, never as on
+    time, and is named among the failures."""
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.apps import NbGraderAPI
@@ -156,24 +241,45 @@ def record(report: Report, assignment: Assignment, db: Path) -> "tuple[int, list
     check_gradebook(db, assignment)
     name, failures = assignment.name, []
     staged, results = tempfile.mkdtemp(prefix="autograder-submitted-"), {}
+    timestamps: "dict[str, datetime | None]" = {}  # the rows to record: when each was handed in
+    unrecorded: "set[str]" = set()  # of those, the ones nbgrader's Autograde failed on (told in failures)
     try:
         for row in report.submissions:
             if not NBGRADER_ID.fullmatch(row.student):
                 failures.append(f"{row.student!r}: not usable as an nbgrader student id; recorded nowhere")
                 continue
-            nb = None if row.error else staged_notebook(row, assignment)
-            if nb is None:
-                if not row.error:  # graded, but unreadable now: never a zero in its place
-                    failures.append(f"{row.student}: {row.notebook} could not be read again; recorded nowhere")
+            submitted = submission_folder(row)
+            when, why = submission_timestamp(submitted)
+            if why is not None:
+                failures.append(f"{row.student}: {submitted / TIMESTAMP} {why}; "
+                                "recorded nowhere, never as on time: find out when it was submitted, write that "
+                                f"in {TIMESTAMP} and record again (the same command with --resume)")
                 continue
+            if row.error:  # not graded: recorded below, with nbgrader's zeros for a missing notebook
+                timestamps[row.student] = when
+                continue
+            nb = staged_notebook(row, assignment)
+            if nb is None:  # graded, but unreadable now: never a zero in its place
+                failures.append(f"{row.student}: {row.notebook} could not be read again; recorded nowhere")
+                continue
+            timestamps[row.student] = when
             folder = Path(staged, row.student, name)
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{name}.ipynb")
-            # The submission's other files, as nbgrader would carry them into autograded/: timestamp.txt
-            # (when the student submitted), submission_secret.txt (for release_feedback), data files.
+            # nbgrader's own files first, outside the caps: when the student submitted, as read above
+            # (nbgrader reads the same date back), and the secret release_feedback checks.
+            if when is not None:
+                (folder / TIMESTAMP).write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+            if os.path.lexists(submitted / SECRET):
+                try:
+                    (folder / SECRET).write_bytes(read_small_file(submitted / SECRET, MAX_OWN_FILE_BYTES))
+                except ValueError as exc:
+                    failures.append(f"{row.student}: {submitted / SECRET} {exc}; the grades are recorded, but "
+                                    "`nbgrader release_feedback` will not return this feedback")
+            # Then the submission's other files (data files), as nbgrader would carry them into autograded/.
             budget = MAX_OTHER_FILES_BYTES
-            others = [p for p in sorted(Path(row.notebook).parent.iterdir())
-                      if p.suffix != ".ipynb" and not p.is_symlink() and p.is_file()]
+            others = [p for p in sorted(submitted.iterdir()) if p.suffix != ".ipynb" and p.name not in
+                      (TIMESTAMP, SECRET) and not p.is_symlink() and p.is_file()]
             for other in others[:MAX_OTHER_FILES]:
                 try:
                     data = read_regular_file(other, budget)
@@ -209,17 +315,27 @@ def record(report: Report, assignment: Assignment, db: Path) -> "tuple[int, list
                 outcome = api.autograde(name, student, force=True, create=True)
                 if not outcome["success"]:
                     failures.append(f"{student}: {outcome.get('error') or outcome.get('log')}")
+                    unrecorded.add(student)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     with Gradebook(f"sqlite:///{db}") as gb:
         for row in report.submissions:
-            if not NBGRADER_ID.fullmatch(row.student) or not (row.error or row.student in results):
+            if row.student not in timestamps:
                 continue  # (told in failures)
+            when = timestamps[row.student]
             gb.update_or_create_student(row.student)
-            try:
-                gb.find_submission(name, row.student)
-            except MissingEntry:
-                gb.add_submission(name, row.student)
+            if row.error:  # not graded: nbgrader's record of a submission without its notebook
+                submission = gb.update_or_create_submission(name, row.student,
+                                                            **({"timestamp": when} if when else {}))
+            else:
+                try:
+                    submission = gb.find_submission(name, row.student)
+                except MissingEntry:
+                    submission = gb.add_submission(name, row.student)
+            if when is not None and submission.timestamp != when and row.student not in unrecorded:
+                # (never: nbgrader reads it back from the copy written above)
+                failures.append(f"{row.student}: nbgrader recorded the timestamp {submission.timestamp}, not "
+                                f"{when} ({TIMESTAMP}); check this submission in the formgrader")
             for part in assignment.parts:
                 grade = gb.find_grade(part.test_grade_id, name, name, row.student)
                 if row.error:  # not graded at all: nbgrader's zero for a missing notebook
@@ -227,4 +343,4 @@ def record(report: Report, assignment: Assignment, db: Path) -> "tuple[int, list
                 if row.needs_review and any(t.status == Status.GRADER_ERROR for t in row.parts[part.grade_id].tests):
                     grade.needs_manual_grade = True
             gb.db.commit()
-    return len(report.submissions), failures
+    return len(timestamps.keys() - unrecorded), failures

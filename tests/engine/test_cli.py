@@ -27,7 +27,7 @@ def test_nbgrader_layout_gives_one_row_per_student(tmp_path):
     bob = touch(tmp_path / "bob" / "tiny" / "Untitled.ipynb")
     (tmp_path / "carl" / "tiny").mkdir(parents=True)
     jobs = find_submissions([tmp_path], "tiny")
-    # ana has two notebooks: her folder is the job, and the runner grades both (the best counts)
+    # ana has two notebooks: her folder is the job, and the runner grades the one that counts (course.choose_notebook)
     assert [(s, nb) for s, nb, _ in jobs[:2]] == [("ana", ana.parent), ("bob", bob)]
     assert jobs[2][0] == "carl" and "nenhum notebook" in jobs[2][2]
 

@@ -97,7 +97,7 @@ def isolated_workflow(tmp_path_factory):
     root = tmp_path_factory.mktemp("isolated")
     course, x = submitted_course(root)
     # carol handed in by hand: her work re-created without nbgrader's metadata, under a second download's
-    # name, beside an untouched draft.
+    # name, beside the notebook she fetched and never touched.
     carol = course / "submitted" / "carol" / NAME
     carol.mkdir(parents=True)
     work = CORPUS.notebook("correct_reference")
@@ -105,7 +105,7 @@ def isolated_workflow(tmp_path_factory):
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "reflection_biases":
             cell.source = cell.source.replace("SUA RESPOSTA AQUI", "RESPOSTA DA CAROL: só a soma importa.")
     nbformat.write(strip_metadata(work), carol / f"{NAME} (1).ipynb")
-    nbformat.write(CORPUS.notebook("untouched_release"), carol / "Rascunho.ipynb")
+    nbformat.write(CORPUS.notebook("untouched_release"), carol / f"{NAME}.ipynb")
     (carol / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
     (carol / "submission_secret.txt").write_text("carol-secret")  # nbgrader's release_feedback needs one
     elsewhere = root / "elsewhere"
@@ -200,14 +200,67 @@ def test_both_graders_agree_on_every_shipped_example(course):
     assert gradebook_scores(course, CORPUS.data.EXAMPLES) == autograder_scores(course / "submitted")
 
 
-def test_a_notebook_without_metadata_is_recorded_rebuilt_and_the_best_of_several_counts(isolated_workflow):
+def test_an_untouched_named_notebook_gives_way_to_one_without_metadata_recorded_rebuilt(isolated_workflow):
     root, course, _ = isolated_workflow
     row = next(r for r in json.loads((root / "report.json").read_text())["submissions"] if r["student"] == "carol")
     assert row["score"] == ASSIGNMENT.max_score and row["notebook"].endswith(f"{NAME} (1).ipynb")
-    assert any("2 notebooks na entrega" in n and "Rascunho.ipynb (0)" in n for n in row["notes"])
+    assert any(f"{NAME}.ipynb sem nenhuma resposta" in n and f"vale só {NAME} (1).ipynb" in n
+               for n in row["notes"]), row["notes"]
     nb = nbformat.read(course / "autograded" / "carol" / NAME / f"{NAME}.ipynb", as_version=4)
     assert "reconstruído" in nb.cells[0].source
     # her written answer came along, and waits for the formgrader
     assert any("RESPOSTA DA CAROL" in c.source for c in nb.cells if c.cell_type == "markdown")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assert gb.find_grade("reflection_biases", NAME, NAME, "carol").needs_manual_grade
+
+
+# A year after the due date; nbgrader's penalty "zero" takes every point of a late submission.
+DUE, A_YEAR_LATE, YEAR = "2026-11-01 12:00:00 UTC", "2027-11-01 12:00:00.000000 UTC", 365 * 24 * 3600
+
+
+def late_course(root):
+    """A course whose assignment is due DUE, where zed handed in the reference a year late, his folder padded
+    with 100 files that sort before timestamp.txt (they once filled the cap on the other files carried along)."""
+    course = root / "course"
+    course.mkdir(parents=True)
+    copy_course(course, ASSIGNMENT)
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    run_nbgrader("generate_assignment", NAME, cwd=course)
+    run_nbgrader("db", "assignment", "add", NAME, f"--duedate={DUE}", cwd=course)
+    folder = course / "submitted" / "zed" / NAME
+    folder.mkdir(parents=True)
+    nbformat.write(CORPUS.notebook("correct_reference"), folder / f"{NAME}.ipynb")
+    for k in range(100):
+        (folder / f"a{k:03d}.txt").write_text("x")
+    (folder / "timestamp.txt").write_text(A_YEAR_LATE)
+    (folder / "submission_secret.txt").write_text("zed-secret")
+    return course
+
+
+def late_record(course):
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(NAME, "zed")
+        return {"timestamp": submission.timestamp, "seconds late": submission.total_seconds_late,
+                "penalty": submission.late_submission_penalty, "score": submission.score}
+
+
+def test_a_late_submission_is_as_late_by_both_paths_whatever_else_it_holds(tmp_path):
+    theirs, ours = late_course(tmp_path / "autograde"), late_course(tmp_path / "isolated")
+    run_nbgrader("autograde", NAME, cwd=theirs)
+    grade(ours / "submitted", "--gradebook", "--assignment", ours / "solutions" / NAME, "--json",
+          tmp_path / "report.json", "--device", "cpu")
+    expected = late_record(theirs)
+    # nbgrader read the timestamp (without it: 0 s late, no penalty, every point)
+    assert expected["seconds late"] == YEAR and expected["penalty"] == ASSIGNMENT.max_score, expected
+    assert expected["score"] == ASSIGNMENT.max_score  # (nbgrader export subtracts the penalty)
+    assert late_record(ours) == expected
+    assert (ours / "autograded" / "zed" / NAME / "submission_secret.txt").read_text() == "zed-secret"
+
+
+def test_the_release_holds_no_answer_and_the_reference_does_by_the_rule(tmp_path):
+    from autograder.course import holds_answer
+
+    assert holds_answer(ASSIGNMENT, ASSIGNMENT.release_notebook) is not None
+    nbformat.write(CORPUS.notebook("correct_reference"), tmp_path / "answered.ipynb")
+    assert holds_answer(ASSIGNMENT, tmp_path / "answered.ipynb") is None
