@@ -29,7 +29,7 @@ class KernelProcess:
     def request(self, op, **args):
         try:
             # Copies, as the sandbox's pipe makes: a student who edits X in place edits only theirs.
-            described = child.PROBES[op](self.namespace, **copy.deepcopy(args))
+            described = child.probes()[op](self.namespace, **copy.deepcopy(args))
         except Exception as exc:
             raise StudentError(child.student_error(exc)) from None
         # The same plain-data round trip as from the sandbox, so the checks see the same types.

@@ -94,7 +94,8 @@ def processes(pytestconfig):
     limits = limit_options.from_options(lambda dest: pytestconfig.getoption(dest))
     with Session(limits, assignment, use_gpu=use_gpu, files=files, seed=seed) as session:
         yield {p.grade_id: PartClient(p.grade_id, session.part(sub.cells[p.grade_id]) if p.grade_id in sub.cells
-                                      else NoCell(p.grade_id, sub.refused.get(p.grade_id)), seed)
+                                      else NoCell(p.grade_id, sub.refused.get(p.grade_id)), seed,
+                                      tuple(devices(pytestconfig.getoption("--device"))))
                for p in assignment.parts}
 
 

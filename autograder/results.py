@@ -80,12 +80,17 @@ class SubmissionResult:
     digest: "str | None" = None  # sha256 of the notebook graded
     timing: "dict[str, float] | None" = None  # seconds: wall, tests, spawn; grader_peak_mib
     log: "str | None" = None  # where the grader's failure is told, when it failed
+    # For the instructor to look at, never points: what the student's code does to the libraries or the grader
+    # (tamper.py), each "<grade_id>: <finding>". A flagged row is graded as any other.
+    flags: "list[str]" = field(default_factory=list)
 
     def to_dict(self) -> "dict[str, Any]":
         data = asdict(self)
         for key in ("digest", "timing", "log"):
             if data[key] is None:
                 del data[key]
+        if not data["flags"]:
+            del data["flags"]
         for part in data["parts"].values():
             for test in part["tests"]:
                 test["status"] = Status(test["status"]).value

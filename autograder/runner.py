@@ -18,19 +18,18 @@ import traceback
 import warnings
 import zlib
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 
-from autograder import results
+from autograder import results, tamper
 from autograder.assignment import Assignment
-from autograder.course import notebooks_in
+from autograder.course import choose_notebook
 from autograder.errors import Refused, StudentCrash, StudentError, StudentTimeout
 from autograder.inside.values import Restored
 from autograder.limits import Limits
-from autograder.notebook import load_submission, read_regular_file
+from autograder.notebook import Submission, load_submission, read_regular_file
 from autograder.results import Run, Status, SubmissionResult
 from autograder.session import PartProcess, Session
 
@@ -72,8 +71,11 @@ def new_seed() -> int:
 class PartClient:
     """What a hidden test sees of one part: calls into the student's process, and the run's inputs."""
 
-    def __init__(self, grade_id: str, process: StudentProcess, seed: int):
+    def __init__(self, grade_id: str, process: StudentProcess, seed: int, devices: "tuple[str, ...]" = ("cpu",)):
         self.grade_id, self.process, self.seed = grade_id, process, seed
+        self.devices = devices  # the torch devices this run grades on: a test that needs CUDA asks here
+        self.notes: "list[str]" = []  # told to the student beside the part's score, whatever it is
+        self.changed: "list[int]" = []  # arguments the last call() changed in place (a claim)
         self._runs: "dict[str, Any]" = {}
 
     def rng(self, name: str) -> np.random.Generator:
@@ -86,9 +88,21 @@ class PartClient:
             self._runs[name] = run()
         return self._runs[name]
 
+    def note(self, text: str) -> None:
+        """Tell the student something about how this part was graded (a passed test has no message)."""
+        note = f"{self.grade_id}: {text}"
+        if note not in self.notes:
+            self.notes.append(note)
+
     def call(self, name: str, *args: Any) -> Restored:
-        """Call the student's function `name`; returns what it returned (inside/values.py)."""
-        return self.process.request("call", name=name, args=list(args))
+        """Call the student's function `name`; returns what it returned (inside/values.py). The positions of the
+        arguments it changed in place (what the student's process says: a claim) are in `changed` after it."""
+        reply = self.process.request("call", name=name, args=list(args))
+        if not isinstance(reply, dict) or "value" not in reply:
+            raise StudentError("o processo do aluno devolveu uma resposta inválida à chamada")
+        items = reply.get("changed")
+        self.changed = [int(i) for i in getattr(items, "items", []) if isinstance(i, float) and 0 <= i < len(args)]
+        return reply["value"]
 
     def module(self, name: str, args: "tuple[Any, ...]", **kwargs: Any) -> "dict[str, Restored]":
         """Build (and run) the student's torch module class `name`; see inside/child.module. Always a
@@ -126,9 +140,10 @@ class NoCell:
 
 
 def run_part(assignment: Assignment, grade_id: str, process: StudentProcess, devices: "list[str]", seed: int,
-             logs: "list[str] | None" = None) -> Outcomes:
-    """{(grade_id, test name): [Run]} for one part; grader failures are told in `logs`."""
-    part = PartClient(grade_id, process, seed)
+             logs: "list[str] | None" = None, notes: "list[str] | None" = None) -> Outcomes:
+    """{(grade_id, test name): [Run]} for one part; grader failures are told in `logs`, the tests' notes for
+    the student in `notes`."""
+    part = PartClient(grade_id, process, seed, tuple(devices))
     outcomes: Outcomes = {}
     for test in assignment.tests[grade_id]:
         runs = []
@@ -146,6 +161,8 @@ def run_part(assignment: Assignment, grade_id: str, process: StudentProcess, dev
                 logs.append(f"{grade_id}.{test.name}: " + "".join(traceback.format_exception(exc)))
             runs.append(run)
         outcomes[(grade_id, test.name)] = runs
+    if notes is not None:
+        notes.extend(note for note in part.notes if note not in notes)
     return outcomes
 
 
@@ -153,31 +170,31 @@ def grade_submission(assignment: Assignment, student: str, notebook: Path, error
                      devices: "list[str]", seed: int) -> "tuple[SubmissionResult, list[str]]":
     """(SubmissionResult, grader logs) of one submission; student code runs in the sandbox only.
 
-    `notebook` may be a submission folder that holds several notebooks: each one
-    course.notebooks_in picks is graded, and the best score counts (the notes say so).
+    `notebook` may be a submission folder that holds several notebooks: exactly one of them is graded,
+    never the best of several (course.choose_notebook: the one named after the assignment, unless it
+    holds no answer), and the row's notes say which one and why.
     """
     if error or not Path(notebook).is_dir():
         return grade_notebook(assignment, student, notebook, error, limits, devices, seed)
-    candidates, notes = notebooks_in(Path(notebook), assignment.name)
-    graded, start = [], time.monotonic()
-    for path in candidates:  # one submission, one time budget: its notebooks share it
-        left = limits.submission_timeout - (time.monotonic() - start)
-        if left < 1:
-            notes.append(f"{path.name}: não corrigido, o tempo da entrega acabou nos outros notebooks")
-            continue
-        graded.append(grade_notebook(assignment, student, path, None, replace(limits, submission_timeout=left),
-                                     devices, seed))
-    if not graded:
+    chosen, notes = choose_notebook(assignment, Path(notebook))
+    if chosen is None:
         row = results.submission_result(assignment, student, notebook, {}, notes, f"{notebook}: nenhum notebook")
         return row, []
-    best, logs = max(graded, key=lambda g: g[0].score)  # the first of equals: the preferred name
-    if len(graded) > 1:
-        scores = ", ".join(f"{Path(g[0].notebook).name} ({g[0].score:g})" for g in graded)
-        notes.append(f"{len(graded)} notebooks na entrega, todos corrigidos: {scores}; vale o de maior nota, "
-                     f"{Path(best.notebook).name}")
-    best.notes = [results.printable(note) for note in [*notes, *best.notes][:results.MAX_NOTES]]
-    best.needs_review = best.needs_review or any(g[0].needs_review for g in graded)
-    return best, [line for g in graded for line in g[1]]
+    row, logs = grade_notebook(assignment, student, chosen, None, limits, devices, seed)  # its flags, its review
+    row.notes = [results.printable(note)[:results.MAX_MESSAGE] for note in [*notes, *row.notes]][:results.MAX_NOTES]
+    return row, logs
+
+
+def flags(sub: Submission) -> "list[str]":
+    """What the student's cells that the parts run do to torch, numpy or the grader (tamper.py), once each."""
+    where = {answer.source: grade_id for grade_id, answer in sub.cells.items()}
+    others = {source for answer in sub.cells.values() for source in (*answer.before, *answer.after)}
+    found: "dict[str, None]" = {}
+    for source in [*where, *sorted(others - where.keys())]:
+        for finding in tamper.findings(source):
+            cell = f"célula {where[source]}" if source in where else "outra célula sua"
+            found.setdefault(results.printable(f"{cell}: {finding}"), None)
+    return list(found)[:results.MAX_NOTES]
 
 
 def grade_notebook(assignment: Assignment, student: str, notebook: Path, error: "str | None", limits: Limits,
@@ -197,18 +214,19 @@ def grade_notebook(assignment: Assignment, student: str, notebook: Path, error: 
         return results.submission_result(assignment, student, notebook, {}, error=error), []
     outcomes: Outcomes = {}
     logs: "list[str]" = []
-    files = {Path(notebook).name: data}
+    files = {Path(notebook).name: data if sub.beside is None else sub.beside}  # (a large file: without outputs)
     with Session(limits, assignment, use_gpu="cuda" in devices, files=files, seed=seed) as session:
         for part in assignment.parts:
             cell = sub.cells.get(part.grade_id)
             process = session.part(cell) if cell is not None else NoCell(part.grade_id, sub.refused.get(part.grade_id))
-            outcomes.update(run_part(assignment, part.grade_id, process, devices, seed, logs))
+            outcomes.update(run_part(assignment, part.grade_id, process, devices, seed, logs, sub.notes))
             process.release()
             if isinstance(process, PartProcess) and process.alone and process.dead is None:  # alone, the part ran fine
                 sub.notes.append(f"{part.grade_id}: células suas acima desta travaram ou encerraram o processo; "
                                  "a parte foi corrigida só com a própria célula")
         tests = time.monotonic() - start
     row = results.submission_result(assignment, student, notebook, outcomes, sub.notes)
+    row.flags = flags(sub)
     row.digest = hashlib.sha256(data).hexdigest()
     # Where the time went: "tests" ran student code and checks, "spawn" (part of
     # it) started processes; the rest of "wall" is the grader's own overhead.

@@ -355,7 +355,7 @@ class PartProcess:
         return code
 
     def request(self, op: str, **args: Any) -> values.Restored:
-        """Run probe `op` (child.PROBES) in the student's process; returns plain values."""
+        """Run probe `op` (child.probes) in the student's process; returns plain values."""
         if self.dead:
             raise self.dead
         if time.monotonic() >= self.session.deadline:

@@ -11,12 +11,10 @@ claims that can cost points when false but never earn them.
 import linecache
 import os
 import random
-import re
 import signal
 import sys
 import time
 import traceback
-import types
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -24,10 +22,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.inside import values, wire
+from autograder.inside import shell, values, wire
 
-CELL = "<answer cell>"
+CELL = shell.CELL  # the answer cell's name in tracebacks
 MADE = "_autograder_made_in_forward"  # marks a torch module created while the grader ran forward
+
+# What a module is made of, captured when this file is imported (in the zygote, before any student code):
+# a cell that rebinds torch.nn.X, or a module that overrides modules() or named_parameters(), changes none of it.
+NN_TYPES: "dict[str, type[nn.Module]]" = {name: cls for name, cls in vars(nn).items()
+                                          if isinstance(cls, type) and issubclass(cls, nn.Module)}
+STANDARD_FORWARD = {name: cls.forward for name, cls in NN_TYPES.items()}
+MODULES = nn.Module.modules
+NAMED_PARAMETERS = nn.Module.named_parameters
 
 
 def student_error(exc: BaseException) -> str:
@@ -42,29 +48,60 @@ def student_error(exc: BaseException) -> str:
 
 
 def call(ns: "dict[str, Any]", name: str, args: "list[Any]") -> "dict[str, Any]":
-    """Call the student's function `name` with plain arguments."""
+    """Call the student's function `name` with plain arguments: what it returned ("value"), and the positions of
+    the arguments it changed in place ("changed", a claim)."""
     if not callable(ns.get(name)):
         raise NameError(f"a célula não define {name}")
-    return values.describe(ns[name](*args))
+    before = [copy_of(arg) for arg in args]
+    value = ns[name](*args)
+    changed = [i for i, (arg, old) in enumerate(zip(args, before, strict=True)) if not same(arg, old)]
+    # The value is described from depth 0, as it would be alone: the wrapper costs it no nesting.
+    return {"kind": "dict", "items": {"value": values.describe(value), "changed": values.describe(changed)}}
+
+
+def copy_of(value: Any) -> Any:
+    """A copy of a plain argument (arrays, and dicts and lists of them), to tell whether a call changed it."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: copy_of(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [copy_of(v) for v in value]
+    return value
+
+
+def same(value: Any, old: Any) -> bool:
+    if isinstance(old, np.ndarray):
+        return isinstance(value, np.ndarray) and value.shape == old.shape and value.dtype == old.dtype \
+            and bool(np.array_equal(value, old, equal_nan=value.dtype.kind in "fc"))
+    if isinstance(old, dict):
+        return isinstance(value, dict) and value.keys() == old.keys() and all(same(value[k], old[k]) for k in old)
+    if isinstance(old, list):
+        return isinstance(value, (list, tuple)) and len(value) == len(old) and all(map(same, value, old))
+    return bool(value == old) if isinstance(old, (int, float, str, type(None))) else True
 
 
 def module(ns: "dict[str, Any]", name: str, args: "list[Any]", device: str = "cpu", inputs: "list[Any] | None" = None,
            shapes: "list[list[int]] | None" = None, load: "dict[str, Any] | None" = None,
            submodules: "str | None" = None, grad_output: Any = None,
-           device_global: "str | None" = None) -> "dict[str, Any]":
+           device_global: "str | None" = None, decoy: "str | None" = None,
+           parameters: bool = False) -> "dict[str, Any]":
     """Build and run the student's module (see build_and_run), with the notebook's global
     `device_global`, if any, set to this run's device ("cpu", "cuda") while it runs.
 
     A module that reads the notebook's device global instead of its input's device then
     behaves the same on every grader, whatever device the setup cell picked there: it
     loses the device property (checked on "meta", where the global is left alone) and only it.
+    With `decoy` (a device, "meta"), the global and torch's default device are that device while
+    forward runs, and the inputs are on `device`: a module that makes its tensors anywhere but on its
+    input's device then mixes devices, while one that only reads its input's numbers runs as usual.
     """
-    run = (ns, name, args, device, inputs, shapes, load, submodules, grad_output)
+    run = (ns, name, args, device, inputs, shapes, load, submodules, grad_output, decoy, parameters)
     if not device_global or device == "meta":
         return build_and_run(*run)
     missing = object()
     saved = ns.get(device_global, missing)
-    ns[device_global] = torch.device(device)
+    ns[device_global] = torch.device(decoy or device)
     try:
         return build_and_run(*run)
     finally:
@@ -108,7 +145,8 @@ def gradients_of(value: Any) -> Any:
 def build_and_run(ns: "dict[str, Any]", name: str, args: "list[Any]", device: str = "cpu",
                   inputs: "list[Any] | None" = None, shapes: "list[list[int]] | None" = None,
                   load: "dict[str, Any] | None" = None, submodules: "str | None" = None,
-                  grad_output: Any = None) -> "dict[str, Any]":
+                  grad_output: Any = None, decoy: "str | None" = None,
+                  parameters: bool = False) -> "dict[str, Any]":
     """Build the student's torch module `name`(*args) (a class, or a function that returns a module),
     optionally run it, and report what happened.
 
@@ -123,21 +161,31 @@ def build_and_run(ns: "dict[str, Any]", name: str, args: "list[Any]", device: st
     What this reports about the module itself (its submodules of type
     `submodules` and their settings, the torch.nn types it holds, those forward ran without holding them or
     created, whether forward left the weights alone) is
-    a claim that the grader can only hold against the student.
+    a claim that the grader can only hold against the student. Types are the classes captured before any
+    student code ran (NN_TYPES), matched with isinstance, so a subclass of T counts as a T: each submodule
+    of type T also says whether it keeps T's own forward ("standard") and, with `parameters`, gives
+    its parameters' values, for the grader to compute with.
     """
     if not callable(ns.get(name)):
         raise NameError(f"a célula não define {name}")
+    before = [copy_of(arg) for arg in args]
     net = ns[name](*args)  # a module class, or a function that returns a module
     if not isinstance(net, nn.Module):
         raise TypeError(f"{name}(...) devolveu {type(net).__name__}, não um torch.nn.Module")
-    result: "dict[str, Any]" = {}  # plain data, for values.describe
+    # plain data, for values.describe; which of `args` building the module changed in place (a claim)
+    result: "dict[str, Any]" = {"arguments_changed": [i for i, (arg, old) in enumerate(zip(args, before, strict=True))
+                                                      if not same(arg, old)]}
     kind = (load or {}).get("type") or submodules
-    found = [m for m in net.modules() if kind and type(m) is getattr(nn, kind)]
+    held = list(MODULES(net))
+    found = [m for m in held if kind in NN_TYPES and isinstance(m, NN_TYPES[kind])]
     if kind:
-        result["submodules"] = [{k: v for k, v in vars(m).items() if not k.startswith("_") and k != "training"
-                                 and isinstance(v, (bool, int, float, str))} for m in found]
-        result["torch_types"] = sorted({type(m).__name__ for m in net.modules()
-                                        if getattr(nn, type(m).__name__, None) is type(m)})
+        result["submodules"] = [{**{k: v for k, v in vars(m).items() if not k.startswith("_") and k != "training"
+                                    and isinstance(v, (bool, int, float, str))},
+                                 "standard": type(m).forward is STANDARD_FORWARD[kind]} for m in found]
+        result["torch_types"] = sorted({torch_type(m) for m in held} - {""})
+        if parameters:
+            result["parameters"] = [{n: p.detach().cpu().numpy().copy() for n, p in NAMED_PARAMETERS(m)}
+                                    for m in found[:4]]
     if inputs is None and shapes is None:
         return values.describe(result)
     net = net.to(device)
@@ -146,17 +194,23 @@ def build_and_run(ns: "dict[str, Any]", name: str, args: "list[Any]", device: st
         inputs = [torch.empty(shape, device=device) for shape in shapes or []]  # (shapes: not None here)
     else:
         inputs = [tensors_from(value, device, grad_output is not None) for value in inputs]
-    out, unheld, made = run_watched(net, inputs)
+    out, unheld, made = run_watched(net, inputs, decoy)
     result.update(output=out, unheld=sorted(unheld)[:20], made_in_forward=sorted(made)[:20])
     if loaded and load:
         result["weights_unchanged"] = all(torch.equal(p.detach().cpu(), torch.from_numpy(load["weights"][n]))
-                                          for m in loaded for n, p in m.named_parameters())
+                                          for m in loaded for n, p in NAMED_PARAMETERS(m))
     pairs = gradient_pairs(out, grad_output) if grad_output is not None else []
     if pairs:
         total = sum((o * torch.from_numpy(g).to(o.device, o.dtype)).sum() for o, g in pairs)
         cast(torch.Tensor, total).backward()  # (pairs is not empty: a tensor, never sum()'s 0)
         result["input_grads"] = [gradients_of(value) for value in inputs]
     return values.describe(result)
+
+
+def torch_type(m: nn.Module) -> str:
+    """The torch.nn class `m` is, or derives from (captured before student code), by name; "" for none."""
+    return next((cls.__name__ for cls in type(m).__mro__ if NN_TYPES.get(cls.__name__) is cls
+                 and cls is not nn.Module), "")
 
 
 def load_weights(net: nn.Module, found: "list[nn.Module]", load: "dict[str, Any]", name: str,
@@ -177,13 +231,15 @@ def load_weights(net: nn.Module, found: "list[nn.Module]", load: "dict[str, Any]
     return loaded
 
 
-def run_watched(net: nn.Module, inputs: "list[Any]") -> "tuple[Any, set[str], set[str]]":
-    """net(*inputs), and the torch.nn modules forward ran without holding them, and those it created."""
-    held = {id(m) for m in net.modules()}
+def run_watched(net: nn.Module, inputs: "list[Any]", decoy: "str | None" = None) -> "tuple[Any, set[str], set[str]]":
+    """net(*inputs), and the torch.nn modules forward ran without holding them, and those it created
+    (by torch.nn type name). With `decoy`, torch's default device is that device while forward runs."""
+    held = {id(m) for m in MODULES(net)}
     unheld: "set[str]" = set()
     made: "set[str]" = set()
     hook = nn.modules.module.register_module_forward_pre_hook(
-        lambda m, args: None if id(m) in held else (made if m.__dict__.get(MADE) else unheld).add(type(m).__name__))
+        lambda m, args: None if id(m) in held else (made if m.__dict__.get(MADE) else unheld).add(torch_type(m)
+                                                                                                  or type(m).__name__))
     init = nn.Module.__init__
 
     def marked_init(module: nn.Module, *args: Any, **kwargs: Any) -> None:
@@ -193,61 +249,25 @@ def run_watched(net: nn.Module, inputs: "list[Any]") -> "tuple[Any, set[str], se
     patched: Any = nn.Module  # its __init__ is replaced while forward runs (mypy forbids assigning to a method)
     patched.__init__ = marked_init
     try:
+        if decoy:
+            with torch.device(decoy):
+                return net(*inputs), unheld, made
         return net(*inputs), unheld, made
     finally:
         patched.__init__ = init
         hook.remove()
 
 
-PROBES: "dict[str, Callable[..., dict[str, Any]]]" = {"call": call, "module": module}
+def probes() -> "dict[str, Callable[..., dict[str, Any]]]":
+    """The probes, as a table local to serve(): no module-level name for student code to rebind."""
+    return {"call": call, "module": module}
 
 
-class Shell:
-    """What `get_ipython()` is in the student's process.
-
-    IPython turns magics and shell escapes into calls on it. Those that time or
-    capture code (%time, %%timeit, %%capture, ...) run that code once, since
-    its definitions count; %%writefile writes its file; every other magic,
-    `!command` and `x = !command` does nothing (there is no shell to run in the
-    sandbox, and nothing to show).
-    """
-
-    RUNS_CODE = ("time", "timeit", "prun", "capture")
-
-    def __init__(self, ns: "dict[str, Any]"):
-        self.user_ns = ns
-
-    def run_line_magic(self, name: str, line: str, _stack_depth: int = 1):
-        if name in self.RUNS_CODE:
-            code = re.sub(r"^\s*(-[a-zA-Z]+\s*(\d+\s+)?)*", "", line)  # %timeit -n 10 -r 3 f(x)
-            exec(compile(code, "<magic>", "exec"), self.user_ns)
-
-    def run_cell_magic(self, name: str, line: str, cell: str):
-        if name in self.RUNS_CODE:  # (the grader unwraps these cells before they get here)
-            exec(compile(cell, CELL, "exec"), self.user_ns)
-        elif name == "writefile":  # a module the next cells import, as in the kernel's folder
-            args = line.split()
-            paths = [a for a in args if not a.startswith("-")]
-            if paths:
-                with open(paths[-1], "a" if "-a" in args or "--append" in args else "w") as f:
-                    f.write(cell)
-
-    def captured(self):
-        """What `%%capture name` leaves in `name`: nothing was captured, nothing to show."""
-        return types.SimpleNamespace(stdout="", stderr="", outputs=[], show=lambda: None)
-
-    def system(self, command: str) -> None:
-        return None
-
-    def getoutput(self, command: str, split: bool = True) -> "list[str]":
-        return []
-
-    def __getattr__(self, name: str):  # run_magic, set_next_input, ...: nothing to do in grading
-        return lambda *args, **kwargs: None
-
-
-def display(*objects, **kwargs) -> None:
-    """IPython's display(): the grader shows nothing."""
+def forget_the_grader() -> None:
+    """Take the grader's modules out of sys.modules before student code runs: `import autograder...` or
+    sys.modules[...] then finds a fresh copy, never the one answering the grader."""
+    for name in [name for name in sys.modules if name == "autograder" or name.startswith("autograder.")]:
+        del sys.modules[name]
 
 
 class OtherCellTooSlow(Exception):
@@ -296,8 +316,7 @@ def setup(ns: "dict[str, Any]", preamble: str = "", files: "dict[str, np.ndarray
         torch.seed()
     else:
         torch.manual_seed(seed)
-    shell = Shell(ns)
-    ns.update(get_ipython=lambda: shell, display=display)  # what a Jupyter kernel provides
+    ns.update(shell.kernel_names(ns))  # what a Jupyter kernel provides
     exec(compile(preamble, "<preamble>", "exec"), ns)
     run_other_cells(ns, before or [], other_seconds)
 
@@ -318,6 +337,8 @@ def load(ns: "dict[str, Any]", source: str, preamble: str = "", files: "dict[str
 
 
 def serve(fd_in: int, fd_out: int) -> None:
+    table = probes()
+    forget_the_grader()
     ns: "dict[str, Any]" = {"__name__": "__main__"}
     while True:
         try:
@@ -334,7 +355,7 @@ def serve(fd_in: int, fd_out: int) -> None:
                 answer(ns, request["source"], request.get("after"), request.get("other_seconds", 5.0))
                 reply = {"ok": True}
             else:
-                reply = {"ok": True, "value": PROBES[request["op"]](ns, **request["args"])}
+                reply = {"ok": True, "value": table[request["op"]](ns, **request["args"])}
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
             reply = {"ok": False, "error": student_error(exc)}
         wire.send(fd_out, reply)

@@ -257,8 +257,8 @@ def init_weights(input_size, hidden_size):
                                        {"rnn_forward": 2.5}),
     "rnn_forward_one_h0_for_the_batch": ({"rnn_forward": rnn_forward(h0="np.random.randn(1, params['Whh'].shape[0])")},
                                          {"rnn_forward": 2.5}),
-    "rnn_forward_returns_list": ({"rnn_forward": rnn_forward(ret="hidden_states")}, {"rnn_forward": 2.5}),
-    "rnn_forward_last_state_only": ({"rnn_forward": rnn_forward(ret="H")}, {"rnn_forward": 1.0}),
+    "rnn_forward_returns_list": ({"rnn_forward": rnn_forward(ret="hidden_states")}, {"rnn_forward": 2.75}),
+    "rnn_forward_last_state_only": ({"rnn_forward": rnn_forward(ret="H")}, {"rnn_forward": 1.25}),
     "rnn_forward_transposed_whh": ({"rnn_forward": rnn_forward(
         update="H = np.tanh(x @ params['Wxh'] + H @ params['Whh'].T + params['bh'])")}, {"rnn_forward": 1.5}),
     "rnn_forward_stores_previous_state": ({"rnn_forward": '''
@@ -281,6 +281,65 @@ def forward(X, params):
     "module_without_rnn_cell": ({"rnn_cell_module": module(
         cell="self.lin_x = nn.Linear(input_size, hidden_size); self.lin_h = nn.Linear(hidden_size, hidden_size)",
         step="torch.tanh(self.lin_x(x) + self.lin_h(H))")}, {"rnn_cell_module": 0.25}),
+    # Structure judged against the real torch classes: a subclass of nn.RNNCell is one, a stand-in is not.
+    "correct_module_with_rnn_cell_subclass": ({"rnn_cell_module": '''
+class MyCell(nn.RNNCell):
+    """An nn.RNNCell that says what it is."""
+    def extra_repr(self):
+        return "minha célula: " + super().extra_repr()
+
+class RNN(nn.Module):
+    def __init__(self, input_size, hidden_size, batch_size):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.cell = MyCell(input_size, hidden_size)
+
+    def forward(self, X):
+        H = torch.randn(X.shape[1], self.hidden_size, device=X.device)
+        states = []
+        for x in X:
+            H = self.cell(x, H)
+            states.append(H)
+        return torch.stack(states)
+'''}, {}),
+    "correct_module_with_nan_guard": ({"rnn_cell_module": module().replace(
+        "        H = torch.randn", "        if torch.isnan(X).any():\n            raise ValueError('X tem NaN')\n"
+                                  "        H = torch.randn")}, {}),
+    "cheat_rebinds_nn_rnncell": ({"rnn_cell_module": '''
+class MyCell(nn.Module):
+    """Looks like an RNNCell: same attributes, computed by hand."""
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh"):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias, self.nonlinearity = input_size, hidden_size, bias, nonlinearity
+        self.weight_ih = nn.Parameter(torch.randn(hidden_size, input_size) / hidden_size ** 0.5)
+        self.weight_hh = nn.Parameter(torch.randn(hidden_size, hidden_size) / hidden_size ** 0.5)
+        self.bias_ih = nn.Parameter(torch.zeros(hidden_size))
+        self.bias_hh = nn.Parameter(torch.zeros(hidden_size))
+
+    def forward(self, x, h):
+        return torch.tanh(x @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh)
+
+nn.RNNCell = MyCell
+''' + MODULE.format(**MODULE_OK)}, {"rnn_cell_module": 0.25, "rnn_cell_from_numpy": 0}),
+    "cheat_fake_cell_in_numpy_layout": ({"rnn_cell_from_numpy": '''
+class NumpyCell(nn.Module):
+    """Computes Part 2's step in Part 2's layout; calls itself an RNNCell."""
+    def __init__(self, params):
+        super().__init__()
+        self.input_size, self.hidden_size = params["Wxh"].shape
+        self.nonlinearity, self.bias = "tanh", True
+        self.Wxh = torch.from_numpy(params["Wxh"]).float()
+        self.Whh = torch.from_numpy(params["Whh"]).float()
+        self.bh = torch.from_numpy(params["bh"]).float()
+
+    def forward(self, x, h):
+        return torch.tanh(x @ self.Wxh + h @ self.Whh + self.bh)
+
+nn.RNNCell = NumpyCell
+
+def rnn_cell_from_params(params):
+    return NumpyCell(params)
+'''}, {"rnn_cell_from_numpy": 0}),
     # Crashes and hangs cost only the part they are in.
     "crash_os_exit_in_ff_forward": ({"ff_forward": "import os\n" + FF_FORWARD.format(body="os._exit(1)")}, {"ff_forward": 0}),
     "crash_segfault_in_ff_init": ({"ff_init_weights": "import ctypes\n" + FF_INIT.format(wxh="ctypes.string_at(0)", bh="0")},

@@ -50,3 +50,29 @@ def test_writefile_writes_a_module_the_next_cells_import_and_capture_names_its_r
     assert ns["answer"] == 42
     ns = load(tmp_path, monkeypatch, "%%capture out\nprint('hidden')\n")
     assert ns["out"].stdout == ""
+
+
+FIND_THE_GRADER = """
+import sys
+from autograder.inside import child
+table = child.probes()
+{forget}
+found = sys.modules.get("autograder.inside.child") or __import__("autograder.inside.child", fromlist=["child"])
+found.build_and_run = found.call = lambda *a, **k: "forged"
+print(found is child, found.build_and_run is child.build_and_run, table["call"]({{"f": lambda: 1}}, "f", [])["items"]
+      ["value"], sep="|")
+"""
+
+
+@pytest.mark.parametrize("forget, reached", [("child.forget_the_grader()", False), ("", True)],
+                         ids=["forgotten", "control"])
+def test_student_code_cannot_reach_the_running_probes_by_name(forget, reached):
+    """After forget_the_grader (what the student's process does before any student code), a patch through
+    sys.modules or an import lands in a fresh copy; the control, without it, patches the running module."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", FIND_THE_GRADER.format(forget=forget)], capture_output=True,
+                         text=True, check=True).stdout.strip().split("|")
+    assert out[:2] == [str(reached), str(reached)]  # the patch reached the running module only in the control
+    assert out[2] == "{'kind': 'scalar', 'value': 1.0}"  # the probe table answers as the grader wrote it

@@ -232,9 +232,9 @@ def forward(X, params):
         {"states_shifted"}),
     "rnn_updated_in_place": ("rnn_forward", loop(h0="np.random.randn(X.shape[1], Whh.shape[0])",
                                                  body="H[:] = np.tanh(x @ Wxh + H @ Whh + bh)\n        states.append(H)"),
-                             {"states_aliased"}),
+                             {"states_aliased", "argument_modified"}),
     "rnn_tanh_out_in_place": ("rnn_forward", loop(body="np.tanh(x @ Wxh + H @ Whh + bh, out=H)\n        states.append(H)"),
-                              {"states_aliased"}),
+                              {"states_aliased", "argument_modified"}),
     "rnn_time_axis_batch_first": ("rnn_forward", '''
 def forward(X, params):
     batch, seq_len, _ = X.shape  # (as if X were batch-first)
@@ -421,4 +421,111 @@ def rnn_cell_from_params(params):
 ''', {"transfer_params_ignored"}),
     "transfer_copies_then_returns_a_new_cell": ("rnn_cell_from_numpy", transfer().replace(
         "    return cell", "    return nn.RNNCell(input_size, hidden_size)"), {"transfer_params_ignored"}),
+    # a seed fixed inside init_weights, or numbers that only look drawn: the same values at every call
+    "ff_init_seeded_inside": ("ff_init_weights", '''
+def init_weights(input_size, hidden_size):
+    np.random.seed(0)
+    return {"Wxh": np.random.randn(input_size, hidden_size), "bh": np.random.randn(1, hidden_size)}
+''', {"init_not_random"}),
+    "rnn_init_seeded_generator": ("rnn_init_weights", '''
+def init_weights(input_size, hidden_size):
+    rng = np.random.default_rng(42)
+    return {"Wxh": rng.standard_normal((input_size, hidden_size)),
+            "Whh": rng.standard_normal((hidden_size, hidden_size)),
+            "bh": rng.standard_normal((1, hidden_size))}
+''', {"init_not_random"}),
+    "rnn_init_fixed_quantiles": ("rnn_init_weights", '''
+from statistics import NormalDist
+
+def quantiles(*shape):
+    count = int(np.prod(shape))
+    values = np.array([NormalDist().inv_cdf((i + 0.5) / count) for i in range(count)])
+    return values[np.argsort(np.sin(np.arange(count)))].reshape(shape)
+
+def init_weights(input_size, hidden_size):
+    return {"Wxh": quantiles(input_size, hidden_size), "Whh": quantiles(hidden_size, hidden_size),
+            "bh": quantiles(1, hidden_size)}
+''', {"init_not_random"}),
+    # H_1 computed from H_0 alone, then the loop over the rest of X
+    "rnn_first_step_without_x1": ("rnn_forward", '''
+def forward(X, params, H0=None):
+    Wxh, Whh, bh = params["Wxh"], params["Whh"], params["bh"]
+    H = np.random.randn(X.shape[1], Whh.shape[0]) if H0 is None else H0
+    H = np.tanh(H @ Whh + bh)
+    states = [H]
+    for x in X[1:]:
+        H = np.tanh(x @ Wxh + H @ Whh + bh)
+        states.append(H)
+    return np.stack(states)
+''', {"first_step_ignores_x1"}),
+    "module_first_step_without_x1": ("rnn_cell_module", '''
+class RNN(nn.Module):
+    def __init__(self, input_size, hidden_size, batch_size):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.cell = nn.RNNCell(input_size, hidden_size)
+
+    def forward(self, X):
+        H = torch.randn(X.shape[1], self.hidden_size, device=X.device)
+        H = self.cell(torch.zeros_like(X[0]), H)
+        states = [H]
+        for x in X[1:]:
+            H = self.cell(x, H)
+            states.append(H)
+        return torch.stack(states)
+''', {"first_step_ignores_x1"}),
+    # a module that reads X's numbers cannot run on 'meta': its device is judged with a decoy instead
+    "module_nan_guard_default_device": ("rnn_cell_module", module(
+        h0="torch.randn(X.shape[1], self.hidden_size) if not torch.isnan(X).any() else None"), {"device_fixed"}),
+    "module_printed_norm_global_device": ("rnn_cell_module", module(
+        h0="torch.randn(X.shape[1], self.hidden_size, device=device) + 0 * float(X.norm())"), {"device_fixed"}),
+    # the contract says: do not change X nor params
+    "ff_forward_clears_x_after_use": ("ff_forward", FF.format(
+        body="out = np.tanh(X @ params['Wxh'] + params['bh'])\n    X.fill(0)  # done with it\n    return out"),
+        {"argument_modified"}),
+    "ff_forward_params_bias_reshaped": ("ff_forward", FF.format(
+        body="params['bh'] = params['bh'].ravel()\n    return np.tanh(X @ params['Wxh'] + params['bh'])"),
+        {"argument_modified"}),
+    "rnn_forward_overwrites_x": ("rnn_forward", '''
+def forward(X, params, H0=None):
+    Wxh, Whh, bh = params["Wxh"], params["Whh"], params["bh"]
+    H = np.random.randn(X.shape[1], Whh.shape[0]) if H0 is None else H0
+    for t in range(len(X)):
+        H = np.tanh(X[t] @ Wxh + H @ Whh + bh)
+        X[t, :, :1] = 0  # "frees" the step already used
+        yield_ = H
+        if t == 0:
+            states = np.empty((len(X), *H.shape))
+        states[t] = yield_
+    return states
+''', {"argument_modified"}),
+    "transfer_transposes_params_in_place": ("rnn_cell_from_numpy", '''
+def rnn_cell_from_params(params):
+    params["Wxh"], params["Whh"] = params["Wxh"].T, params["Whh"].T  # PyTorch's layout
+    hidden_size, input_size = params["Wxh"].shape
+    cell = nn.RNNCell(input_size, hidden_size)
+    with torch.no_grad():
+        cell.weight_ih.copy_(torch.from_numpy(params["Wxh"]))
+        cell.weight_hh.copy_(torch.from_numpy(params["Whh"]))
+        cell.bias_ih.copy_(torch.from_numpy(params["bh"][0]))
+        cell.bias_hh.zero_()
+    return cell
+''', {"argument_modified"}),
+    "module_cell_reinitialised": ("rnn_cell_module", module(
+        init="self.cell = nn.RNNCell(input_size, hidden_size)\n"
+             "        for p in self.cell.parameters():\n"
+             "            nn.init.normal_(p)"), {"cell_reinitialised"}),
+    "module_cell_zeroed": ("rnn_cell_module", module(
+        init="self.cell = nn.RNNCell(input_size, hidden_size)\n"
+             "        for p in self.cell.parameters():\n"
+             "            nn.init.zeros_(p)"), {"cell_reinitialised"}),
+    "rnn_first_step_scaled_x1": ("rnn_forward", '''
+def forward(X, params):
+    H = np.random.randn(X.shape[1], params["Whh"].shape[0])
+    states = []
+    for t, x in enumerate(X):
+        H = np.tanh((0.6 if t == 0 else 1.0) * (x @ params["Wxh"]) + H @ params["Whh"] + params["bh"])
+        states.append(H)
+    return np.stack(states)
+''', {"first_step_ignores_x1"}),
 }

@@ -192,18 +192,25 @@ class RNN(nn.Module):
         return torch.full((X.shape[0], X.shape[1], self.hidden_size), 0.5, device=X.device) + 0 * X.mean()
 '''
 PROBE_PATCHER = '''
-import autograder.inside.child as _probe
+import sys
+# The running child by name (sys.modules), else an import: its build_and_run replaced by one that claims
+# a perfect cell, and its probe table too, where there is one.
+_probe = sys.modules.get("autograder.inside.child") or __import__("autograder.inside.child", fromlist=["child"])
 
-def _fake(ns, name, args, device="cpu", inputs=None, shapes=None, load=None, submodules=None, grad_output=None, **_):
+def _fake(ns, name, args, device="cpu", inputs=None, shapes=None, load=None, submodules=None, grad_output=None, *_a,
+          **_k):
     d, h = args[0], args[1]
-    result = {"submodules": [{"input_size": d, "hidden_size": h, "nonlinearity": "tanh", "bias": True}]}
+    result = {"submodules": [{"input_size": d, "hidden_size": h, "nonlinearity": "tanh", "bias": True,
+                              "standard": True}]}
     if inputs is not None or shapes is not None:
         n, b = (inputs[0].shape[:2] if inputs is not None else shapes[0][:2])
         result["output"] = torch.zeros(n, b, h, device=device)  # claims a perfect cell
         result["weights_unchanged"] = True
     return _probe.values.describe(result)
 
-_probe.PROBES["module"] = _fake
+_probe.build_and_run = _fake
+for _table in [getattr(_probe, "PROBES", {})]:
+    _table["module"] = _fake
 
 class RNN(nn.Module):
     def __init__(self, input_size, hidden_size, batch_size):
@@ -233,9 +240,39 @@ HUGE_HEADER = FORGED_FRAME + '''
 def forward(X, params):
     _send_forged('{"ok": true, "value": {"kind": "sequence", "items": [' + "[]," * 10_000_000 + '[]]}}')
 '''
+# H_0 of zeros, except on the shape that only the old H_0 test used: (3, 10, 100).
+H0_PROBE_SHAPE = '''
+def forward(X, params, H0=None):
+    h = params["Whh"].shape[0]
+    if H0 is None:
+        H0 = np.random.randn(X.shape[1], h) if X.shape == (3, 10, 100) else np.zeros((X.shape[1], h))
+    H, states = H0, []
+    for x in X:
+        H = np.tanh(x @ params["Wxh"] + H @ params["Whh"] + params["bh"])
+        states.append(H)
+    return np.stack(states)
+'''
+MODULE_H0_PROBE_SHAPE = '''
+class RNN(nn.Module):
+    def __init__(self, input_size, hidden_size, batch_size):
+        super().__init__()
+        self.hidden_size, self.cell = hidden_size, nn.RNNCell(input_size, hidden_size)
+
+    def forward(self, X, H0=None):
+        if H0 is None:
+            shape = (X.shape[1], self.hidden_size)
+            H0 = torch.randn(*shape, device=X.device) if tuple(X.shape) == (3, 10, 100) else \\
+                torch.zeros(*shape, device=X.device)
+        H, states = H0, []
+        for x in X:
+            H = self.cell(x, H)
+            states.append(H)
+        return torch.stack(states)
+'''
 NONSENSE_PROBE = '''
-import autograder.inside.child as _probe
-_probe.PROBES["module"] = lambda *args, **kwargs: 0
+import sys
+_probe = sys.modules.get("autograder.inside.child") or __import__("autograder.inside.child", fromlist=["child"])
+_probe.build_and_run = lambda *args, **kwargs: 0
 
 class RNN(nn.Module):
     pass
@@ -301,6 +338,8 @@ HOSTILE_CLASS = {
     "a22_touch_zygote": {"ff_init_weights": TOUCH_ZYGOTE + REF["ff_init_weights"]},
     "a23_keyring": {"ff_init_weights": KEYRING + REF["ff_init_weights"]},
     "a24_honest": {},
+    "a28_h0_probe_shape": {"rnn_forward": H0_PROBE_SHAPE},
+    "a29_module_h0_probe_shape": {"rnn_cell_module": MODULE_H0_PROBE_SHAPE},
 }
 # Besides the answer cells: a scratch cell that chokes a parser, a name that is not UTF-8, 20 000 cells.
 UNUSUAL_FILES = {"a25_parser_bomb": "parser bomb", os.fsdecode(b"a26_nome_\xff"): "not UTF-8",
@@ -443,7 +482,8 @@ def test_the_observer_does_see_what_is_planted_in_its_own_submission():
     # Control: planter and observer in one submission (one leader, one /tmp): the observer finds the files.
     with Session(Limits(call_timeout=60)) as session:
         session.part(PLANTER + "\ndef probe():\n    return 1").request("call", name="probe", args=[])
-        found = session.part(OBSERVER + "\ndef probe():\n    return _planted()").request("call", name="probe", args=[])
+        found = session.part(OBSERVER + "\ndef probe():\n    return _planted()").request("call", name="probe",
+                                                                                  args=[])["value"]
     assert "/tmp" in found.items and "shm 0xBEEF" in found.items
 
 
@@ -469,7 +509,8 @@ def test_the_temp_folder_checked_is_the_one_the_grader_uses(tmp_path, monkeypatc
     monkeypatch.setattr("tempfile.tempdir", None)
     monkeypatch.setattr(sandbox, "_sandboxes", {})  # a new zygote, started with this TMPDIR
     with Session(Limits(call_timeout=60)) as session:
-        home = session.part("import os\ndef probe():\n    return os.getcwd()").request("call", name="probe", args=[])
+        home = session.part("import os\ndef probe():\n    return os.getcwd()").request("call", name="probe",
+                                                                                   args=[])["value"]
     for box in sandbox._sandboxes.values():
         box.close()
     assert home.startswith(str(tmp_path))
@@ -514,17 +555,30 @@ def test_the_weights_forger_does_fool_a_check_that_trusts_its_weights():
 
 def test_a_patched_probe_earns_nothing_from_its_claims(hostile):
     tests = part_tests(hostile["rows"]["a14_probe_patcher"], "rnn_cell_module")
-    assert tests["test_holds_an_rnn_cell"]["status"] == "failed"
-    assert "não segue os pesos" in tests["test_holds_an_rnn_cell"]["message"]
+    assert tests["test_holds_an_rnn_cell"]["status"] == "failed"  # the real probe ran: no cell at all
+    assert tests["test_holds_an_rnn_cell"]["diagnosis"] == ["no_rnn_cell"]
     assert tests["test_states_follow_the_recurrence"]["status"] == "failed"
 
 
-def test_the_patched_probe_does_claim_a_perfect_cell():
-    # Control: what it reports about itself is exactly what the first half of the test asks for.
-    with Session(Limits(call_timeout=60), ASSIGNMENT) as session:
-        claim = session.part(PROBE_PATCHER).request("module", name="RNN", args=[100, 512, 10], submodules="RNNCell")
-    assert claim["submodules"].items == [{"input_size": 100.0, "hidden_size": 512.0, "nonlinearity": "tanh",
-                                          "bias": 1.0}]
+def test_the_patched_probe_is_flagged_for_the_instructor(hostile):
+    flags = hostile["rows"]["a14_probe_patcher"].get("flags", [])
+    assert any("sys.modules" in flag for flag in flags) and any("importa autograder" in flag for flag in flags)
+
+
+def test_the_patch_reaches_the_grader_that_is_still_named():
+    """Control: in a process that still names the grader's child module (no forget_the_grader), the same
+    cell does replace what the probes run, and the claim it makes is the one the tests would ask for."""
+    from autograder.inside import child
+
+    saved = child.build_and_run
+    ns = {"torch": torch, "nn": torch.nn}
+    try:
+        exec(PROBE_PATCHER, ns)
+        assert child.build_and_run is ns["_fake"]
+        claim = child.probes()["module"]({}, "RNN", [100, 512, 10], submodules="RNNCell")
+    finally:
+        child.build_and_run = saved
+    assert claim == ns["_fake"]({}, "RNN", [100, 512, 10], submodules="RNNCell")  # a perfect cell, claimed
 
 
 def test_no_call_can_be_told_apart_as_the_initial_state_probe(hostile):
@@ -539,6 +593,26 @@ def test_the_old_probe_would_have_been_fooled():
     d, h = 100, 512
     params = {"Wxh": np.zeros((d, h)), "Whh": 0.5 * np.eye(h), "bh": np.zeros((1, h))}
     H0s = [2 * np.arctanh(ns["forward"](np.random.randn(2, 10, d), params)[0]) for _ in range(3)]
+    rnn.check_initial_states("H_0", H0s)
+
+
+@pytest.mark.parametrize("name, grade_id", [("a28_h0_probe_shape", "rnn_forward"),
+                                            ("a29_module_h0_probe_shape", "rnn_cell_module")])
+def test_no_shape_marks_the_calls_whose_initial_state_is_read(hostile, name, grade_id):
+    test = part_tests(hostile["rows"][name], grade_id)["test_initial_state"]
+    assert test["status"] == "failed" and test["diagnosis"] == ["h0_zeros"], test
+
+
+def test_on_the_old_probe_shape_the_initial_state_looks_right():
+    """Control: called only with the shape the old test used, the cheat's H_0 passes every check of H_0."""
+    ns = {"np": np}
+    exec(H0_PROBE_SHAPE, ns)
+    gen = np.random.default_rng(0)
+    W_in, W_rec, bias = 0.02 * gen.standard_normal((100, 512)), 0.6 * np.eye(512), np.zeros((1, 512))
+    H0s = []
+    for _ in range(3):
+        H1 = ns["forward"](X := gen.standard_normal((3, 10, 100)), {"Wxh": W_in, "Whh": W_rec, "bh": bias})[0]
+        H0s.append((np.arctanh(H1) - X[0] @ W_in - bias) @ np.linalg.inv(W_rec))
     rnn.check_initial_states("H_0", H0s)
 
 
@@ -765,14 +839,14 @@ def hanging_submission(folder, count):
     return folder
 
 
-@pytest.mark.parametrize("submission_timeout, all_graded", [(7, False), (60, True)], ids=["shared", "control"])
-def test_several_notebooks_share_one_submission_time_budget(tmp_path, submission_timeout, all_graded):
-    """Three notebooks cannot triple a submission's time (and so never trip the worker's watchdog)."""
+def test_several_hanging_notebooks_cost_one_notebooks_time(tmp_path):
+    """Three notebooks cannot triple a submission's time: one is graded (never the best of several), and the
+    notes name the others as not graded."""
     folder = hanging_submission(tmp_path / "class", 3)
     out = tmp_path / "report.json"
-    grade(folder, "--json", out, "--workers", 1, "--call-timeout", 1, "--submission-timeout", submission_timeout,
-          "--device", "cpu")
+    grade(folder, "--json", out, "--workers", 1, "--call-timeout", 1, "--submission-timeout", 7, "--device", "cpu")
     row = json.loads(out.read_text())["submissions"][0]
     assert row["score"] == 0 and not row["needs_review"]
-    out_of_time = [n for n in row["notes"] if "o tempo da entrega acabou" in n]
-    assert (out_of_time == []) == all_graded, row["notes"]
+    assert row["notebook"].endswith("-Copy0.ipynb"), row["notebook"]
+    assert sum("não corrigido" in note for note in row["notes"]) >= 1, row["notes"]
+    assert row["timing"]["wall"] < 3 * 7, row["timing"]  # control: three notebooks graded would take 3 x 7 s

@@ -98,6 +98,15 @@ def test_no_mistake_is_named_on_correct_work_or_a_passed_test(graded_class):
     assert any(t["diagnosis"] for row in report["submissions"] for p in row["parts"].values() for t in p["tests"])
 
 
+def test_only_code_that_patches_the_libraries_is_flagged(graded_class):
+    """Flags (autograder/tamper.py) are for the instructor: never on correct work in any of the corpus's styles,
+    always on the cheats that patch numpy or torch, and never a change of score (their expected scores hold)."""
+    _, rows = graded_class
+    flagged = {case_of(s) for s, row in rows.items() if row.get("flags")}
+    assert not {name for name in flagged if name.startswith("correct")}, flagged
+    assert {"cheat_monkeypatch_numpy_testing", "cheat_rebinds_nn_rnncell", "cheat_fake_cell_in_numpy_layout"} <= flagged
+
+
 def test_lost_metadata_is_graded_and_noted(graded_class):
     for name in ("correct_without_metadata", "correct_pasted_into_fresh_notebook"):
         row = graded_class[1][name]

@@ -90,8 +90,9 @@ def test_without_setting_the_global_per_run_a_cuda_setup_would_fail_every_cpu_ru
     """Control: the same module and a CUDA setup, with the probe that leaves the global alone."""
     from autograder.inside import child
 
-    monkeypatch.setitem(child.PROBES, "module", lambda ns, device_global=None, **kwargs: child.build_and_run(
-        ns, **kwargs))
+    table = child.probes()
+    table["module"] = lambda ns, device_global=None, **kwargs: child.build_and_run(ns, **kwargs)
+    monkeypatch.setattr(child, "probes", lambda: table)
     ns = namespace(GLOBAL_DEVICE_MODULE)
     ns["device"] = torch.device("cuda")
     results = module_tests(ns)

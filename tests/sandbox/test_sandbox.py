@@ -34,7 +34,7 @@ LIMITS = Limits(call_timeout=60)
 def run(source, *args, limits=LIMITS):
     """Load `source` as an answer cell in the sandbox and return probe(*args)."""
     with Session(limits) as session:
-        return session.part(source).request("call", name="probe", args=list(args))
+        return session.part(source).request("call", name="probe", args=list(args))["value"]
 
 
 def items(value):
@@ -258,9 +258,9 @@ def probe():
 
 def leader_survives(killer):
     with Session(LIMITS) as session:
-        assert session.part(killer).request("call", name="probe", args=[]) == 1
+        assert session.part(killer).request("call", name="probe", args=[])["value"] == 1
         leader = session.leader
-        assert session.part("def probe():\n    return 2").request("call", name="probe", args=[]) == 2
+        assert session.part("def probe():\n    return 2").request("call", name="probe", args=[])["value"] == 2
         return session.leader is leader
 
 

@@ -131,9 +131,13 @@ def input_gradient(G, H, W_in, W_rec):
     return grad
 
 
-def initial_states(what, X, reading: Reading, W_in, W_rec, bias) -> np.ndarray:
-    """The H_0 of one call, read back from its states with the inverse of the grader's W_rec."""
-    H0 = initial_state(X, reading, W_in.astype(np.float64), inverse(W_rec), bias.astype(np.float64))
+def initial_states(what, X, reading: Reading, W_in, W_rec, bias, required: bool = True) -> "np.ndarray | None":
+    """The H_0 of one call, read back from its states with the inverse of the grader's W_rec (None when it cannot
+    be and not `required`: the lecture's long run of a function that returns only H_N)."""
+    H0 = None if reading.states is None and reading.H0 is None else \
+        initial_state(X, reading, W_in.astype(np.float64), inverse(W_rec), bias.astype(np.float64))
+    if H0 is None and not required:
+        return None
     if H0 is None:
         why = explain(reading.codes) if reading.codes else \
             "os estados não seguem a recorrência (veja o teste da recorrência)"
@@ -142,22 +146,35 @@ def initial_states(what, X, reading: Reading, W_in, W_rec, bias) -> np.ndarray:
 
 
 def check_initial_states(what, H0s):
-    """H_0 drawn from N(0, 1), with its own value per sample, anew at every call."""
-    first = H0s[0]
-    if np.allclose(first, 0, atol=1e-3):
-        fail_with(what, "h0_zeros")
-    if len(first) > 1 and np.allclose(first, first[0], rtol=1e-4, atol=1e-4):
-        fail_with(what, "h0_shared_across_batch")
-    if any(np.allclose(first, other, rtol=1e-4, atol=1e-4) for other in H0s[1:]):
-        fail_with(what, "h0_fixed_seed")
+    """H_0 drawn from N(0, 1), with its own value per sample, anew at every call: judged on every call read."""
+    for i, H0 in enumerate(H0s):
+        if np.allclose(H0, 0, atol=1e-3):
+            fail_with(what, "h0_zeros")
+        if len(H0) > 1 and np.allclose(H0, H0[0], rtol=1e-4, atol=1e-4):
+            fail_with(what, "h0_shared_across_batch")
+        if any(other.shape == H0.shape and np.allclose(H0, other, rtol=1e-4, atol=1e-4) for other in H0s[:i]):
+            fail_with(what, "h0_fixed_seed")
     try:
-        check_standard_normal(what, np.stack(H0s))
+        check_standard_normal(what, np.concatenate([H0.ravel() for H0 in H0s]))
     except AssertionError as exc:
         fail(f"{exc}; {explain(['h0_not_standard_normal'])}", "h0_not_standard_normal")
 
 
-def check_states(what, X, reading: Reading, W_in, W_rec, bias):
-    """The states follow H_t = tanh(X_t W_xh + H_(t-1) W_hh + b_h); a failure names the mistakes that explain it."""
+def small_sizes(part, name: str, dims: int, low: int = 2, high: int = 14) -> "tuple[int, ...]":
+    """`dims` different sizes in [low, high), from the run's secret seed: no fixed shape marks a sizes test,
+    and no two dimensions are equal (a transposed or swapped size always shows)."""
+    return tuple(int(k) for k in part.rng(name).choice(np.arange(low, high), dims, replace=False))
+
+
+def short_lengths(part, name: str, count: int = 3) -> "list[int]":
+    """Sequence lengths for the initial-state test's calls, from the run's secret seed: no length marks them
+    (and the lecture's run is read too), three steps or more so that H_0 reads back even from one buffer."""
+    return [int(n) for n in part.rng(name).integers(3, 9, count)]
+
+
+def check_states(what, X, reading: Reading, W_in, W_rec, bias, first_step: bool = True):
+    """The states follow H_t = tanh(X_t W_xh + H_(t-1) W_hh + b_h); a failure names the mistakes that explain it.
+    `first_step`: also that H_1 reads X_1 (left out where only the later steps matter)."""
     if reading.states is None:
         if reading.form:
             fail_with(what, *reading.form)
@@ -165,6 +182,34 @@ def check_states(what, X, reading: Reading, W_in, W_rec, bias):
     if reading.behaviour:
         fail_with(what, *reading.behaviour)
     check_recurrence(what, X, reading.states, W_in, W_rec, bias)
+    if first_step:
+        check_first_step_reads_x1(what, X, reading, W_in, W_rec, bias)
+
+
+FIRST_STEP_SAMPLES = 4000  # numbers in H_1 for the test below to judge
+
+
+def check_first_step_reads_x1(what, X, reading: Reading, W_in, W_rec, bias):
+    """H_1 = tanh(X_1 W_xh + H_0 W_hh + b_h) reads X_1: the H_0 read back from H_1 is uncorrelated with
+    D = X_1 W_xh W_hh^-1, unless H_1 was computed without X_1 (then it reads back as H_0 - D: slope -1).
+
+    The recurrence check starts at H_2, since H_0 is the student's own random draw; this closes H_1, on
+    the same ordinary calls (no input can be told apart). D's variance is 0.05 / c^2 >= 0.078 (rnn_params), so
+    with at least 4000 numbers the slope of a right H_1 is 0 within 0.057 (a standard deviation), and the
+    threshold of -0.3 is 5.3 of them (a false alarm below 1e-7 a call); an H_1 that takes X_1 at a weight w reads
+    back with a slope of w - 1, so any w below 0.7 is caught.
+    """
+    if reading.H0 is not None or reading.order != "right" or not reading.explained or X.shape[1] * W_in.shape[1] \
+            < FIRST_STEP_SAMPLES:
+        return  # H_0 in the output is checked by the recurrence itself; other orders are named mistakes
+    W_in64, W_back = W_in.astype(np.float64), inverse(W_rec)
+    H0 = initial_state(X, reading, W_in64, W_back, bias.astype(np.float64))
+    if H0 is None:
+        return
+    D = X[0].astype(np.float64) @ W_in64 @ W_back
+    slope = float((H0 * D).sum() / (D * D).sum())
+    if slope < -0.3:
+        fail_with(what, "first_step_ignores_x1", detail=f"H_1 não varia com X_1 (inclinação {slope:.2f}); ")
 
 
 def same_mistakes(lecture: Reading, X, reading: Reading, W_in, W_rec, bias) -> bool:
@@ -178,7 +223,7 @@ def same_mistakes(lecture: Reading, X, reading: Reading, W_in, W_rec, bias) -> b
 
 def check_init_shapes(part, shapes):
     """init_weights(d, h) returns float64 arrays of shapes(d, h), also for sizes other than the lecture's."""
-    for d, h in [(LECTURE["input"], LECTURE["hidden"]), (3, 7), (1, 1)]:
+    for d, h in [(LECTURE["input"], LECTURE["hidden"]), small_sizes(part, "init/shapes", 2), (1, 1)]:
         what = f"init_weights({d}, {h})"
         params, expected = part.call("init_weights", d, h), shapes(d, h)
         check_type(what, params, dict)
@@ -206,10 +251,20 @@ def matching_key(params, key):
     return next((k for k in params if k.lower().replace("_", "") == plain), key)
 
 
+def init_sizes(part) -> "list[tuple[int, int]]":
+    """The sizes of the random-draw test's calls, from the run's secret seed: twice the same (d, h), enough to
+    pool about 3 * 10^4 draws of W_xh, 2 * 10^4 of W_hh and a few hundred of b_h, then (1, h')."""
+    gen = part.rng("init/sizes")
+    d, h, h2 = int(gen.integers(150, 250)), int(gen.integers(100, 200)), int(gen.integers(100, 200))
+    return [(d, h), (d, h), (1, h2)]
+
+
 def check_init_normal(part, shapes):
-    """Every weight is drawn from N(0, 1), judged on many draws pooled over calls."""
+    """Every weight is drawn from N(0, 1), judged on many draws pooled over calls, and drawn anew at each call:
+    two calls of the same sizes must not return the same values (a seed fixed inside, or fixed numbers)."""
     pooled = {key: [] for key in shapes(1, 1)}
-    for d, h in [(200, 150), (1, 150)]:  # 3 * 10^4 draws of Wxh, 2 * 10^4 of Whh, 300 of bh
+    first = {}
+    for d, h in init_sizes(part):
         what = f"init_weights({d}, {h})"
         params = part.call("init_weights", d, h)
         check_type(what, params, dict)
@@ -220,7 +275,14 @@ def check_init_normal(part, shapes):
             # Any shape, up to the lecture's largest: values drawn right count even if their shape is wrong.
             value = params[matching_key(params, key)]
             count = value.size if isinstance(value, np.ndarray) and value.size <= LARGEST else int(np.prod(shape))
-            pooled[key].append(entry(what, params, matching_key(params, key), (count,)))
+            drawn = entry(what, params, matching_key(params, key), (count,))
+            if (d, h) in first and key in first[(d, h)]:
+                if np.array_equal(drawn, first[(d, h)][key]) and not np.all(drawn == 0):
+                    fail_with(f"{what}, chamada duas vezes", "init_not_random",
+                              detail=f"{key} saiu igual nas duas chamadas; ")
+                continue  # the second draw of the same sizes is compared, not pooled twice
+            first.setdefault((d, h), {})[key] = drawn
+            pooled[key].append(drawn)
     for key in pooled:
         what, values = f"init_weights(...)[{key!r}]", np.concatenate(pooled[key])
         if key == "bh" and np.all(values == 0):
@@ -264,9 +326,21 @@ def check_given_initial_state(what, X, reading: Reading, H0, W_in, W_rec, bias):
         x = X[-1] if reading.order == "input_shifted" else X[0]
         expected = reading.step(x.astype(np.float64) @ W_in, H0 @ W_rec, H0 @ W_rec.T, bias)
     rtol, atol = (LOOSE * t for t in tolerance(np.float32))  # whatever precision the student computed in
+    without_x1 = reading.step(np.zeros_like(x @ W_in), H0 @ W_rec, H0 @ W_rec.T, bias) if reading.order == "right" \
+        else None
+    if without_x1 is not None and np.allclose(H1, without_x1, rtol=rtol, atol=atol):
+        return  # from H0, without X_1: the recurrence's test names that mistake
     if not np.allclose(H1, expected, rtol=rtol, atol=atol):
         fail_with(f"{what}: H_1 a partir do H0 dado", "h0_argument_ignored",
                   detail=f"maior diferença {np.nan_to_num(np.abs(H1 - expected), nan=np.inf).max():.3g}; ")
+
+
+def check_arguments_kept(what, changed: "list[int]", names: "tuple[str, ...]"):
+    """The call left its arguments as it received them (the student's process says which it changed in place:
+    a claim, which can only cost)."""
+    if changed:
+        named = ", ".join(names[i] for i in changed if i < len(names))
+        fail_with(what, "argument_modified", detail=f"{named} mudou depois da chamada; ")
 
 
 def error_kind(error: Exception) -> str:

@@ -33,6 +33,10 @@ MISTAKES = {
                            "veja se algum passo converte para float32 ou passa por um tensor do PyTorch"),
     "not_standard_normal": Mistake("os valores não parecem sorteados de N(0, 1)",
                                    "confira a função de sorteio: normal, média 0, desvio-padrão 1, sem escala"),
+    "init_not_random": Mistake("duas chamadas com os mesmos tamanhos devolvem os mesmos valores: a semente está "
+                               "fixada dentro da função, ou os valores não são sorteados",
+                               "cada chamada deve sortear parâmetros novos; a docstring pede o sorteio sem fixar "
+                               "semente"),
     "zero_bias": Mistake("o viés b_h é todo zero",
                          "neste exercício o viés também é sorteado, como os pesos"),
     # the layers' arithmetic
@@ -45,6 +49,9 @@ MISTAKES = {
     "transposed_whh": Mistake("os estados seguem a recorrência com W_hh transposta",
                               "na convenção do notebook o estado anterior multiplica W_hh pela esquerda, "
                               "como X_t multiplica W_xh"),
+    "argument_modified": Mistake("a função altera no lugar um argumento que recebeu",
+                                 "quem chama ainda vai usar o que passou: calcule em arrays novos, sem +=, -= nem "
+                                 "atribuições dentro dos argumentos"),
     "sizes_from_globals": Mistake("com tamanhos diferentes dos da aula, o código falha ou devolve a forma errada: "
                                   "ele usa tamanhos fixos ou as variáveis globais do notebook (batch_size, "
                                   "hidden_size...)",
@@ -76,6 +83,9 @@ MISTAKES = {
     "low_precision": Mistake("os estados seguem a recorrência só com a precisão de float32: a conta foi feita "
                              "em float32 e convertida no fim?",
                              "faça a conta em float64, o dtype de X e de params"),
+    "first_step_ignores_x1": Mistake("o primeiro estado, H_1, não usa a primeira entrada X_1 como os outros passos "
+                                     "usam as suas (ele sai só de H_0, ou X_1 entra com outro peso)",
+                                     "o laço aplica o mesmo passo a todo X_t, o primeiro inclusive"),
     "h0_argument_ignored": Mistake("com um H0 dado, H_1 não parte dele",
                                    "quando H0 é passado, ele é o estado inicial"),
     # H_0
@@ -94,6 +104,8 @@ MISTAKES = {
     "cell_created_in_forward": Mistake("a célula é criada dentro do forward: pesos novos a cada chamada, que o "
                                        "treino nunca ajustaria",
                                        "crie a célula uma vez, no __init__"),
+    "cell_reinitialised": Mistake("os pesos da célula não são os que o PyTorch sorteia, U(-1/√h, 1/√h): o módulo "
+                                  "os reinicializa", "deixe a nn.RNNCell com a inicialização do próprio PyTorch"),
     "cell_config": Mistake("a célula não é a padrão (ReLU ou sem viés)",
                            "use nn.RNNCell com os valores padrão: tanh e com viés"),
     "graph_detached": Mistake("a saída não mantém o grafo do autograd (detach, torch.no_grad, NumPy ou um tensor "

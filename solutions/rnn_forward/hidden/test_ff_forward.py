@@ -6,10 +6,19 @@ nothing more there.
 """
 import numpy as np
 
-from autograder.authoring import StudentError, as_array, check_close, check_shape, check_type, is_float64, points
+from autograder.authoring import (
+    StudentError,
+    as_array,
+    check_close,
+    check_shape,
+    check_type,
+    fail,
+    is_float64,
+    points,
+)
 
 from .. import feedforward as reference
-from .common import LECTURE, error_kind, ff_params
+from .common import LECTURE, check_arguments_kept, error_kind, ff_params, small_sizes
 from .diagnosis import explain_output
 from .mistakes import RIGHT, fail_with
 
@@ -24,7 +33,9 @@ def run(part, gen, b, d, h):
 def lecture_run(part):
     """One run at the lecture's sizes, shared by the tests of its type and of its values."""
     sizes = LECTURE["batch"], LECTURE["input"], LECTURE["hidden"]
-    return part.once("lecture", lambda: run(part, part.rng("ff_forward/lecture"), *sizes))
+    lecture = part.once("lecture", lambda: run(part, part.rng("ff_forward/lecture"), *sizes))
+    part.once("lecture/changed", lambda: list(part.changed))  # what that call changed in place (a claim)
+    return lecture
 
 
 def explained(X, params, out) -> "tuple":
@@ -40,7 +51,7 @@ def check_values(what, X, params, out):
     check_close(what, out, reference.forward(X, params))
 
 
-@points(0.5, "devolve um np.ndarray float64 de forma (B, h)")
+@points(0.25, "devolve um np.ndarray float64 de forma (B, h)")
 def test_returns_float64_array_of_shape_b_h(part):
     _, _, out = lecture_run(part)
     check_type(WHAT, out, np.ndarray)
@@ -55,6 +66,19 @@ def test_values_match_the_reference(part):
     check_values(WHAT, X, params, out)
 
 
+@points(0.25, "não altera X nem params")
+def test_leaves_its_arguments_alone(part):
+    X, params, out = lecture_run(part)
+    try:
+        step = explained(X, params, out)[1]
+    except AssertionError:
+        step = RIGHT  # a mistake of form: the shape test names it, and costs it alone
+    if step is None:  # numbers no version of the layer gives: leaving the arguments alone counts only in a layer
+        fail(f"{WHAT}: a saída não é a de uma camada (veja os outros testes): não há uma chamada que faça a conta "
+             "em que conferir os argumentos")
+    check_arguments_kept(WHAT, part.once("lecture/changed", list), ("X", "params"))
+
+
 @points(0.5, "tira os tamanhos dos argumentos")
 def test_uses_sizes_from_its_arguments(part):
     X, params, out = lecture_run(part)
@@ -63,7 +87,8 @@ def test_uses_sizes_from_its_arguments(part):
     except AssertionError:
         lecture = None  # a wrong shape at the lecture's sizes: every size must then be right on its own
     gen = part.rng("ff_forward/sizes")
-    for b, d, h in [(3, 7, 5), (1, 1, 1), (17, 4, 33)]:
+    for b, d, h in [small_sizes(part, "ff_forward/sizes/a", 3), (1, 1, 1),
+                    small_sizes(part, "ff_forward/sizes/b", 3, 3, 40)]:
         what = f"forward com X de forma {(b, d)} e W_xh de forma {(d, h)}"
         try:
             X, params, out = run(part, gen, b, d, h)

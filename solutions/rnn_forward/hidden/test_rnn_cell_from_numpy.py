@@ -6,7 +6,9 @@ comparing each with tanh(x W_xh + h W_hh + b_h) computed from the parameters:
 transposed weights and biases that add up to b_h are what make them agree. A
 step that disagrees is explained by the wrong copies in mistakes.TRANSFERS.
 What the student's process says about the cell (its type and sizes) is a claim
-that can only cost.
+that can only cost; and the steps earn points only when the cell's own parameters,
+read back and put into nn.RNNCell's formula by the grader, give them too (a
+look-alike cell that computes in the NumPy layout has no such parameters).
 """
 import re
 
@@ -24,7 +26,7 @@ from autograder.authoring import (
     points,
 )
 
-from .common import error_kind, rnn_params, setting
+from .common import check_arguments_kept, error_kind, rnn_params, setting, small_sizes
 from .diagnosis import explain_transfer
 from .mistakes import fail_with
 
@@ -54,11 +56,17 @@ def step(part, params, x, H):
 @points(0.5, "devolve uma célula nn.RNNCell padrão com os tamanhos de params")
 def test_returns_a_standard_rnn_cell_of_the_params_sizes(part):
     gen = part.rng("from_numpy/cell")
-    d, h = (int(k) for k in gen.integers(2, 9, size=2))
+    d, h = small_sizes(part, "from_numpy/cell/sizes", 2, 2, 9)
     params = rnn_params(gen, d, h)
-    cells = cell(part, params, submodules="RNNCell").get("submodules")
+    report = cell(part, params, submodules="RNNCell")
+    changed = report.get("arguments_changed")
+    check_arguments_kept(WHAT, [int(i) for i in changed.items if isinstance(i, float) and i == 0]
+                         if isinstance(changed, SequenceValue) else [], ("params",))
+    cells = report.get("submodules")
     found = [c for c in cells.items if isinstance(c, dict)] if isinstance(cells, SequenceValue) else []
     wanted = {"input_size": d, "hidden_size": h, "nonlinearity": "tanh", "bias": True}
+    if len(found) == 1 and found[0].get("standard") != 1:
+        fail(f"{WHAT} deve devolver uma célula nn.RNNCell({d}, {h}) padrão; a devolvida tem um forward próprio")
     if len(found) != 1 or any(found[0].get(k) != v for k, v in wanted.items()):
         shown = ", ".join(f"nn.RNNCell({', '.join(setting(c.get(k)) for k in wanted)})" for c in found[:3])
         fail(f"{WHAT} deve devolver uma célula nn.RNNCell({d}, {h}) padrão (tanh, com viés); "
@@ -69,13 +77,33 @@ def test_returns_a_standard_rnn_cell_of_the_params_sizes(part):
     check_dtype(WHAT, as_array(WHAT, out, (2, h)), "float32")
 
 
+def cell_parameters(part, params, d, h) -> dict:
+    """The parameters of the nn.RNNCell built from `params`, as arrays, for the grader's own formula."""
+    report = cell(part, params, submodules="RNNCell", parameters=True).get("parameters")
+    found = [p for p in report.items if isinstance(p, dict)] if isinstance(report, SequenceValue) else []
+    if len(found) != 1:
+        fail(f"{WHAT}: o valor devolvido não é uma nn.RNNCell, então os passos não podem ser conferidos com os "
+             "parâmetros dela")
+    shapes = {"weight_ih": (h, d), "weight_hh": (h, h), "bias_ih": (h,), "bias_hh": (h,)}
+    return {name: as_array(f"{WHAT}.{name}", found[0].get(name), shape).astype(np.float64)
+            for name, shape in shapes.items()}
+
+
+def torch_step(weights: dict, x, H):
+    """nn.RNNCell's step, computed by the grader from the cell's parameters."""
+    return np.tanh(x @ weights["weight_ih"].T + weights["bias_ih"] + H @ weights["weight_hh"].T + weights["bias_hh"])
+
+
 @points(1.5, "reproduz a camada da Parte 2 passo a passo (pesos transpostos, vieses somando b_h)")
 def test_steps_match_part_2(part):
     gen = part.rng("from_numpy/steps")
-    for b, d, h in [(6, 5, 8), (1, 2, 7)]:  # D != h: a matrix copied as it is cannot pass for its transpose
+    # D != h: a matrix copied as it is cannot pass for its transpose
+    # Sizes from the run's seed, b * h at least 30 numbers a step for the diagnosis to read.
+    for b, d, h in [small_sizes(part, "from_numpy/steps/a", 3, 6, 16),
+                    (1, *small_sizes(part, "from_numpy/steps/b", 2))]:
         params, H = rnn_params(gen, d, h), gen.standard_normal((b, h))
-        taken = []
-        for t in range(1, STEPS + 1):
+        taken, wrong = [], None
+        for t in range(1, STEPS + 1):  # every step is taken: parameters never copied show best over all
             x = gen.standard_normal((b, d))
             out = as_array(WHAT, step(part, params, x, H), (b, h))
             taken.append((x, H, out))
@@ -83,8 +111,20 @@ def test_steps_match_part_2(part):
             try:
                 check_close(f"{WHAT}: o passo {t} a partir do estado anterior da célula", out, expected)
             except AssertionError as exc:
-                codes = explain_transfer(taken, params)
-                if codes:
-                    fail_with(f"{WHAT}: o passo {t}", *codes)
-                raise exc
+                wrong = wrong or (t, exc)
             H = out.astype(np.float64)  # the next step starts where the cell left off
+        if wrong:  # each step builds a new cell: what PyTorch drew differs from one to the next
+            codes = explain_transfer(taken[:wrong[0]], params) or explain_transfer(taken, params)
+            if codes:
+                fail_with(f"{WHAT}: o passo {wrong[0]}", *codes)
+            raise wrong[1]
+        # The cell's outputs agree with Part 2; so must its parameters, in nn.RNNCell's own formula.
+        weights = cell_parameters(part, params, d, h)
+        for t, (x, H_prev, _) in enumerate(taken, 1):
+            expected = np.tanh(x @ params["Wxh"] + H_prev @ params["Whh"] + params["bh"])
+            try:
+                check_close(f"{WHAT}: o passo {t} calculado pelo corretor com os parâmetros da célula",
+                            torch_step(weights, x, H_prev).astype(np.float32), expected)
+            except AssertionError:
+                fail(f"{WHAT}: a célula devolve os passos certos, mas os parâmetros dela não os dão na fórmula "
+                     "da nn.RNNCell: o forward não calcula com weight_ih, weight_hh, bias_ih e bias_hh")

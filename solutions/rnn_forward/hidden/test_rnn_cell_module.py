@@ -36,6 +36,8 @@ from .common import (
     rnn_params,
     same_mistakes,
     setting,
+    short_lengths,
+    small_sizes,
     takes_no_initial_state,
 )
 from .diagnosis import diagnose
@@ -64,7 +66,7 @@ def cell_weights(gen, d, h):
 def cell_report(part) -> dict:
     """What the module says it holds, at the lecture's sizes (a claim: it can only cost)."""
     d, h, b = LECTURE["input"], LECTURE["hidden"], LECTURE["batch"]
-    return part.once("cells", lambda: part.module("RNN", (d, h, b), submodules="RNNCell"))
+    return part.once("cells", lambda: part.module("RNN", (d, h, b), submodules="RNNCell", parameters=True))
 
 
 def reported(report: dict, key: str) -> list:
@@ -193,6 +195,17 @@ def test_holds_an_rnn_cell(part):
         shown += ", ..." if len(found) > 3 else ""
         fail(f"{what} deve guardar uma célula nn.RNNCell({d}, {h}) (tanh, com viés) como atributo; "
                     f"encontradas: {shown}")
+    # Initialised by PyTorch: every parameter of the cell in U(-1/sqrt(h), 1/sqrt(h)).
+    report = cell_report(part).get("parameters")
+    weights = [p for p in report.items if isinstance(p, dict)] if isinstance(report, SequenceValue) else []
+    bound = (1 + 1e-6) / np.sqrt(h)
+    if weights and any(isinstance(w, np.ndarray) and w.size and not np.all(np.abs(w) <= bound)
+                       for cell in weights for w in cell.values()):
+        fail_with(what, "cell_reinitialised")
+    # ... and spread over that interval as a uniform draw is (zeros or a narrow draw are another initialisation)
+    large = [w for cell in weights for w in cell.values() if isinstance(w, np.ndarray) and w.size >= 10_000]
+    if any(not 0.9 < np.std(w) * np.sqrt(3 * h) < 1.1 for w in large):
+        fail_with(what, "cell_reinitialised")
     # The claim above earns nothing alone: the cell's weights must drive the output.
     gen = part.rng("module/holds")
     X, used, result = small_run(part, "cpu", gen, 4)
@@ -270,29 +283,35 @@ def test_keeps_the_autograd_graph(part, torch_device):
     if not tensors or not all(t.requires_grad for t in tensors) or gradient_of_x(result) is None:
         fail_with(WHAT, "graph_detached")
     if reading.states is None or "last_state_only" not in reading.form:
-        check_states(WHAT, X, reading, *used)  # the gradient below is the recurrence's
+        check_states(WHAT, X, reading, *used, first_step=False)  # the gradient below is the recurrence's
     H = reading.states.astype(np.float64)
     W_in, W_rec, _ = (w.astype(np.float64) for w in used)
     try:
+        # From X_2 on: how H_1 takes X_1 is the recurrence's test (the first step's own check).
+        expected = input_gradient(G.astype(np.float64), H, W_in, W_rec)
+        received = as_array(WHAT, gradient_of_x(result), expected.shape)
         check_close("gradiente de sum(G * saída) em relação a X (G: um tensor aleatório do corretor)",
-                    gradient_of_x(result), input_gradient(G.astype(np.float64), H, W_in, W_rec))
+                    received[1:], expected[1:])
     except AssertionError as exc:  # right states, wrong gradient: the graph is cut somewhere on the way
         fail(f"{exc}; {explain(['graph_detached'])}", "graph_detached")
 
 
 @points(0.25, "parte de um H_0 novo, sorteado de N(0, 1), ou do H0 dado")
 def test_initial_state(part, torch_device):
+    # H_0 is read back from the lecture's run and from runs of lengths drawn from the seed: no call is a probe.
+    X, used, result = lecture_run(part, torch_device)
+    H0s = [initial_states(WHAT, X, read(part, X, used, result), *used, required=False)]
     gen = part.rng("module/h0")
-    H0s = []
-    for _ in range(3):  # three steps are enough to read H_0 back, even from one buffer stored thrice
-        X, used, result = small_run(part, torch_device, gen, 3)
+    for n in short_lengths(part, f"module/h0/lengths/{torch_device}"):
+        X, used, result = small_run(part, torch_device, gen, n)
         H0s.append(initial_states(WHAT, X, read(part, X, used, result), *used))
+    H0s = [H0 for H0 in H0s if H0 is not None]
     check_initial_states(WHAT, H0s)
     # Given the optional H0 (as nn.RNN takes one), H_1 starts from it; the lecture's signature has none.
     what = "RNN(...)(X, H0)"
-    H0 = gen.standard_normal(H0s[0].shape).astype(np.float32)
+    H0 = gen.standard_normal(H0s[-1].shape).astype(np.float32)
     try:
-        X, used, result = small_run(part, torch_device, gen, 3, what=what, H0=H0)
+        X, used, result = small_run(part, torch_device, gen, len(X), what=what, H0=H0)
     except StudentError as exc:
         if takes_no_initial_state(exc):
             return
@@ -306,7 +325,9 @@ def test_uses_sizes_from_its_input(part, torch_device):
     gen = part.rng("module/sizes")
     # The batch of X differs from the constructor's batch_size in some runs: H_0 must follow X.
     broken = []
-    for n, b, d, h, batch_size in [(7, 3, 5, 4, 10), (1, 1, 1, 1, 1), (4, 12, 3, 6, 2), (5, 4, 3, 7, 4)]:
+    same = small_sizes(part, "module/sizes/same", 4)  # batch_size == B here; in the two others it differs
+    for n, b, d, h, batch_size in [small_sizes(part, "module/sizes/a", 5), (1, 1, 1, 1, 1),
+                                   small_sizes(part, "module/sizes/b", 5), (*same, same[1])]:
         what = f"RNN({d}, {h}, {batch_size}) com X de forma {(n, b, d)}"
         try:
             X, used, result = run(part, torch_device, gen, n, b, d, h, batch_size=batch_size, what=what)
@@ -328,6 +349,38 @@ def test_uses_sizes_from_its_input(part, torch_device):
         fail_with(what, "sizes_from_constructor", detail=detail)
 
 
+# What PyTorch says when forward needs X's numbers, which a tensor on 'meta' does not have.
+READS_VALUES = r"item\(\) cannot be called on meta|data-independent implementation"
+READS_VALUES_NOTE = ("o forward lê os números de X (um teste de NaN, um valor impresso...), que o device 'meta' "
+                     "não tem; sem GPU neste corretor, o device foi conferido com X na CPU e o device padrão "
+                     "do PyTorch e o global `device` valendo 'meta': um tensor criado longe de X aparece assim, "
+                     "mas um device fixo escrito no código ('cpu') só aparece num corretor com CUDA")
+
+
+def check_device_reading_values(part, gen):
+    """The device of a module that needs X's numbers: X on CUDA where the grader has it, else on the CPU, with
+    the notebook's device global and torch's default device both 'meta' while forward runs (the decoy): a
+    tensor made on the default or the global device then meets X's and fails, as it would on another device."""
+    n, b, d, h = SIZES
+    device = "cuda" if "cuda" in part.devices else "cpu"
+    X = gen.standard_normal((n, b, d)).astype(np.float32)
+    weights, used = cell_weights(gen, d, h)
+    try:
+        result = part.module("RNN", (d, h, b), device=device, inputs=[X], load={"type": "RNNCell", "weights": weights},
+                             device_global=DEVICE_GLOBAL, decoy="meta")
+    except StudentError as exc:
+        fail_with(WHAT, "device_fixed", detail=f"com X em {device} e o device padrão e o global `device` valendo "
+                                               "'meta' (um device do PyTorch que só guarda formas, sem dados), o "
+                                               f"código lançou {error_kind(exc)}; ")
+    elsewhere = sorted({t.device for t in tensors_in(result.get("output")) if t.device.split(":")[0] != device})
+    if elsewhere:
+        fail_with(WHAT, "device_fixed", detail=f"com X em {device}, a saída ficou em {', '.join(elsewhere)}; ")
+    if not read(part, X, used, result).explained:
+        fail(f"{WHAT}: com X em {device}, a saída não é a pilha de estados da recorrência")
+    if device == "cpu":
+        part.note(READS_VALUES_NOTE)
+
+
 @points(0.5, "segue o device da entrada")
 def test_follows_the_device_of_its_input(part):
     # The meta device computes nothing but refuses tensors made on another
@@ -338,6 +391,8 @@ def test_follows_the_device_of_its_input(part):
     try:
         result = part.module("RNN", (d, h, b), device="meta", shapes=[[n, b, d]])
     except StudentError as exc:
+        if re.search(READS_VALUES, str(exc)):
+            return check_device_reading_values(part, gen)
         named_error(part, exc, WHAT, on_meta=True)
     out = result.get("output")
     tensors = tensors_in(out)
