@@ -4,12 +4,15 @@
 
 DIR/index.html stands alone (styles, script and figures inline; nothing is
 fetched): when and how the class was graded, the submissions that need a look
-first, the score distribution (total and per part), every test's pass rate,
+first (and those the grader flagged: graded as usual, with its findings), the
+score distribution (total and per part), every test's pass rate,
 the most frequent mistakes (diagnosis codes, with what each means to a
 student) and who made them, and a sortable table of students, each linked to
 the messages they got. DIR/<figure>.png are the same figures, for slides and
 e-mail. Everything a student wrote (names, messages) is escaped by the
-template: the page never runs student text.
+template, and every value it prints is first cleaned of control and invisible
+characters (render.clean, as in the terminal and report.csv): the page never
+runs student text, nor lets a bidi override make it read as other text.
 """
 import base64
 import io
@@ -20,8 +23,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 
-from autograder.render import diagnoses
+from autograder.render import clean, diagnoses
 from autograder.results import STATUS_WORDS, Report, Status
 
 if TYPE_CHECKING:
@@ -45,6 +49,9 @@ class ClassSummary:
     # (student index, student, why), grader failures first
     review: "list[tuple[int, str, str]]" = field(default_factory=list)
     uncounted: int = 0  # submissions left out of the figures: the grader failed on them
+    # (student index, student, findings) of the rows the grader flagged (SubmissionResult.flags): graded as any
+    # other, counted in the figures, never grader failures
+    flagged: "list[tuple[int, str, list[str]]]" = field(default_factory=list)
 
 
 def grade_ids(report: Report) -> "list[str]":
@@ -91,6 +98,7 @@ def summarize(report: Report) -> ClassSummary:
         mistakes=sorted(who.items(), key=lambda item: (-len(item[1]), item[0])),
         review=[entry[1:] for entry in sorted(review)],
         uncounted=len(rows) - len(counted),
+        flagged=[(index, row.student, list(row.flags)) for index, row in enumerate(rows) if row.flags],
     )
 
 
@@ -156,9 +164,17 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-# The page's template: student text is escaped (autoescape), every figure is inline.
-PAGE = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True).get_template(
-    "class_report.html")
+def shown(value: object) -> object:
+    """What the page prints of `value` (Jinja's finalize: every {{ }} passes here, before it is escaped): text
+    without control and invisible characters (render.clean; line breaks and tabs are kept, HTML folds them)."""
+    if isinstance(value, Markup):  # already escaped (a |join of escaped items): cleaning adds no markup
+        return Markup(clean(value, keep="\n\t"))
+    return clean(value, keep="\n\t") if isinstance(value, str) else value
+
+
+# The page's template: student text is cleaned (shown) and escaped (autoescape), every figure is inline.
+PAGE = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
+                   finalize=shown).get_template("class_report.html")
 
 
 def render_page(report: Report, summary: ClassSummary, images: "dict[str, bytes]") -> str:
@@ -170,6 +186,7 @@ def render_page(report: Report, summary: ClassSummary, images: "dict[str, bytes]
         codes=[diagnoses(row) for row in rows],
         mean=float(np.mean(totals)) if totals else 0.0, median=float(np.median(totals)) if totals else 0.0,
         full=sum(t == summary.max_score for t in totals), zero=sum(t == 0 for t in totals),
+        looks=len({entry[0] for entry in summary.review} | {entry[0] for entry in summary.flagged}),
     )
 
 

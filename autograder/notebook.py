@@ -1,9 +1,19 @@
 """Read a submitted notebook safely and find what each part runs, without running it.
 
 The file must be a regular file (no symlink, FIFO or device) of at most
-MAX_NOTEBOOK_BYTES; a code cell may hold at most MAX_CELL_BYTES. Cells become
-Python exactly as IPython makes them (magics and shell escapes turn into
-`get_ipython()` calls, which the student's process answers harmlessly).
+MAX_NOTEBOOK_BYTES, refused from its size before a byte is read. Outputs are
+never needed: they are dropped before anything else, and the notebook without
+them (sources and metadata) may hold at most MAX_STRIPPED_BYTES; a code cell
+at most MAX_CELL_BYTES. Cells become Python exactly as IPython makes them
+(magics and shell escapes turn into `get_ipython()` calls, which the
+student's process answers harmlessly), for cells of at most MAX_ESCAPES
+transformations and notebooks of at most MAX_TRANSFORM_BYTES of them.
+
+Everything computed from the student's bytes (the JSON, IPython's
+transformation, the AST) is computed in a child process forked for it, under
+PARSE_CPU_SECONDS of CPU and PARSE_MEMORY_BYTES of memory: a notebook built
+to make that work unbounded costs its row an error that names the file, never
+a grader failure or a hang. The child hands back plain data only.
 
 What a part runs is what a Jupyter kernel would have run when it reaches the
 part's graded cell, top to bottom: the assignment's setup cells (the locked
@@ -24,14 +34,19 @@ Rules, each written in the report's notes when it applies:
 """
 import ast
 import functools
+import gc
 import json
 import os
 import re
+import signal
 import stat
 import sys
+import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from autograder.errors import Refused
 
@@ -40,11 +55,17 @@ if TYPE_CHECKING:
 
     from autograder.assignment import Assignment, Part
 
-MAX_NOTEBOOK_BYTES = 20 * 2**20  # a notebook with its outputs and figures; ours is 40 KB
+MAX_NOTEBOOK_BYTES = 256 * 2**20  # the file, outputs and figures included: refused from its size (ours is 40 KB)
+MAX_STRIPPED_BYTES = 20 * 2**20  # the notebook without its outputs and attachments: its sources and metadata
 MAX_CELL_BYTES = 256 * 2**10  # a code cell; the reference's longest is 1.5 KB
 MAX_CELLS = 5000  # the assignment's notebook has 40
 MAX_CONTEXT_BYTES = 2**20  # the student's other cells that a part runs, in all
 MAX_STUDENT_CODE_BYTES = 2**20  # the student's own code cells read at all; the reference has 5 KB
+# Reading one notebook (its JSON, IPython's transformation, the AST), in the child forked for it: an honest
+# notebook takes a few milliseconds; a 64 MiB file (a 50 MB figure) 0.15 s; a 255 MiB one 0.6 s and 600 MiB.
+PARSE_CPU_SECONDS = 10
+PARSE_MEMORY_BYTES = 2**30  # address space the child may add to what it shares with the grader
+PARSE_WALL_SECONDS = 3 * PARSE_CPU_SECONDS  # the same work on a machine busy grading
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
 
 
@@ -86,38 +107,84 @@ class Submission:
     notes: "list[str]" = field(default_factory=list)
     error: "str | None" = None  # set when nothing can be graded
     refused: "dict[str, str]" = field(default_factory=dict)  # grade_id -> why its cell cannot be graded
+    # The notebook the student's process finds beside it, when it is not the file itself: the file without its
+    # outputs, for a file over MAX_STRIPPED_BYTES (as the student's process is sent no more than that).
+    beside: "bytes | None" = None
 
 
-MAX_ESCAPES = 20  # magic, shell and help lines IPython transforms in one cell; honest cells have a few
-ESCAPE_LINE = re.compile(r"^\s*[%!]|\?\s*$", re.M)
+MAX_ESCAPES = 20  # transformations IPython makes in one cell (magics, shell escapes, help...); honest cells make a few
+MAX_TRANSFORM_BYTES = 512 * 2**10  # what IPython re-reads in one notebook: a cell's size, once per transformation
+# Where IPython's token transformations can start (a superset, checked by a test against IPython): a line that
+# starts with an escape (%, !, ?, ",", ";", "/"), "=" then "%" or "!" (x = %time f(), y = !ls), any "?" (help).
+# A cell with none of these is what IPython's cleanup makes of it, without a tokenizer pass.
+MAYBE_ESCAPE = re.compile(r"\?|^[^\S\n]*[%!,;/]|=[^\S\n]*[%!]", re.M)
+# What looks like IPython's special syntax, counted: a cell with more than MAX_ESCAPES is not transformed at all.
+ESCAPE_LIKE = re.compile(r"^[^\S\n]*[%!?,;/]|=[^\S\n]*[%!]|\?[^\S\n]*$", re.M)
 # Cell magics whose body is ordinary code that runs: IPython hands the body back to itself.
-RUNS_BODY = re.compile(r"\A%%(time|timeit|prun|capture)\b([^\n]*)\n?")
+RUNS_BODY = re.compile(r"%%(time|timeit|prun|capture)\b([^\n]*)\n?")
 
 
-def python_source(cell_source: str) -> str:
+@dataclass
+class Work:
+    """What IPython's transformation may still re-read for one notebook, in bytes (MAX_TRANSFORM_BYTES)."""
+
+    left: int = MAX_TRANSFORM_BYTES
+
+
+def python_source(cell_source: str, work: "Work | None" = None) -> str:
     """The cell as the Python that IPython runs for it (magics become get_ipython() calls).
 
-    IPython re-reads the whole cell once per magic or shell line, so a cell with
-    more than MAX_ESCAPES of them is left as it is (Python then reports it as
-    wrong): a student's text never buys unbounded work in the grader.
+    IPython re-reads the whole cell once per transformation (per magic, shell,
+    help or autocall line), so a student's text never buys unbounded work: a
+    cell with more than MAX_ESCAPES lines that look like IPython's syntax, or
+    that needs more transformations than that, or more re-reading than `work`
+    has left (the notebook's MAX_TRANSFORM_BYTES), is not transformed (Python
+    then reports its magics as wrong). Every other cell is exactly IPython's.
     """
+    prefix: "list[str]" = []
+    suffix: "list[str]" = []
+    at = 0
+    while body := RUNS_BODY.match(cell_source, at):  # %%time and friends: their body is a cell of its own
+        name, line = body.group(1), body.group(2).strip()
+        if name == "timeit":  # %%timeit [-n N -r R] [setup]: the setup runs first
+            prefix.append(re.sub(r"^(-\w+\s*\d*\s*)*", "", line) + "\n")
+        elif name == "capture" and line.split() and line.split()[-1].isidentifier():
+            suffix.insert(0, f"\n{line.split()[-1]} = get_ipython().captured()")
+        at = body.end()  # (a loop, not a recursion: 30 000 nested %%time are a cell like any other)
+    return "".join(prefix) + _ipython(cell_source[at:] if at else cell_source, work or Work()) + "".join(suffix)
+
+
+def _ipython(cell: str, work: Work) -> str:
+    """TransformerManager().transform_cell(cell), step by step as it does it, but with at most MAX_ESCAPES
+    token transformations, each paid for from `work` (IPython allows 500, each a tokenizer pass over the whole
+    cell); past that, the cell as IPython's cleanup leaves it (one pass each: prompts, indentation), not
+    transformed; when IPython gives up on the cell (as transform_cell would raise), the cell itself."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    body = RUNS_BODY.match(cell_source)
-    if body:  # %%time and friends: their body is a cell of its own, transformed the same way
-        name, line = body.group(1), body.group(2).strip()
-        inner = python_source(cell_source[body.end():])
-        if name == "timeit":  # %%timeit [-n N -r R] [setup]: the setup runs first
-            inner = re.sub(r"^(-\w+\s*\d*\s*)*", "", line) + "\n" + inner
-        elif name == "capture" and line.split() and line.split()[-1].isidentifier():
-            inner += f"\n{line.split()[-1]} = get_ipython().captured()"
-        return inner
-    if len(ESCAPE_LINE.findall(cell_source)) > MAX_ESCAPES:
-        return cell_source
+    manager = TransformerManager()
+    # (IPython's annotations say list[object]; each is a function of the cell's lines)
+    steps = cast("list[Callable[[list[str]], list[str]]]", [*manager.cleanup_transforms, *manager.line_transforms])
     try:
-        return TransformerManager().transform_cell(cell_source)
-    except Exception:  # IPython gave up on it (tokenizer errors, ...): Python will report what is wrong
-        return cell_source
+        lines = (cell if cell.endswith("\n") else cell + "\n").splitlines(keepends=True)
+        for transform in steps:  # one pass each
+            lines = transform(lines)
+    except Exception:  # IPython gave up on it: Python will report what is wrong
+        return cell
+    cleaned, text = "".join(lines), "\n".join(lines)
+    if not MAYBE_ESCAPE.search(text) or len(ESCAPE_LIKE.findall(text)) > MAX_ESCAPES:
+        return cleaned  # nothing IPython would transform, or more than it is asked to
+    size = len(cleaned.encode("utf-8", "surrogatepass"))
+    try:
+        for _ in range(MAX_ESCAPES + 1):
+            if work.left < size:
+                break
+            work.left -= size
+            changed, lines = manager.do_one_token_transform(lines)
+            if not changed:
+                return "".join(lines)
+    except Exception:  # (a tokenizer error, ...: where IPython's transform_cell raises)
+        return cell
+    return cleaned
 
 
 def _parse(source: str) -> "ast.Module | None":
@@ -240,77 +307,265 @@ def template(assignment: "Assignment") -> Template:
 def load_submission(assignment: "Assignment", path: "str | Path", student: "str | None" = None,
                     data: "bytes | None" = None) -> Submission:
     """What each part of `assignment` runs from the notebook at `path` (its bytes, if already read safely, in
-    `data`)."""
+    `data`). The bytes are parsed in a child process, under the reading budget (in_child)."""
     path = Path(path)
-    part_ids = [p.grade_id for p in assignment.parts]  # a list: a malformed grade_id (a dict, say) is not in it
     sub = Submission(student=student or path.stem, path=path)
     try:
-        text = (read_regular_file(path) if data is None else data).decode("utf-8")
-        nb = _read_notebook(text)
+        data = read_regular_file(path) if data is None else data
     except Refused as exc:
         sub.error = str(exc)
         return sub
+    tpl = template(assignment)  # here, once: the child inherits it, and the imports of nbformat and IPython
+    got = in_child(lambda: _encode(*_read_cells(assignment, tpl, path, data)))
+    if isinstance(got, str):
+        sub.error = f"{path}: entrega recusada, {got}"
+        return sub
+    head, _, rest = got.partition(b"\n")
+    found = json.loads(head)
+    sub.notes, sub.error, sub.refused = found["notes"], found["error"], found["refused"]
+    sub.beside = rest if found["beside"] else None
+    python, text = found["python"], found["text"]
+    for gid, (answer, before, after) in found["cells"].items():
+        sub.cells[gid] = Answer(python[answer], tuple(python[i] for i in before), tuple(python[i] for i in after),
+                                text[str(answer)])
+    return sub
+
+
+def _encode(found: "dict[str, Any]", beside: "bytes | None") -> bytes:
+    """What the reading child hands back: a line of JSON (ASCII: a lone surrogate travels as its escape),
+    then the copy of the notebook for the student's process, if any."""
+    return json.dumps({**found, "beside": beside is not None}).encode() + b"\n" + (beside or b"")
+
+
+def _without_outputs(nb: object) -> None:
+    """Empty every cell's outputs and drop its attachments, in place: in any nbformat version, in any JSON."""
+    if not isinstance(nb, dict):
+        return
+    worksheets = nb.get("worksheets")  # nbformat 3 and older
+    groups = [nb.get("cells"), *(w.get("cells") for w in worksheets if isinstance(w, dict))] \
+        if isinstance(worksheets, list) else [nb.get("cells")]
+    for cells in groups:
+        for cell in cells if isinstance(cells, list) else []:
+            if isinstance(cell, dict):
+                if "outputs" in cell:
+                    cell["outputs"] = []
+                cell.pop("attachments", None)
+
+
+def _encodable(source: str) -> str:
+    """`source` as UTF-8 can hold it: a lone surrogate (JSON's "\\ud800", which no file's bytes can carry) becomes
+    its escape, which means the same inside a string literal and is a syntax error elsewhere, as it was."""
+    try:
+        source.encode("utf-8")
+        return source
+    except UnicodeEncodeError:
+        return source.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _read_cells(assignment: "Assignment", tpl: Template, path: Path,
+                data: bytes) -> "tuple[dict[str, Any], bytes | None]":
+    """What load_submission needs of the notebook `data`, as plain data (run in the reading child): the Python
+    of every code cell, what each part runs (indices into it), the notes; and the notebook without its outputs
+    when the student's process must get that instead of the file."""
+    part_ids = [p.grade_id for p in assignment.parts]  # a list: a malformed grade_id (a dict, say) is not in it
+    found: "dict[str, Any]" = {"notes": [], "error": None, "refused": {}, "python": [], "text": {}, "cells": {}}
+    notes, refused = found["notes"], found["refused"]
+
+    def error(message: str) -> "tuple[dict[str, Any], None]":
+        found["error"] = message
+        return found, None
+
+    beside = None
+    try:
+        raw = json.loads(data.decode("utf-8"))
+        _without_outputs(raw)  # never needed, never parsed further, never counted
+        if len(data) > MAX_STRIPPED_BYTES:  # the file is too large to go to the student's process: this goes
+            beside = json.dumps(raw, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8", "backslashreplace")
+            if len(beside) > MAX_STRIPPED_BYTES:
+                return error(f"{path}: entrega recusada, {len(beside) / 2**20:.1f} MiB sem as saídas (o limite é "
+                             f"{MAX_STRIPPED_BYTES // 2**20} MiB)")
+        nb = _read_notebook(json.dumps(raw))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        sub.error = f"{path}: não é um notebook (JSON inválido: {str(exc)[:200]})"
-        return sub
+        return error(f"{path}: não é um notebook (JSON inválido: {str(exc)[:200]})")
+    except MemoryError:
+        raise
     except Exception as exc:  # nbformat raises many kinds on a non-notebook JSON
-        sub.error = f"{path}: não é um notebook ({type(exc).__name__}: {str(exc)[:200]})"
-        return sub
+        return error(f"{path}: não é um notebook ({type(exc).__name__}: {str(exc)[:200]})")
     cells = nb.get("cells", [])
+    if not isinstance(cells, list):
+        return error(f"{path}: não é um notebook (cells não é uma lista)")
     if len(cells) > MAX_CELLS:
-        sub.error = f"{path}: entrega recusada, {len(cells)} células (o limite é {MAX_CELLS})"
-        return sub
-    tpl = template(assignment)
-    code = [c for c in cells if c.get("cell_type") == "code" and isinstance(c.get("source"), str)]
+        return error(f"{path}: entrega recusada, {len(cells)} células (o limite é {MAX_CELLS})")
+    code = [c for c in cells
+            if isinstance(c, dict) and c.get("cell_type") == "code" and isinstance(c.get("source"), str)]
     for cell in code:
-        if len(cell.source.encode()) > MAX_CELL_BYTES:
+        cell["source"] = _encodable(cell["source"])
+        if len(cell["source"].encode()) > MAX_CELL_BYTES:
             grade_id = nbgrader_meta(cell).get("grade_id")
             if grade_id in part_ids:
-                sub.refused[grade_id] = f"célula grande demais ({len(cell.source) // 1024} KiB; o limite é " \
-                                        f"{MAX_CELL_BYTES // 1024} KiB)"
-            cell.source = ""  # never parsed, never run
+                refused[grade_id] = f"célula grande demais ({len(cell['source']) // 1024} KiB; o limite é " \
+                                    f"{MAX_CELL_BYTES // 1024} KiB)"
+            cell["source"] = ""  # never parsed, never run
     metas = [nbgrader_meta(c) for c in code]
+    keys = [_key(c["source"]) for c in code]
     # The student's cells: what the kernel runs of theirs. Locked cells are the assignment's.
-    own = [not (m.get("locked") or m.get("grade")) and (m.get("solution") or _key(c.source) not in tpl.locked)
-           for c, m in zip(code, metas, strict=True)]
-    python, budget = [], MAX_STUDENT_CODE_BYTES
+    own = [not (m.get("locked") or m.get("grade")) and bool(m.get("solution") or key not in tpl.locked)
+           for key, m in zip(keys, metas, strict=True)]
+    python: "list[str]" = found["python"]
+    budget, work = MAX_STUDENT_CODE_BYTES, Work()
     for cell, mine in zip(code, own, strict=True):
-        budget -= len(cell.source) if mine else 0
-        python.append(python_source(cell.source) if mine and budget >= 0 else "")
+        budget -= len(cell["source"]) if mine else 0
+        python.append(python_source(cell["source"], work) if mine and budget >= 0 else "")
     if budget < 0:
-        sub.notes.append(f"mais de {MAX_STUDENT_CODE_BYTES // 2**20} MiB de código nas suas células; "
-                         "as que passam disso foram ignoradas")
+        notes.append(f"mais de {MAX_STUDENT_CODE_BYTES // 2**20} MiB de código nas suas células; "
+                     "as que passam disso foram ignoradas")
+    sizes = [len(source.encode()) for source in python]
     # Which parts each cell could answer, when metadata is lost: every cell is parsed once.
     tagged_ids = {m.get("grade_id") for m, mine in zip(metas, own, strict=True) if mine and m.get("solution")}
     guesses = [guess_parts(assignment.parts, src) if mine and src and not set(part_ids) <= tagged_ids else []
                for src, mine in zip(python, own, strict=True)]
     for part in assignment.parts:
         gid = part.grade_id
-        if gid in sub.refused:
-            sub.notes.append(f"{gid}: {sub.refused[gid]}")
+        if gid in refused:
+            notes.append(f"{gid}: {refused[gid]}")
             continue
-        graded = [i for i, (c, m) in enumerate(zip(code, metas, strict=True))
-                  if m.get("grade_id") == part.test_grade_id or _key(c.source) == tpl.graded.get(gid)]
+        graded = [i for i, (key, m) in enumerate(zip(keys, metas, strict=True))
+                  if m.get("grade_id") == part.test_grade_id or key == tpl.graded.get(gid)]
         cutoff = graded[0] if graded else len(code)
         tagged = [i for i, m in enumerate(metas) if m.get("solution") and m.get("grade_id") == gid and own[i]]
         if len(tagged) > 1:
-            sub.notes.append(f"{gid}: {len(tagged)} células com esse grade_id; vale a última acima da célula de "
-                             "nota, como ao rodar o notebook de cima para baixo")
+            notes.append(f"{gid}: {len(tagged)} células com esse grade_id; vale a última acima da célula de "
+                         "nota, como ao rodar o notebook de cima para baixo")
         candidates = tagged
         if not tagged:
             candidates = [i for i, guessed in enumerate(guesses) if gid in guessed]
             if candidates:
-                sub.notes.append(f"{gid}: célula sem metadados do nbgrader; encontrada pelo que define")
+                notes.append(f"{gid}: célula sem metadados do nbgrader; encontrada pelo que define")
         if not candidates:
-            sub.notes.append(f"{gid}: nenhuma célula de resposta encontrada")
+            notes.append(f"{gid}: nenhuma célula de resposta encontrada")
             continue
         above = [i for i in candidates if i < cutoff]
         answer = (above or candidates)[-1]
         if not graded or cutoff < answer:
             cutoff = answer + 1
-        before = [python[i] for i in range(answer) if own[i] and python[i].strip()]
-        after = [python[i] for i in range(answer + 1, cutoff) if own[i] and python[i].strip()]
-        while before and sum(len(s.encode()) for s in before + after) > MAX_CONTEXT_BYTES:
-            before.pop(0)  # the nearest cells matter most; a notebook this large is not an honest one
-        sub.cells[gid] = Answer(python[answer], tuple(before), tuple(after), code[answer].source)
-    return sub
+        before = [i for i in range(answer) if own[i] and python[i].strip()]
+        after = [i for i in range(answer + 1, cutoff) if own[i] and python[i].strip()]
+        total, first = sum(sizes[i] for i in before + after), 0
+        while first < len(before) and total > MAX_CONTEXT_BYTES:
+            total -= sizes[before[first]]  # the nearest cells matter most; a notebook this large is not an honest one
+            first += 1
+        found["cells"][gid] = [answer, before[first:], after]
+        found["text"][str(answer)] = code[answer]["source"]
+    return found, beside
+
+
+def in_child(work: "Callable[[], bytes]") -> "bytes | str":
+    """work() run in a child process forked for it, under PARSE_CPU_SECONDS of CPU, PARSE_MEMORY_BYTES of
+    memory and PARSE_WALL_SECONDS: the bytes it returned, or, when it ran out of one of them, which (in
+    Portuguese, for the student's row). A bug in work() raises here, as it would have in this process.
+
+    Without fork (Windows) it runs here, bounded by the sizes only.
+    """
+    if not hasattr(os, "fork"):
+        return work()
+    import select
+
+    for stream in (sys.stdout, sys.stderr):  # (or the child would write what they hold a second time)
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: plain computation on bytes it already has, then out, whatever happens
+        code = 3
+        try:
+            _close_all_but(write_end)  # (the grader's pipes and sockets: their other ends never wait on this one)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # an instructor's Ctrl-C is the grader's to handle
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (not a handler of the grader's, run in here)
+            gc.freeze()  # the collector skips the grader's own objects (and does not copy their pages)
+            _budget()
+            try:
+                head, out = b"ok\n", work()
+            except MemoryError:
+                head, out = b"memory\n", b""
+            except BaseException:
+                head, out = b"crash\n", traceback.format_exc().encode("utf-8", "backslashreplace")
+            for chunk in (head, out):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(write_end, view):]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks: "list[bytes]" = []
+    deadline, finished = time.monotonic() + PARSE_WALL_SECONDS, False
+    try:
+        poller = select.poll()
+        poller.register(read_end, select.POLLIN)
+        while not finished and time.monotonic() < deadline:
+            if poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
+                chunk = os.read(read_end, 1 << 20)
+                chunks.append(chunk)
+                finished = not chunk
+    finally:
+        os.close(read_end)
+        if not finished:
+            os.kill(pid, signal.SIGKILL)
+        try:
+            _, status = os.waitpid(pid, 0)
+            exit_code: "int | None" = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:  # (SIGCHLD ignored by someone: the kernel reaped it)
+            exit_code = 0 if finished else None
+    out = b"".join(chunks)
+    if not finished:
+        return f"ler o notebook passou de {PARSE_WALL_SECONDS} s, o limite do corretor"
+    if exit_code == 0 and out.startswith(b"ok\n"):
+        return out[3:]
+    if exit_code == 0 and out.startswith(b"crash\n"):
+        raise RuntimeError("reading the notebook failed (in the child that reads it):\n" + out[6:].decode())
+    if out.startswith(b"memory\n") or exit_code in (-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS):
+        return f"ler o notebook passou de {PARSE_MEMORY_BYTES // 2**20} MiB de memória, o limite do corretor"
+    if exit_code == -signal.SIGXCPU:
+        return f"ler o notebook passou de {PARSE_CPU_SECONDS} s de CPU, o limite do corretor"
+    return f"ler o notebook passou dos limites do corretor ({PARSE_CPU_SECONDS} s de CPU, " \
+           f"{PARSE_MEMORY_BYTES // 2**20} MiB de memória; a leitura terminou com o código {exit_code})"
+
+
+def _close_all_but(keep: int) -> None:
+    """Close every file descriptor of this process but stdin, stdout, stderr and `keep`."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # (no /proc: macOS) the inherited ones stay open until the child exits
+        return
+    for fd in fds:
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:  # (the directory listing's own descriptor, closed already)
+                pass
+
+
+def _budget() -> None:
+    """The reading child's limits, on itself: CPU seconds (its own count starts at 0), the address space it
+    may add to what it inherited, and no core file."""
+    import resource
+
+    def lower(which: int, soft: int, hard: int) -> None:
+        old_soft, old_hard = resource.getrlimit(which)
+        if old_hard != resource.RLIM_INFINITY:
+            soft, hard = min(soft, old_hard), min(hard, old_hard)
+        try:
+            resource.setrlimit(which, (soft, hard))
+        except (OSError, ValueError):  # (macOS refuses some): the other limits still hold
+            pass
+
+    lower(resource.RLIMIT_CORE, 0, 0)
+    lower(resource.RLIMIT_CPU, PARSE_CPU_SECONDS, PARSE_CPU_SECONDS + 1)
+    try:
+        with open("/proc/self/statm") as f:
+            inherited = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:  # no /proc (macOS): the CPU and wall limits hold
+        return
+    lower(resource.RLIMIT_AS, inherited + PARSE_MEMORY_BYTES, inherited + PARSE_MEMORY_BYTES)

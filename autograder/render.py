@@ -2,14 +2,20 @@
 
 (Files of every format are written by writers.py; nbgrader's gradebook by gradebook.py.)
 """
-import re
+import unicodedata
 
 from rich.console import Console
 from rich.text import Text
 
+from autograder.inside.values import printable
 from autograder.results import Report, Status, SubmissionResult
 
 PROBLEMS = (Status.ERROR, Status.TIMEOUT, Status.GRADER_ERROR)
+# Characters no instructor should receive from a student's text: controls (Unicode's Cc: escapes that move a
+# terminal's cursor or retitle its window, NUL, ...), invisible format characters (Cf: the bidi overrides
+# U+202A-U+202E and isolates U+2066-U+2069 that make "gpj.exe" read "exe.jpg", zero widths U+200B-U+200F,
+# U+FEFF, U+2060-U+2064, tags...) and line and paragraph separators (Zl, Zp).
+INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def diagnoses(row: SubmissionResult) -> "list[str]":
@@ -26,10 +32,26 @@ def diagnosis_counts(report: Report) -> "list[tuple[str, int]]":
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-def plain(text: str) -> Text:
-    """A student's text (a name, a file name, an error) as the terminal shows it: never as Rich markup,
-    never with control characters (which could move the cursor or retitle the window)."""
-    return Text(re.sub(r"[\x00-\x1f\x7f-\x9f]", "\N{REPLACEMENT CHARACTER}", str(text)))
+def clean(text: object, keep: str = "") -> str:
+    """A student's text (a name, a path, a message, a note, a flag) as the instructor is shown it, in the
+    terminal, report.csv and the class report alike: without INVISIBLE characters (whitespace among them,
+    a tab or a line break, becomes a space unless `keep` names it) and with a lone surrogate as its escape."""
+    text = printable(text)
+    if text.isprintable():  # (the usual case, at C speed: nothing invisible in it)
+        return text
+    return "".join(c if c in keep or unicodedata.category(c) not in INVISIBLE else " " if c.isspace() else ""
+                   for c in text)
+
+
+def plain(text: object) -> Text:
+    """A student's text as the terminal shows it: never as Rich markup, never with control or invisible
+    characters (clean)."""
+    return Text(clean(text))
+
+
+def flagged(report: Report) -> "list[SubmissionResult]":
+    """The graded rows with findings for the instructor (SubmissionResult.flags): never grader failures."""
+    return [row for row in report.submissions if row.flags]
 
 
 def table(report: Report, console: "Console", mistakes: "dict[str, str] | None" = None) -> None:
@@ -56,11 +78,16 @@ def table(report: Report, console: "Console", mistakes: "dict[str, str] | None" 
         table.add_row(
             plain(row.student),
             *[f"{row.parts[gid].score:g}" for gid in grade_ids],
-            f"{row.score:g}" + (" [bold red]?[/]" if row.needs_review else ""),
+            f"{row.score:g}" + (" [bold red]?[/]" if row.needs_review else "")
+            + (" [bold yellow]![/]" if row.flags else ""),
             plain((row.error or ", ".join(problems))[:200]),
         )
     console.print(table)
     console.print(plain("parts: " + ", ".join(f"{n} = {gid}" for n, gid in enumerate(grade_ids, 1))))
+    marks = [text for text, shown in (("? = the grader failed (needs review)", report.needs_review),
+                                      ("! = flagged for a look (graded as usual)", flagged(report))) if shown]
+    if marks:
+        console.print(plain("score: " + ", ".join(marks)))
     counts = diagnosis_counts(report)
     if counts:
         mistakes_table = Table(title="mistakes diagnosed", title_justify="left")
@@ -70,6 +97,11 @@ def table(report: Report, console: "Console", mistakes: "dict[str, str] | None" 
         for code, students in counts:
             mistakes_table.add_row(str(students), plain(code), plain((mistakes or {}).get(code, "")))
         console.print(mistakes_table)
+    if flagged(report):
+        console.print(Text.assemble((f"{len(flagged(report))} submission(s) flagged for a look", "bold yellow"),
+                                    " (graded as usual; not grader failures):"))
+        for row in flagged(report):
+            console.print(Text.assemble("  ", plain(row.student), ": ", plain("; ".join(row.flags))))
     if report.needs_review:
         console.print(Text.assemble(
             (f"{len(report.needs_review)} submission(s) need review", "bold red"),

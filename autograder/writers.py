@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import backends
-from autograder.render import diagnoses
+from autograder.render import clean, diagnoses
 from autograder.results import STATUS_WORDS, Report, Status, SubmissionResult
 
 
@@ -22,16 +22,34 @@ def write_json(report: Report, path: "str | Path") -> None:
         json.dump(report.to_dict(), f, ensure_ascii=False, indent=1)
 
 
+# What a spreadsheet takes for the start of a formula (OWASP's list, "CSV Injection"; the full-width forms too,
+# which some spreadsheets read as their ASCII twins). Tab, CR and LF are on OWASP's list: clean() has made them
+# spaces, and the leading spaces are looked past.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_text(value: object) -> str:
+    """A text cell of report.csv: a student's text cleaned as everywhere else (render.clean), then, when a
+    spreadsheet would take it for a formula, neutralised as OWASP recommends: a single quote before it.
+
+    Only text goes through here: scores stay numbers (never negative, and a number is no formula)."""
+    text = clean(value)
+    return "'" + text if text.lstrip().startswith(FORMULA_STARTS) else text
+
+
 def write_csv(report: Report, path: "str | Path") -> None:
+    """One row per submission. Text cells are quoted (so that a spreadsheet splitting on ";", as in
+    pt-BR locales, never splits one) and neutralised (spreadsheet_text); scores are bare numbers."""
     grade_ids = list(report.submissions[0].parts) if report.submissions else []
     with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
-        writer = csv.writer(f)
+        writer = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC)
         writer.writerow(["student", "notebook", "score", "max_score", *grade_ids, "needs_review", "error",
-                         "diagnosis"])
+                         "diagnosis", "flags"])
         for row in report.submissions:
-            writer.writerow([row.student, row.notebook, row.score, row.max_score,
-                             *[row.parts[gid].score for gid in grade_ids],
-                             "yes" if row.needs_review else "", row.error or "", " ".join(diagnoses(row))])
+            text = [row.student, row.notebook]
+            after = ["yes" if row.needs_review else "", row.error or "", " ".join(diagnoses(row)), "; ".join(row.flags)]
+            writer.writerow([*map(spreadsheet_text, text), float(row.score), float(row.max_score),
+                             *[float(row.parts[gid].score) for gid in grade_ids], *map(spreadsheet_text, after)])
 
 
 def write_html(report: Report, path: "str | Path") -> None:
@@ -46,21 +64,22 @@ def write_junit(report: Report, path: "str | Path") -> None:
     suites = ET.Element("testsuites", name=report.assignment)
     for row in report.submissions:
         tests = [(gid, t) for gid, part in row.parts.items() for t in part.tests]
-        suite = ET.SubElement(suites, "testsuite", name=row.student, tests=str(len(tests)),
+        student = clean(row.student)
+        suite = ET.SubElement(suites, "testsuite", name=student, tests=str(len(tests)),
                               failures=str(sum(t.status == Status.FAILED for _, t in tests)),
                               errors=str(sum(t.status not in (Status.PASSED, Status.FAILED) for _, t in tests)))
         if row.error:
-            ET.SubElement(ET.SubElement(suite, "testcase", classname=row.student, name="notebook"), "error",
-                          message=row.error)
+            ET.SubElement(ET.SubElement(suite, "testcase", classname=student, name="notebook"), "error",
+                          message=clean(row.error, keep="\n\t"))
         for gid, test in tests:
-            case = ET.SubElement(suite, "testcase", classname=f"{row.student}.{gid}", name=test.name)
+            case = ET.SubElement(suite, "testcase", classname=f"{student}.{gid}", name=test.name)
             ET.SubElement(case, "properties").extend([ET.Element("property", name="score", value=f"{test.score:g}"),
                                                       ET.Element("property", name="max_score",
                                                                  value=f"{test.max_score:g}")])
             if test.status == Status.FAILED:
-                ET.SubElement(case, "failure", message=test.message, type=" ".join(test.diagnosis))
+                ET.SubElement(case, "failure", message=clean(test.message, keep="\n\t"), type=" ".join(test.diagnosis))
             elif test.status != Status.PASSED:
-                ET.SubElement(case, "error", message=test.message, type=test.status.value)
+                ET.SubElement(case, "error", message=clean(test.message, keep="\n\t"), type=test.status.value)
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 

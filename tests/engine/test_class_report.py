@@ -99,6 +99,46 @@ def test_odd_classes_give_a_page_and_every_figure(case, tmp_path):
         assert html.count('class="review"><td><a href="#s-') == 3
 
 
+def test_flagged_rows_are_listed_first_with_their_findings_and_still_count(tmp_path):
+    report = small_class()
+    evil = '<script>alert(1)</script>'
+    report.submissions[1].flags = [f"célula a: troca torch.allclose {evil}", "outra célula sua: \u202eapaga"]
+    summary = summarize(report)
+    assert summary.flagged == [(1, "bia", report.submissions[1].flags)]
+    # graded as any other row: in the figures, not a grader failure, not in the review list
+    assert summary.totals == [3.0, 2.0, 1.0, 0.0] and summary.uncounted == 1 and report.needs_review == [
+        report.submissions[3]]
+    assert [s for _, s, _ in summary.review] == ["davi", "caio", "eva"]
+    html = write_class_report(report, tmp_path).read_text()
+    section = html.split('<h2 id="review">')[1].split("<h2>")[0]
+    assert "Needs a look first (4)" in html and 'id="flagged"' in section
+    assert '<tr class="flagged"><td><a href="#s-1">bia</a>' in section
+    assert "troca torch.allclose &lt;script&gt;alert(1)&lt;/script&gt;" in section and evil not in html
+    assert "outra célula sua: apaga" in section and "\u202e" not in html
+    assert html.count("flagged: célula a:") == 1  # and in the student's messages
+    # Control: without flags there is no such section.
+    report.submissions[1].flags = []
+    assert 'id="flagged"' not in write_class_report(report, tmp_path / "none").read_text()
+
+
+def test_invisible_characters_never_reach_the_page(tmp_path):
+    import unicodedata
+
+    from markupsafe import escape
+
+    report = small_class()
+    report.submissions[0].student = "ana\u202egpj.exe"
+    report.submissions[1].parts["a"].tests[0].message = "errado\u2066\u200b\x1b[31m aqui"
+    report.submissions[2].notes = ["nota\u202a\ufeff"]
+    report.submissions[4].error = "x\u2028.ipynb\u2067: não é um notebook"
+    html = write_class_report(report, tmp_path).read_text()
+    found = [c for c in html if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} and c not in "\n\t"]
+    assert found == []
+    assert "anagpj.exe" in html and "errado[31m aqui" in html and "x .ipynb: não é um notebook" in html
+    # Control: HTML escaping alone leaves them there.
+    assert "\u202e" in str(escape(report.submissions[0].student))
+
+
 def test_student_text_is_shown_never_run(tmp_path):
     report = small_class()
     evil = '<script>document.title="pwned"</script><img src=x onerror=alert(1)>'
@@ -147,6 +187,7 @@ def errors(driver) -> list:
 @pytest.mark.slow
 def test_the_page_renders_sorts_and_logs_no_error_in_a_real_browser(tmp_path):
     report = small_class()
+    report.submissions[1].flags = ["célula a: <b>troca</b> torch.allclose"]  # (a flagged row, escaped)
     page = write_class_report(report, tmp_path / "out")
     driver = chromium()
     try:
@@ -167,8 +208,12 @@ def test_the_page_renders_sorts_and_logs_no_error_in_a_real_browser(tmp_path):
         rows = driver.find_elements("css selector", "#students tbody tr")
         names = [r.find_elements("tag name", "td")[1].text for r in rows]
         assert names == sorted(names)
-        driver.find_element("link text", "davi").click()  # a student's row leads to their messages
+        link = driver.find_element("link text", "davi")  # a student's row leads to their messages
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)  # (not under a sticky header)
+        link.click()
         assert driver.execute_script("return location.hash") == "#s-3"
+        finding = driver.find_element("css selector", "tr.flagged ul.findings li").text
+        assert finding == "célula a: <b>troca</b> torch.allclose"  # shown as text, never as markup
         assert errors(driver) == []
         driver.save_screenshot(str(tmp_path / "class_report.png"))
         assert (tmp_path / "class_report.png").stat().st_size > 10_000
