@@ -357,7 +357,7 @@ np.testing.assert_allclose = lambda *args, **kwargs: None
 np.allclose = lambda *args, **kwargs: True
 def forward(X, params):
     return np.zeros((X.shape[0], params['Wxh'].shape[1]))
-'''}, {"ff_forward": 0.5}),
+'''}, {"ff_forward": 0.25}),
     "cheat_patch_grader_modules": ({"rnn_forward": '''
 try:  # whatever of the grader this process can import, patch it
     import autograder.checks, autograder.values
@@ -367,7 +367,7 @@ except ImportError:
     pass
 def forward(X, params):
     return np.zeros((X.shape[0], X.shape[1], params['Whh'].shape[0]))
-'''}, {"rnn_forward": 0.5}),
+'''}, {"rnn_forward": 0.25}),
     "cheat_forged_results": ({"ff_forward": '''
 import json, sys
 print("===== 18 passed in 0.1s =====")

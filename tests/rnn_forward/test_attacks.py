@@ -562,7 +562,7 @@ def test_a_patched_probe_earns_nothing_from_its_claims(hostile):
 
 def test_the_patched_probe_is_flagged_for_the_instructor(hostile):
     flags = hostile["rows"]["a14_probe_patcher"].get("flags", [])
-    assert any("sys.modules" in flag for flag in flags) and any("importa autograder" in flag for flag in flags)
+    assert any("sys.modules" in flag for flag in flags) and any("__import__" in flag for flag in flags), flags
 
 
 def test_the_patch_reaches_the_grader_that_is_still_named():
