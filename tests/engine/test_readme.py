@@ -1,20 +1,25 @@
-"""The README against the code: every path it names exists, and its figures for limits are the declared ones."""
+"""The READMEs against the code: every path they name exists, every link resolves, and their figures for
+limits are the declared ones."""
 import importlib
 import re
+from pathlib import Path
 
 import pytest
 
 from autograder import limits
 from tests.helpers import REPO
 
-README = (REPO / "README.md").read_text(encoding="utf-8")
+# The newcomer's page and the references beside the code it links to.
+DOCS = [REPO / "README.md", *sorted(p for top in ("autograder", "solutions", "tests")
+                                    for p in (REPO / top).rglob("README.md"))]
+README = "\n".join(doc.read_text(encoding="utf-8") for doc in DOCS)
 TOP = {path.name for path in REPO.iterdir() if not path.name.startswith(".") or path.name == ".ci"}
 
 
 def table(marker: str) -> "list[list[str]]":
     """The rows of the README table between <!-- marker... --> and <!-- /marker -->, cells stripped."""
     match = re.search(rf"<!-- {marker}\b[^>]*-->\n(.*?)<!-- /{marker} -->", README, re.S)
-    assert match, f"README.md has no table marked <!-- {marker} -->"
+    assert match, f"no README has a table marked <!-- {marker} -->"
     rows = [line.strip().strip("|").split("|") for line in match.group(1).strip().splitlines()]
     return [[cell.strip() for cell in row] for row in rows[2:]]  # header and rule
 
@@ -102,3 +107,32 @@ def test_the_path_check_can_fail():
     patterns = named_paths(text)
     assert patterns == ["**/wire_protocol.py", "autograder/wire.py", "solutions/*/hidden/gone.py"]
     assert not any(exists(pattern) for pattern in patterns)
+
+
+def links(doc: Path) -> "list[str]":
+    """The relative targets of a Markdown file's links and images, anchors dropped."""
+    targets = re.findall(r"\]\(([^)\s]+)\)", doc.read_text(encoding="utf-8"))
+    return [t.split("#")[0] for t in targets if not re.match(r"\w+:", t) and t.split("#")[0]]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_link_resolves(doc):
+    for target in links(doc):
+        assert (doc.parent / target).exists(), f"{doc.relative_to(REPO)} links to {target}: not there"
+
+
+def test_the_readme_leads_to_every_reference():
+    """The newcomer's page stays short and links each reference that lives beside its code."""
+    readme = REPO / "README.md"
+    linked = {(readme.parent / t).resolve() for t in links(readme)}
+    for doc in DOCS[1:]:
+        assert doc.resolve() in linked, f"README.md does not link {doc.relative_to(REPO)}"
+    assert len(readme.read_text(encoding="utf-8").splitlines()) <= 260
+
+
+def test_the_link_check_can_fail(tmp_path):
+    """Control: a link to a moved file is found missing."""
+    doc = tmp_path / "README.md"
+    doc.write_text("see [the model](backends/README.md#top) and [a site](https://example.org)\n")
+    assert links(doc) == ["backends/README.md"]
+    assert not (doc.parent / links(doc)[0]).exists()
