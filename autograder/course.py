@@ -32,6 +32,7 @@ from autograder.notebook import (
 
 if TYPE_CHECKING:
     from autograder.assignment import Assignment
+    from autograder.notebook import Submission
 
 # One submission: (student, notebook or submission folder, why it is refused or None).
 Job: TypeAlias = "tuple[str, Path, str | None]"
@@ -168,7 +169,12 @@ def holds_answer(assignment: "Assignment", path: Path) -> "str | None":
     one, or where no answer cell is found, holds none. Without the assignment's notebook to compare with,
     any answer cell found counts.
     """
-    sub = load_submission(assignment, path)
+    return no_answer(assignment, load_submission(assignment, path))
+
+
+def no_answer(assignment: "Assignment", sub: "Submission") -> "str | None":
+    """holds_answer's rule, on a notebook already read (load_submission): None when it holds an answer, else
+    why not. The grader marks a row whose notebook holds none as not attempted (SubmissionResult.attempted)."""
     if sub.error:
         return "não pôde ser lido como notebook"
     if sub.refused:

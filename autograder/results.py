@@ -83,6 +83,9 @@ class SubmissionResult:
     # For the instructor to look at, never points: what the student's code does to the libraries or the grader
     # (tamper.py), each "<grade_id>: <finding>". A flagged row is graded as any other.
     flags: "list[str]" = field(default_factory=list)
+    # False when the graded notebook holds no answer at all (course.no_answer: every answer cell as released);
+    # graded as any other row. Written only when False: a report without it reads as attempted.
+    attempted: bool = True
 
     def to_dict(self) -> "dict[str, Any]":
         data = asdict(self)
@@ -91,6 +94,8 @@ class SubmissionResult:
                 del data[key]
         if not data["flags"]:
             del data["flags"]
+        if data["attempted"]:
+            del data["attempted"]
         for part in data["parts"].values():
             for test in part["tests"]:
                 test["status"] = Status(test["status"]).value

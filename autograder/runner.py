@@ -25,7 +25,7 @@ import numpy as np
 
 from autograder import results, tamper
 from autograder.assignment import Assignment
-from autograder.course import choose_notebook
+from autograder.course import choose_notebook, no_answer
 from autograder.errors import Refused, StudentCrash, StudentError, StudentTimeout
 from autograder.inside.values import Restored
 from autograder.limits import Limits
@@ -227,6 +227,7 @@ def grade_notebook(assignment: Assignment, student: str, notebook: Path, error: 
         tests = time.monotonic() - start
     row = results.submission_result(assignment, student, notebook, outcomes, sub.notes)
     row.flags = flags(sub)
+    row.attempted = no_answer(assignment, sub) is None
     row.digest = hashlib.sha256(data).hexdigest()
     # Where the time went: "tests" ran student code and checks, "spawn" (part of
     # it) started processes; the rest of "wall" is the grader's own overhead.
