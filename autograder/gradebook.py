@@ -32,6 +32,7 @@ import sqlite3
 import stat
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -70,15 +71,12 @@ def default_gradebook(assignment: Assignment) -> Path:
     return assignment.course / "gradebook.db"
 
 
-def check_gradebook(db: Path, assignment: Assignment) -> None:
-    """Fail before any grading, and without creating a file, unless `db` is a gradebook that knows the
-    assignment and its graded cells."""
-    hint = f"run `nbgrader generate_assignment {assignment.name}` in the course ({assignment.course}) first"
+def looks_like_gradebook(db: Path, hint: str) -> None:
+    """Raise GradebookError, without creating or changing a file, unless `db` is an SQLite file with nbgrader's
+    tables (nbgrader's API would turn any other SQLite file into a gradebook); then nbgrader's API may open it."""
     if not Path(db).is_file():
         raise GradebookError(f"{db}: no such gradebook; {hint}")
-    from nbgrader.api import Gradebook, MissingEntry
-
-    try:  # read-only first: nbgrader's API would turn any other SQLite file into a gradebook
+    try:
         with contextlib.closing(sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True)) as con:
             tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.Error as exc:
@@ -86,6 +84,15 @@ def check_gradebook(db: Path, assignment: Assignment) -> None:
     if not {"alembic_version", "assignment", "grade_cells"} <= tables:
         raise GradebookError(f"{db}: not an nbgrader gradebook (no nbgrader tables); {hint}")
     use_this_interpreters_scripts()
+
+
+def check_gradebook(db: Path, assignment: Assignment) -> None:
+    """Fail before any grading, and without creating a file, unless `db` is a gradebook that knows the
+    assignment and its graded cells."""
+    hint = f"run `nbgrader generate_assignment {assignment.name}` in the course ({assignment.course}) first"
+    looks_like_gradebook(db, hint)
+    from nbgrader.api import Gradebook, MissingEntry
+
     try:  # nbgrader's own API reads it
         with Gradebook(f"sqlite:///{Path(db).resolve()}") as gb:
             gb.find_assignment(assignment.name)
@@ -344,3 +351,80 @@ def record(report: Report, assignment: Assignment, db: Path) -> "tuple[int, list
                     grade.needs_manual_grade = True
             gb.db.commit()
     return len(timestamps.keys() - unrecorded), failures
+
+
+@dataclass
+class HandGrades:
+    """What the formgrader holds of one assignment's cells graded by hand (written answers, tasks): every
+    graded cell of its notebooks in nbgrader's gradebook but the autograder's own (test_<grade_id>)."""
+
+    gradebook: str  # where it was read
+    cells: "dict[str, float]"  # cell -> its max score, in the gradebook's order
+    # student -> {cell: score, or None while it waits for a grader}; students without a submission there absent
+    scores: "dict[str, dict[str, float | None]]" = field(default_factory=dict)
+
+    @property
+    def max_score(self) -> float:
+        return sum(self.cells.values())
+
+
+def hand_grades(db: Path, assignment: str, autograded: "set[str]") -> HandGrades:
+    """The scores nbgrader's gradebook `db` holds for the cells of `assignment` graded by hand: its graded
+    cells (grade and task cells) but those named in `autograded`, read through nbgrader's API. A cell's score
+    is nbgrader's (the manual score when there is one, else the automatic one: 0 for an answer left as
+    released); None while the cell needs a manual grade that it does not have yet."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    looks_like_gradebook(db, f"run `nbgrader generate_assignment {assignment}` and record the class in it "
+                             "(`python -m autograder grade ... --gradebook`) first")
+    try:
+        with Gradebook(f"sqlite:///{Path(db).resolve()}") as gb:
+            try:
+                notebooks = gb.find_assignment(assignment).notebooks
+            except MissingEntry:
+                raise GradebookError(f"{db}: no assignment {assignment} in this gradebook") from None
+            hand = HandGrades(str(db), {cell.name: cell.max_score for nb in notebooks
+                                        for cell in [*nb.grade_cells, *nb.task_cells] if cell.name not in autograded})
+            for student in gb.students:
+                try:
+                    grades = [g for nb in notebooks
+                              for g in gb.find_submission_notebook(nb.name, assignment, student.id).grades]
+                except MissingEntry:
+                    continue
+                hand.scores[student.id] = {
+                    g.name: None if g.needs_manual_grade and g.manual_score is None else float(g.score)
+                    for g in grades if g.name in hand.cells}
+    except GradebookError:
+        raise
+    except Exception as exc:  # sqlalchemy's errors: not a database, not nbgrader's
+        raise GradebookError(f"{db}: not an nbgrader gradebook ({type(exc).__name__}: {str(exc)[:200]})") from None
+    return hand
+
+
+def awaiting_manual_grading(db: Path, assignment: str) -> "list[str]":
+    """The students whose submission of `assignment` in the gradebook `db` still has a cell waiting for a
+    manual grade (nbgrader's needs_manual_grade: an answered written question, a part the grader failed on)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{Path(db).resolve()}") as gb:
+        try:
+            submissions = gb.find_assignment(assignment).submissions
+        except MissingEntry:
+            return []
+        return sorted(s.student.id for s in submissions if s.needs_manual_grade)
+
+
+def manual_grading_note(db: Path, assignment: Assignment) -> str:
+    """What the instructor should do between grading and `nbgrader generate_feedback`, from the gradebook."""
+    waiting = awaiting_manual_grading(db, assignment.name)
+    if waiting:
+        note = (f"{len(waiting)} submissions await manual grading ({', '.join(waiting[:10])}"
+                f"{', ...' if len(waiting) > 10 else ''}): grade them in the formgrader before "
+                f"`nbgrader generate_feedback {assignment.name}`")
+    else:
+        note = "0 submissions await manual grading"
+    feedback = assignment.course / "feedback"
+    if feedback.is_dir() and any(feedback.glob(f"*/{assignment.name}")):
+        note += (f"; {feedback} already holds feedback from before, which nbgrader keeps: "
+                 f"`nbgrader generate_feedback {assignment.name} --force` writes it anew")
+    return note
