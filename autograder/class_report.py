@@ -1,15 +1,22 @@
-"""The class report: one page an instructor opens after grading, and its figures as PNG.
+"""The class report: one page an instructor opens after grading, its figures as PNG, and the scores as CSV.
 
-    python -m autograder report report.json [--out DIR]        (or: grade ... --html DIR)
+    python -m autograder report report.json [--out DIR] [--gradebook [DB]]   (or: grade ... --html DIR)
 
 DIR/index.html stands alone (styles, script and figures inline; nothing is
 fetched): when and how the class was graded, the submissions that need a look
-first (and those the grader flagged: graded as usual, with its findings), the
-score distribution (total and per part), every test's pass rate,
-the most frequent mistakes (diagnosis codes, with what each means to a
-student) and who made them, and a sortable table of students, each linked to
-the messages they got. DIR/<figure>.png are the same figures, for slides and
-e-mail. Everything a student wrote (names, messages) is escaped by the
+first (and those the grader flagged: graded as usual, with its findings), those
+not attempted (the notebook holds no answer: course.no_answer), the score
+distribution (total and per part), every test's pass rate, the most frequent
+mistakes (diagnosis codes, with what each means to a student) and who made
+them, and a sortable, searchable table of students (their scores, the time
+their grading took), each linked to the messages they got. DIR/<figure>.png
+are the same figures, for slides and e-mail; DIR/report.csv is the table of
+scores (writers.write_csv, as `--csv` writes it), which the page links to.
+
+Given nbgrader's gradebook (gradebook.hand_grades), the page adds the cells
+graded by hand in the formgrader (written answers, tasks) and each student's
+full total beside the autograded score; without it, it says they are not
+counted. Everything a student wrote (names, messages) is escaped by the
 template, and every value it prints is first cleaned of control and invisible
 characters (render.clean, as in the terminal and report.csv): the page never
 runs student text, nor lets a bidi override make it read as other text.
@@ -19,7 +26,7 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader
@@ -30,6 +37,8 @@ from autograder.results import STATUS_WORDS, Report, Status
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from autograder.gradebook import HandGrades
 
 MAX_NAMES = 40  # students listed under a mistake; the rest are counted
 PROBLEMS = {Status.TIMEOUT: "test(s) timed out", Status.ERROR: "test(s) stopped on an error in the student's code"}
@@ -52,6 +61,24 @@ class ClassSummary:
     # (student index, student, findings) of the rows the grader flagged (SubmissionResult.flags): graded as any
     # other, counted in the figures, never grader failures
     flagged: "list[tuple[int, str, list[str]]]" = field(default_factory=list)
+    unattempted: "list[tuple[int, str]]" = field(default_factory=list)  # (student index, student): no answer at all
+    # From the gradebook, when given: the cells graded by hand, and per row (in order) the score of those
+    # graded so far and how many still wait for a grader, or None when the gradebook has no such submission
+    hand: "HandGrades | None" = None
+    by_hand: "list[tuple[float, int] | None]" = field(default_factory=list)
+    full_totals: "list[float]" = field(default_factory=list)  # autograded + by hand, of the rows graded in full
+    seconds: "list[float | None]" = field(default_factory=list)  # per row: the grading's wall time, if recorded
+
+    @property
+    def full_max(self) -> float:
+        return self.max_score + (self.hand.max_score if self.hand else 0.0)
+
+    def total(self, index: int) -> "float | None":
+        """Row `index`'s full total (autograded + by hand), or None while it is not known in full."""
+        hand = self.by_hand[index] if self.by_hand else None
+        return None if hand is None or hand[1] else self.totals_by_row[index] + hand[0]
+
+    totals_by_row: "list[float]" = field(default_factory=list)  # each row's autograded score, in order
 
 
 def grade_ids(report: Report) -> "list[str]":
@@ -59,7 +86,8 @@ def grade_ids(report: Report) -> "list[str]":
     return list(dict.fromkeys(gid for row in report.submissions for gid in row.parts))
 
 
-def summarize(report: Report) -> ClassSummary:
+def summarize(report: Report, hand: "HandGrades | None" = None) -> ClassSummary:
+    """The numbers of the class; `hand`: the gradebook's cells graded by hand (gradebook.hand_grades)."""
     rows = report.submissions
     counted = [row for row in rows if not row.needs_review]
     parts = {gid: next(row.parts[gid].max_score for row in rows if gid in row.parts) for gid in grade_ids(report)}
@@ -85,10 +113,17 @@ def summarize(report: Report) -> ClassSummary:
             review.append((0, index, row.student, "the grader failed (not the student): " + (row.log or "see the log")))
         elif row.error:
             review.append((3, index, row.student, f"not graded: {row.error}"))
+        elif not row.attempted:  # its errors are the release's stubs: listed apart
+            continue
         elif statuses[Status.TIMEOUT] or statuses[Status.ERROR]:
             why = ", ".join(f"{statuses[s]} {PROBLEMS[s]}" for s in (Status.TIMEOUT, Status.ERROR) if statuses[s])
             review.append((1 if statuses[Status.TIMEOUT] else 2, index, row.student, why))
-    return ClassSummary(
+    by_hand: "list[tuple[float, int] | None]" = []
+    for row in rows:
+        scores = hand.scores.get(row.student) if hand else None
+        by_hand.append(None if scores is None else (sum(v for v in scores.values() if v is not None),
+                                                    sum(v is None for v in scores.values())))
+    summary = ClassSummary(
         students=len(rows),
         max_score=rows[0].max_score if rows else 0.0,
         totals=[row.score for row in counted],
@@ -99,7 +134,13 @@ def summarize(report: Report) -> ClassSummary:
         review=[entry[1:] for entry in sorted(review)],
         uncounted=len(rows) - len(counted),
         flagged=[(index, row.student, list(row.flags)) for index, row in enumerate(rows) if row.flags],
+        unattempted=[(index, row.student) for index, row in enumerate(rows) if not row.attempted and not row.error],
+        hand=hand, by_hand=by_hand if hand else [],
+        seconds=[(row.timing or {}).get("wall") for row in rows], totals_by_row=[row.score for row in rows],
     )
+    summary.full_totals = [total for index, row in enumerate(rows) if not row.needs_review
+                           and (total := summary.total(index)) is not None]
+    return summary
 
 
 def figures(summary: ClassSummary) -> "dict[str, bytes]":
@@ -108,6 +149,10 @@ def figures(summary: ClassSummary) -> "dict[str, bytes]":
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    def whole(axis: "Any") -> None:  # an axis that counts students: whole numbers only
+        axis.set_major_locator(MaxNLocator(integer=True))
 
     def png(fig: "Figure") -> bytes:
         buffer = io.BytesIO()
@@ -123,8 +168,18 @@ def figures(summary: ClassSummary) -> "dict[str, bytes]":
         ax.axvline(float(np.median(summary.totals)), color="#c0392b", linestyle="--",
                    label=f"median {np.median(summary.totals):g}")
         ax.legend(loc="upper left")
-    ax.set(xlabel=f"score (of {summary.max_score:g})", ylabel="students", title="Total score")
+    ax.set(xlabel=f"score (of {summary.max_score:g})", ylabel="students",
+           title="Autograded score" if summary.hand else "Total score")
+    whole(ax.yaxis)
     found["scores"] = png(fig)
+
+    if summary.hand:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        ax.hist(summary.full_totals, bins=score_bins(summary.full_max), color="#2c7a7b", edgecolor="white")  # type: ignore[arg-type]
+        ax.set(xlabel=f"score (of {summary.full_max:g})", ylabel="students",
+               title=f"Total: autograded + graded by hand ({len(summary.full_totals)} graded in full)")
+        whole(ax.yaxis)
+        found["totals"] = png(fig)
 
     columns = max(len(summary.parts), 1)
     fig, axes = plt.subplots(1, columns, figsize=(2.3 * columns, 2.4), squeeze=False)
@@ -132,6 +187,7 @@ def figures(summary: ClassSummary) -> "dict[str, bytes]":
         ax.hist(scores, bins=score_bins(most, 0.25), color="#5b8c5a", edgecolor="white")
         ax.set_title(f"{gid}\n(of {most:g})", fontsize=8)
         ax.tick_params(labelsize=7)
+        whole(ax.yaxis)
     axes[0][0].set_ylabel("students")
     found["parts"] = png(fig)
 
@@ -151,6 +207,7 @@ def figures(summary: ClassSummary) -> "dict[str, bytes]":
         ax.set_yticks(range(len(top)), [code for code, _ in top], fontsize=8)
         ax.invert_yaxis()
         ax.set(xlabel="students", title="Most frequent mistakes")
+        whole(ax.xaxis)
         found["mistakes"] = png(fig)
     return found
 
@@ -177,27 +234,39 @@ PAGE = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    finalize=shown).get_template("class_report.html")
 
 
-def render_page(report: Report, summary: ClassSummary, images: "dict[str, bytes]") -> str:
+def render_page(report: Report, summary: ClassSummary, images: "dict[str, bytes]", csv: "str | None" = None) -> str:
+    """The page; `csv`: the scores' CSV, as a link relative to the page."""
     rows = report.submissions
     totals = summary.totals
-    return PAGE.render(
+    seconds = [s for s in summary.seconds if s is not None]
+    return PAGE.render(csv=csv, seconds=seconds, pending=sum(bool(h and h[1]) for h in summary.by_hand),
+        absent=sum(h is None for h in summary.by_hand),
         report=report, summary=summary, images={k: base64.b64encode(v).decode() for k, v in images.items()},
         grade_ids=grade_ids(report), words=STATUS_WORDS, max_names=MAX_NAMES,
         codes=[diagnoses(row) for row in rows],
         mean=float(np.mean(totals)) if totals else 0.0, median=float(np.median(totals)) if totals else 0.0,
         full=sum(t == summary.max_score for t in totals), zero=sum(t == 0 for t in totals),
         looks=len({entry[0] for entry in summary.review} | {entry[0] for entry in summary.flagged}),
+        looked={entry[0] for entry in summary.review} | {entry[0] for entry in summary.flagged},
+        unattempted={entry[0] for entry in summary.unattempted}, np=np,
     )
 
 
-def write_class_report(report: Report, out: "str | Path") -> Path:
-    """Write out/index.html and out/<figure>.png; return the page's path."""
+CSV_NAME = "report.csv"  # the scores beside the page, which it links to
+
+
+def write_class_report(report: Report, out: "str | Path", hand: "HandGrades | None" = None) -> Path:
+    """Write out/index.html, out/<figure>.png and out/report.csv; return the page's path. `hand`: the
+    gradebook's cells graded by hand (gradebook.hand_grades), shown beside the autograded scores."""
+    from autograder.writers import write_csv
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    summary = summarize(report)
+    summary = summarize(report, hand)
     images = figures(summary)
     for name, data in images.items():
         (out / f"{name}.png").write_bytes(data)
+    write_csv(report, out / CSV_NAME)
     page = out / "index.html"
-    page.write_text(render_page(report, summary, images), encoding="utf-8", errors="backslashreplace")
+    page.write_text(render_page(report, summary, images, CSV_NAME), encoding="utf-8", errors="backslashreplace")
     return page

@@ -52,11 +52,18 @@ def write_csv(report: Report, path: "str | Path") -> None:
                              *[float(row.parts[gid].score) for gid in grade_ids], *map(spreadsheet_text, after)])
 
 
-def write_html(report: Report, path: "str | Path") -> None:
-    """The class report: path/index.html, its figures inline, and the same figures as PNG beside it."""
-    from autograder.class_report import write_class_report  # matplotlib and jinja2, only when asked
+def write_html(report: Report, path: "str | Path", gradebook: "Path | None" = None) -> None:
+    """The class report: path/index.html, its figures inline, the same figures as PNG and the scores as CSV
+    (report.csv) beside it; with nbgrader's `gradebook`, the cells graded by hand and the full totals too."""
+    from autograder.class_report import grade_ids, write_class_report  # matplotlib and jinja2, only when asked
 
-    write_class_report(report, path)
+    hand = None
+    if gradebook is not None:
+        from autograder.gradebook import hand_grades
+
+        # (the autograder's graded cells are test_<grade_id>: assignment.Part.test_grade_id)
+        hand = hand_grades(gradebook, report.assignment, {f"test_{gid}" for gid in grade_ids(report)})
+    write_class_report(report, path, hand)
 
 
 def write_junit(report: Report, path: "str | Path") -> None:
@@ -130,13 +137,15 @@ class Writer:
     name: str
     metavar: str  # FILE or DIR
     help: str
-    write: Callable[[Report, Path], None]
+    write: Callable[..., None]  # (report, path), and gradebook= where reads_gradebook
+    reads_gradebook: bool = False  # takes nbgrader's gradebook (cli: --gradebook), to show what it adds
 
 
 WRITERS = {writer.name: writer for writer in [
     Writer("json", "FILE", "the full report, which `report` and other tools read back", write_json),
     Writer("csv", "FILE", "one row of scores per student, for a spreadsheet", write_csv),
-    Writer("html", "DIR", "the class report: a page to open in a browser, and its figures as PNG", write_html),
+    Writer("html", "DIR", "the class report: a page to open in a browser, its figures as PNG and report.csv",
+           write_html, reads_gradebook=True),
     Writer("junit", "FILE", "JUnit XML: a test suite per submission, a test case per hidden test", write_junit),
     Writer("gradescope", "FILE", "Gradescope's results.json (a run of one submission)", write_gradescope),
 ]}

@@ -224,3 +224,136 @@ def test_the_page_renders_sorts_and_logs_no_error_in_a_real_browser(tmp_path):
         assert errors(driver)
     finally:
         driver.quit()
+
+
+def untouched(student):
+    """A notebook as released: every test stops on the stub's NotImplementedError, the row not attempted."""
+    blank = row(student, 0, 0, status_b=Status.ERROR)
+    blank.parts["a"].tests[0].status = Status.ERROR
+    blank.attempted = False
+    return blank
+
+
+def test_notebooks_without_an_answer_are_listed_apart_from_those_that_need_a_look(tmp_path):
+    report = small_class()
+    report.submissions.append(untouched("fabio"))
+    summary = summarize(report)
+    assert summary.unattempted == [(5, "fabio")]
+    assert [s for _, s, _ in summary.review] == ["davi", "caio", "eva"]  # not fabio: his errors are the stubs'
+    assert summary.totals == [3.0, 2.0, 1.0, 0.0, 0.0]  # graded as any other row: his score counts
+    html = write_class_report(report, tmp_path).read_text()
+    assert "Needs a look first (3)" in html and "Not attempted (1)" in html
+    section = html.split('<h2 id="unattempted">')[1].split("<h2>")[0]
+    assert '<a href="#s-5">fabio</a>' in section and "fabio" not in html.split('<h2 id="review">')[1].split("<h2")[0]
+    # Carried in the JSON only when false: older reports (and older readers) are unchanged.
+    data = report.to_dict()
+    assert data["submissions"][5]["attempted"] is False and "attempted" not in data["submissions"][0]
+    assert Report.from_dict(data).submissions[5].attempted is False
+    assert Report.from_dict(data).submissions[0].attempted is True
+    # Control: attempted, the same row needs a look (its tests stopped on errors).
+    report.submissions[5].attempted = True
+    assert "fabio" in [s for _, s, _ in summarize(report).review]
+
+
+def test_each_students_grading_time_and_the_csv_are_on_the_page(tmp_path):
+    report = small_class()
+    report.submissions[0].timing = {"wall": 12.34, "tests": 11.0, "spawn": 0.5}
+    report.submissions[1].timing = {"wall": 3.0, "tests": 2.5, "spawn": 0.5}
+    html = write_class_report(report, tmp_path).read_text()
+    assert "Grading time per submission: median 7.7 s, longest\n12.3 s" in html
+    assert '<td class="num">12.3</td>' in html and '<td class="num">3.0</td>' in html
+    assert '<a id="csv" href="report.csv" download>' in html
+    lines = (tmp_path / "report.csv").read_text().splitlines()
+    assert len(lines) == 6 and lines[1].startswith('"ana","ana.ipynb",3.0,3.0,')
+
+
+def test_histograms_of_students_count_in_whole_numbers(monkeypatch):
+    from matplotlib.figure import Figure
+
+    from autograder.class_report import figures
+
+    ticks = {}
+    save = Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        fig.canvas.draw()
+        for ax in fig.axes:
+            counts = ax.get_xticks() if ax.get_xlabel() == "students" else ax.get_yticks()
+            ticks[ax.get_title()] = [float(t) for t in counts]
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    figures(summarize(small_class()))  # at most 2 students in any bin: matplotlib's own ticks would be 0, 0.25, ...
+    counted = {title: found for title, found in ticks.items() if not title.startswith("Pass rate")}
+    assert len(counted) == 4 and all(found and all(t == int(t) for t in found) for found in counted.values()), ticks
+
+
+def tiny_gradebook(path):
+    """nbgrader's gradebook of the two-part assignment, made with nbgrader's API: its autograded cells, a
+    written answer (2 points) and a task (1 point) graded by hand; ana graded in full, bia's task still to
+    grade, caio never recorded."""
+    from nbgrader.api import Gradebook
+
+    from autograder.gradebook import use_this_interpreters_scripts
+
+    use_this_interpreters_scripts()  # (nbgrader runs alembic by name)
+    with Gradebook(f"sqlite:///{path}") as gb:
+        gb.add_assignment("tiny")
+        gb.add_notebook("tiny", "tiny")
+        gb.add_grade_cell("test_a", "tiny", "tiny", max_score=1, cell_type="code")
+        gb.add_grade_cell("test_b", "tiny", "tiny", max_score=2, cell_type="code")
+        gb.add_grade_cell("reflection", "tiny", "tiny", max_score=2, cell_type="markdown")
+        gb.add_task_cell("task", "tiny", "tiny", max_score=1, cell_type="markdown")
+        for student in ("ana", "bia", "davi", "eva"):
+            gb.add_student(student)
+            gb.add_submission("tiny", student)
+        for student, cell, score in [("ana", "reflection", 1.5), ("ana", "task", 1), ("bia", "reflection", 2),
+                                     ("davi", "reflection", 0), ("davi", "task", 0), ("eva", "reflection", 0),
+                                     ("eva", "task", 1), ("ana", "test_a", 0)]:  # (an override: not by hand)
+            gb.find_grade(cell, "tiny", "tiny", student).manual_score = score
+        gb.db.commit()
+    return path
+
+
+def test_the_gradebooks_hand_graded_cells_and_the_full_totals_are_shown(tmp_path):
+    from autograder.gradebook import hand_grades
+
+    hand = hand_grades(tiny_gradebook(tmp_path / "gradebook.db"), "tiny", {"test_a", "test_b"})
+    assert hand.cells == {"reflection": 2.0, "task": 1.0} and hand.max_score == 3.0
+    assert hand.scores["ana"] == {"reflection": 1.5, "task": 1.0}
+    assert hand.scores["bia"] == {"reflection": 2.0, "task": None} and "caio" not in hand.scores
+    report = small_class()
+    summary = summarize(report, hand)
+    assert summary.full_max == 6.0
+    assert summary.by_hand == [(2.5, 0), (2.0, 1), None, (0.0, 0), (1.0, 0)]
+    # ana: 3 + 2.5; davi's autograded score is not one yet (the grader failed); eva was not graded: 0 + 1
+    assert [summary.total(i) for i in range(5)] == [5.5, None, None, 1.0, 1.0]
+    assert summary.full_totals == [5.5, 1.0]
+    page = write_class_report(report, tmp_path / "out", hand)
+    html = page.read_text()
+    assert (tmp_path / "out" / "totals.png").is_file() and 'id="figure-totals"' in html
+    students = html.split('id="students"')[1]
+    assert '<td class="num">3</td><td class="num">2.5</td><td class="num total">5.5</td>' in students
+    assert 'title="1 cell(s) still to grade in the formgrader">2 + ?</td>' in students  # bia
+    assert 'title="not in the gradebook">–</td>' in students  # caio
+    by_hand = html.split('<p id="by-hand">')[1].split("</p>")[0]
+    assert "reflection, task" in by_hand and "of 6:" in by_hand and "1 submission(s) still have cells" in by_hand
+    assert "1 submission(s) are not in the gradebook" in by_hand and "not counted" not in by_hand
+    # Control: without the gradebook the page says what it leaves out.
+    html = write_class_report(report, tmp_path / "alone").read_text()
+    assert "graded by hand in nbgrader's formgrader, are not counted here" in html and "by hand</th>" not in html
+
+
+def test_a_file_that_is_no_gradebook_is_refused_and_left_unchanged(tmp_path):
+    from autograder.errors import GradebookError
+    from autograder.gradebook import hand_grades
+
+    other = tmp_path / "other.db"
+    other.write_bytes(b"SQLite format 3\x00" + bytes(100))
+    before = other.read_bytes()
+    for db in (other, tmp_path / "missing.db"):
+        with pytest.raises(GradebookError, match="gradebook"):
+            hand_grades(db, "tiny", set())
+    assert other.read_bytes() == before and not (tmp_path / "missing.db").exists()
+    with pytest.raises(GradebookError, match="no assignment other"):
+        hand_grades(tiny_gradebook(tmp_path / "gradebook.db"), "other", set())
