@@ -33,6 +33,7 @@ Rules, each written in the report's notes when it applies:
   the ones in force there.
 """
 import ast
+import errno
 import functools
 import gc
 import json
@@ -74,18 +75,62 @@ def read_regular_file(path: "str | Path", limit: int = MAX_NOTEBOOK_BYTES) -> by
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        kind = "um link simbólico" if os.path.islink(path) else f"ilegível ({exc.strerror})"
-        raise Refused(f"{path}: entrega recusada, o arquivo é {kind}") from None
-    with os.fdopen(fd, "rb") as f:
+        kind = "é um link simbólico" if os.path.islink(path) else _unreadable(exc)
+        raise Refused(f"{path}: entrega recusada, o arquivo {kind}") from None
+    try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
+        if not stat.S_ISREG(info.st_mode):  # (before fdopen, which refuses a folder in English)
             raise Refused(f"{path}: entrega recusada, não é um arquivo comum")
         if info.st_size > limit:
             raise Refused(f"{path}: entrega recusada, {info.st_size / 2**20:.1f} MiB (o limite é {limit // 2**20} MiB)")
-        data = f.read(limit + 1)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    except OSError as exc:  # (a disk's I/O error)
+        raise Refused(f"{path}: entrega recusada, o arquivo {_unreadable(exc)}") from None
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise Refused(f"{path}: entrega recusada, maior que {limit // 2**20} MiB")
     return data
+
+
+def _unreadable(exc: OSError) -> str:
+    """Why a file cannot be opened, in Portuguese (never the system's English)."""
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "não pode ser lido (sem permissão de leitura)"
+    if exc.errno == errno.ENOENT:
+        return "não existe mais"
+    return f"não pode ser lido (erro {errno.errorcode.get(exc.errno or 0, exc.errno)} do sistema)"
+
+
+def not_a_notebook(data: bytes, raw: object = None, exc: "BaseException | None" = None) -> str:
+    """Why bytes are not a notebook the grader reads, in Portuguese and without a library's English (the
+    problem and where: a line and column, a byte, a field). Of the bytes that are JSON, `raw`; of what
+    failed reading them, `exc` (json's, the UTF-8 decoder's or nbformat's). Run in the reading child."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"o arquivo não está em UTF-8 (byte inválido na posição {exc.start})"
+    if isinstance(exc, json.JSONDecodeError):
+        if not data.strip():
+            return "o arquivo está vazio"
+        return f"o conteúdo não é JSON válido (erro na linha {exc.lineno}, coluna {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "o JSON tem níveis aninhados demais"
+    if not isinstance(raw, dict):
+        return "o JSON não é um objeto de notebook"
+    import nbformat
+
+    version = raw.get("nbformat")
+    if version is None:
+        return 'falta o campo "nbformat", a versão do formato'
+    if type(version) is not int or version not in nbformat.versions:
+        return (f"versão {json.dumps(version)[:20]} do formato nbformat; o corretor lê as versões "
+                f"{min(nbformat.versions)} a {max(nbformat.versions)}")
+    if version == 4 and not isinstance(raw.get("cells"), list):
+        return 'falta a lista de células ("cells")'
+    if exc is None:
+        return ""
+    where = "/".join(str(key)[:30] for key in getattr(exc, "absolute_path", ()))[:100]
+    return f"não segue o formato nbformat {version}" + (f", no campo {where}" if where else "")
 
 
 @dataclass(frozen=True)
@@ -305,9 +350,10 @@ def template(assignment: "Assignment") -> Template:
 
 
 def load_submission(assignment: "Assignment", path: "str | Path", student: "str | None" = None,
-                    data: "bytes | None" = None) -> Submission:
+                    data: "bytes | None" = None, isolated: bool = True) -> Submission:
     """What each part of `assignment` runs from the notebook at `path` (its bytes, if already read safely, in
-    `data`). The bytes are parsed in a child process, under the reading budget (in_child)."""
+    `data`). The bytes are parsed in a child process, under the reading budget (in_child); `isolated=False`
+    parses them here, unbounded: only for measuring what the reading itself costs (tools/floor.py)."""
     path = Path(path)
     sub = Submission(student=student or path.stem, path=path)
     try:
@@ -316,7 +362,8 @@ def load_submission(assignment: "Assignment", path: "str | Path", student: "str 
         sub.error = str(exc)
         return sub
     tpl = template(assignment)  # here, once: the child inherits it, and the imports of nbformat and IPython
-    got = in_child(lambda: _encode(*_read_cells(assignment, tpl, path, data)))
+    work = lambda: _encode(*_read_cells(assignment, tpl, path, data))  # noqa: E731
+    got = in_child(work) if isolated else work()
     if isinstance(got, str):
         sub.error = f"{path}: entrega recusada, {got}"
         return sub
@@ -375,9 +422,11 @@ def _read_cells(assignment: "Assignment", tpl: Template, path: Path,
         found["error"] = message
         return found, None
 
-    beside = None
+    beside, raw = None, None
     try:
         raw = json.loads(data.decode("utf-8"))
+        if why := not_a_notebook(data, raw):
+            return error(f"{path}: não é um notebook: {why}")
         _without_outputs(raw)  # never needed, never parsed further, never counted
         if len(data) > MAX_STRIPPED_BYTES:  # the file is too large to go to the student's process: this goes
             beside = json.dumps(raw, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8", "backslashreplace")
@@ -385,15 +434,13 @@ def _read_cells(assignment: "Assignment", tpl: Template, path: Path,
                 return error(f"{path}: entrega recusada, {len(beside) / 2**20:.1f} MiB sem as saídas (o limite é "
                              f"{MAX_STRIPPED_BYTES // 2**20} MiB)")
         nb = _read_notebook(json.dumps(raw))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return error(f"{path}: não é um notebook (JSON inválido: {str(exc)[:200]})")
     except MemoryError:
         raise
-    except Exception as exc:  # nbformat raises many kinds on a non-notebook JSON
-        return error(f"{path}: não é um notebook ({type(exc).__name__}: {str(exc)[:200]})")
+    except Exception as exc:  # json's, the decoder's, and the many kinds nbformat raises on a non-notebook JSON
+        return error(f"{path}: não é um notebook: {not_a_notebook(data, raw, exc) or 'formato desconhecido'}")
     cells = nb.get("cells", [])
     if not isinstance(cells, list):
-        return error(f"{path}: não é um notebook (cells não é uma lista)")
+        return error(f'{path}: não é um notebook: falta a lista de células ("cells")')
     if len(cells) > MAX_CELLS:
         return error(f"{path}: entrega recusada, {len(cells)} células (o limite é {MAX_CELLS})")
     code = [c for c in cells

@@ -11,7 +11,7 @@ A corpus is the module <course>/solutions/<name>/corpus.py with
   `lost` ({grade_id: points}) are the scores of the parts that lose points;
 - NOTEBOOK_CASES: {case: (base case, transform, lost)}: what a student did to
   the notebook itself (the transforms below);
-- BROKEN_FILES: {case: (text, error fragment)}: files that are no notebook
+- BROKEN_FILES: {case: (text or bytes, error fragment)}: files that are no notebook
   (text None: the release cut short);
 - EXAMPLES: the cases shipped as examples.
 """
@@ -109,7 +109,8 @@ class Corpus:
         path = Path(folder) / f"{stem or name}.ipynb"
         if name in self.broken:
             text = self.broken[name][0]
-            path.write_text(self.assignment.release_notebook.read_text()[:5000] if text is None else text)
+            text = self.assignment.release_notebook.read_text()[:5000] if text is None else text
+            path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
         else:
             nbformat.write(self.notebook(name), path)
         return path

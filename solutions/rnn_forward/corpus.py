@@ -396,12 +396,21 @@ NOTEBOOK_CASES = {
         {}),
 }
 
-# Files that are not (usable) notebooks: (contents, expected error fragment).
+# Files that are not (usable) notebooks: (contents, text or bytes, expected error fragment). The error is the
+# student's to read: Portuguese, naming the problem and where, never the English of json or nbformat.
 BROKEN_FILES = {
-    "broken_not_json": ("this is not a notebook\n", "não é um notebook"),
-    "broken_empty_file": ("", "não é um notebook"),
-    "broken_truncated": (None, "não é um notebook"),  # the release cut in half
-    "broken_json_not_notebook": ('{"student": "ana", "answers": []}', "não é um notebook"),
+    "broken_not_json": ("this is not a notebook\n",
+                        "não é um notebook: o conteúdo não é JSON válido (erro na linha 1, coluna 1)"),
+    "broken_empty_file": ("", "não é um notebook: o arquivo está vazio"),
+    "broken_truncated": (None, "não é um notebook: o conteúdo não é JSON válido (erro na linha"),  # the release cut
+    "broken_json_not_notebook": ('{"student": "ana", "answers": []}', 'não é um notebook: falta o campo "nbformat"'),
+    # saved by an editor in Latin-1, not UTF-8
+    "broken_not_utf8": ('{"cells": [], "metadata": {"autor": "José"}, "nbformat": 4, "nbformat_minor": 5}'
+                        .encode("latin-1"), "não é um notebook: o arquivo não está em UTF-8 (byte inválido na posição"),
+    "broken_nbformat_version": ('{"cells": [], "metadata": {}, "nbformat": 99, "nbformat_minor": 0}',
+                                "não é um notebook: versão 99 do formato nbformat; o corretor lê as versões 1 a 4"),
+    "broken_invalid_cell": ('{"cells": [{"cell_type": "code", "source": 3}], "metadata": {}, "nbformat": 4, '
+                            '"nbformat_minor": 5}', "não é um notebook: não segue o formato nbformat 4"),
 }
 
 
