@@ -10,17 +10,16 @@ submission found gets a row. Each row is appended to FILE's journal
 (report.jsonl beside report.json) the moment it is graded, so a grader killed
 midway loses nothing: `--resume` grades only what the journal lacks.
 
-Exit status: 0 when every submission was graded; 3 (REVIEW_EXIT_CODE) when
-the grader failed on some of them (their rows say "needs_review", the log
-beside the report says why); 1 on an error before grading (e.g. the
-gradebook); 2 on a usage error; 130 when interrupted.
+Exit status: ExitCode, below, the one table of them for every subcommand.
 """
 import argparse
 import json
 import os
 import sys
 from datetime import datetime, timezone
+from enum import IntEnum
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 from rich.text import Text
@@ -29,15 +28,32 @@ from autograder import assignment as assignments
 from autograder import backends, grading, render, results
 from autograder import limits as limit_options
 from autograder.course import find_submissions
+from autograder.errors import PathError
 from autograder.limits import limits_report, remove_stale_cgroups
 from autograder.runner import devices as device_list
 from autograder.writers import WRITERS
 
-REVIEW_EXIT_CODE = 3
+
+class ExitCode(IntEnum):
+    """The exit status of every subcommand (grade, report, gradescope): the one table of them."""
+
+    OK = 0  # every submission graded, whatever the students scored (report, gradescope: written)
+    # (1 is Python's own, for a crash of the command itself: a traceback on stderr)
+    USAGE = 2  # a wrong option or value, before any grading (argparse's own code)
+    REVIEW = 3  # all graded, but the grader itself failed on some: their rows need review
+    MISSING_PATH = 4  # a PATH (or REPORT.json) that does not exist or cannot be read, before any grading
+    GRADEBOOK = 5  # the gradebook is not one nbgrader can use, or some submission could not be recorded in it
+    INTERRUPTED = 130  # Ctrl-C: the rows graded so far are in the journal (--resume)
+
+
+def fail(parser: argparse.ArgumentParser, code: ExitCode, message: str) -> NoReturn:
+    """Stop with `code`, saying why on stderr as argparse does for a usage error."""
+    parser.exit(code, f"{parser.prog}: error: {message}\n")
 
 
 def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     console = Console(stderr=True)
+    gradebook = gradebook_option(args, parser)
     try:
         assignment = assignments.load(args.assignment) if args.assignment else assignments.find()
         client = None
@@ -52,9 +68,15 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(str(exc))
     if not args.json.parent.is_dir():
         parser.error(f"--json {args.json}: the folder {args.json.parent} does not exist")
-    jobs = find_submissions(args.paths, assignment.name)
+    skipped: "list[Path]" = []
+    try:
+        jobs = find_submissions(args.paths, assignment.name, skipped)
+    except PathError as exc:
+        fail(parser, ExitCode.MISSING_PATH, str(exc))
+    if skipped:
+        console.print(render.plain(render.skipped_note(skipped)), soft_wrap=True)
     if not jobs:
-        parser.error(f"no notebooks found under {', '.join(map(str, args.paths))}")
+        fail(parser, ExitCode.MISSING_PATH, f"no notebooks found under {', '.join(map(str, args.paths))}")
     limits = limit_options.from_options(lambda dest: getattr(args, dest))
     if client is not None:
         where, limits_used = cluster.facts(client, limits, "cuda" in devices)
@@ -62,22 +84,23 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         where, limits_used = backends.current().name, limits_report(limits, "cuda" in devices)
     if not backends.named(where).isolates_host:
         console.print(Text.assemble(("WARNING: ", "bold red"), backends.named(where).describe()))
-    if args.gradebook:
+    if gradebook:
         from autograder.errors import GradebookError
         from autograder.gradebook import check_gradebook, default_gradebook
 
-        args.gradebook = default_gradebook(assignment) if args.gradebook is True else args.gradebook
+        gradebook = default_gradebook(assignment) if gradebook is True else gradebook
         try:  # before grading: a wrong gradebook should cost seconds, not the class's grading time
-            check_gradebook(args.gradebook, assignment)
+            check_gradebook(gradebook, assignment)
         except GradebookError as exc:
-            parser.error(str(exc))
-    try:
+            fail(parser, ExitCode.GRADEBOOK, str(exc))
+    out = Console()
+    try:  # piped to a log, a line per graded submission as it is graded (a terminal has the progress bar)
         rows = grading.grade_all(assignment, jobs, args.json, args.resume, limits, devices, args.seed, args.workers,
-                                 console, client)
+                                 console, client, lines=None if out.is_terminal else out)
     except KeyboardInterrupt:
         console.print(f"interrupted: the rows graded so far are in {args.json.with_suffix('.jsonl')}; "
                       "run the same command with --resume to grade the rest")
-        return 130
+        return ExitCode.INTERRUPTED
     finally:
         if client is not None:
             client.close()
@@ -86,24 +109,49 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     report = results.Report(assignment.name, where, limits_used, rows,
                             devices=devices, graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                             mistakes={code: text for code, text in assignment.mistakes.items() if code in seen})
-    render.table(report, Console(), assignment.mistakes)
+    render.table(report, out, assignment.mistakes)
     write_formats(report, args, console)
-    if args.gradebook:
+    if gradebook:
         from autograder.errors import GradebookError
         from autograder.gradebook import record
 
         try:
-            count, failures = record(report, assignment, args.gradebook)
+            count, failures = record(report, assignment, gradebook)
         except GradebookError as exc:
             console.print(Text.assemble(("error: ", "bold red"), render.plain(str(exc))))
-            return 1
+            return ExitCode.GRADEBOOK
         for failure in failures:
             console.print(Text.assemble(("nbgrader could not record ", "bold red"), render.plain(failure)))
-        console.print(f"recorded {count} submissions in {args.gradebook} and their graded notebooks in "
+        console.print(f"recorded {count} submissions in {gradebook} and their graded notebooks in "
                       f"{assignment.course / 'autograded'}")
+        from autograder.gradebook import manual_grading_note
+
+        console.print(render.plain(manual_grading_note(gradebook, assignment)))
         if failures:
-            return 1
-    return REVIEW_EXIT_CODE if report.needs_review else 0
+            return ExitCode.GRADEBOOK
+    return ExitCode.REVIEW if report.needs_review else ExitCode.OK
+
+
+def gradebook_option(args: argparse.Namespace, parser: argparse.ArgumentParser) -> "Path | bool":
+    """The gradebook to record in: False (none), True (the course's) or a file; and args.paths completed.
+
+    `--gradebook` is a flag. What argparse hands it as a value is a PATH (`grade --gradebook submitted`)
+    unless it ends in .db and is no folder: then it is the gradebook, as `--gradebook DB` always was
+    (`--gradebook-db DB` says so without a doubt)."""
+    value, db = args.gradebook, args.gradebook_db
+    gradebook: "Path | bool" = value is not None or db is not None
+    if isinstance(value, str):
+        if value.endswith(".db") and not Path(value).is_dir():
+            gradebook = Path(value)
+        else:
+            args.paths.insert(0, Path(value))
+    if db is not None:
+        if isinstance(gradebook, Path) and gradebook != db:
+            parser.error(f"--gradebook {gradebook} and --gradebook-db {db}: two gradebooks; give one")
+        gradebook = db
+    if not args.paths:
+        parser.error("the following arguments are required: PATH")
+    return gradebook
 
 
 def main(argv: "list[str] | None" = None) -> int:
@@ -111,7 +159,7 @@ def main(argv: "list[str] | None" = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("grade", help="grade notebooks and print a score table",
                               description="Grade students' notebooks in a sandbox and print a score table.")
-    cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+    cmd.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                      help="a notebook, a folder of notebooks (<student>.ipynb), or nbgrader's submitted/ folder "
                           "(<student>/<assignment>/*.ipynb)")
     cmd.add_argument("--assignment", type=Path, metavar="DIR",
@@ -120,10 +168,13 @@ def main(argv: "list[str] | None" = None) -> int:
                      help="the full report (default: %(default)s); rows are journaled to its .jsonl as they finish")
     cmd.add_argument("--resume", action="store_true",
                      help="keep the rows the journal already has; grade the rest (default: grade everything)")
-    cmd.add_argument("--gradebook", type=Path, nargs="?", const=True, metavar="DB",
-                     help="also record the results as `nbgrader autograde` would: scores and timestamps in this "
-                          "gradebook, graded notebooks in autograded/ (default DB: the course's, from its "
-                          "nbgrader_config.py)")
+    cmd.add_argument("--gradebook", nargs="?", const=True, metavar="PATH",
+                     help="also record the results as `nbgrader autograde` would: scores and timestamps in the "
+                          "course's gradebook (from its nbgrader_config.py), graded notebooks in autograded/ "
+                          "(default: not recorded); a value after it is one more PATH to grade, unless it ends in "
+                          ".db and is no folder: then it is the gradebook, as with --gradebook-db")
+    cmd.add_argument("--gradebook-db", type=Path, metavar="DB",
+                     help="record in this gradebook instead of the course's (implies --gradebook; default: none)")
     add_format_options(cmd, skip=("json",))
     cmd.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                      help="submissions graded at once (default: the cores, %(default)s)")
@@ -152,12 +203,13 @@ def main(argv: "list[str] | None" = None) -> int:
     cmd.add_argument("--assignment", type=Path, metavar="DIR",
                      help="the assignment's folder, <course>/solutions/<name> (default: the only one under .)")
     args = parser.parse_args(argv)
+    command = commands.choices[args.command]  # (its own prog, for its error messages)
     if args.command == "gradescope":
-        return gradescope_bundle(args, parser)
-    return grade(args, parser) if args.command == "grade" else class_report(args, parser)
+        return gradescope_bundle(args, command)
+    return grade(args, command) if args.command == "grade" else class_report(args, command)
 
 
-def gradescope_bundle(args, parser) -> int:
+def gradescope_bundle(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """`python -m autograder gradescope`: the autograder zip for Gradescope."""
     from autograder import gradescope
 
@@ -167,7 +219,7 @@ def gradescope_bundle(args, parser) -> int:
         parser.error(str(exc))
     Console().print(f"wrote {gradescope.build(assignment, args.out)}: upload it as the autograder of a Gradescope "
                     "programming assignment")
-    return 0
+    return ExitCode.OK
 
 
 def add_format_options(cmd: argparse.ArgumentParser, skip: "tuple[str, ...]" = ()) -> None:
@@ -188,12 +240,14 @@ def write_formats(report: results.Report, args: argparse.Namespace, console: Con
                 console.print(render.plain(f"{writer.name}: {path}"))
 
 
-def class_report(args, parser) -> int:
+def class_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """`python -m autograder report`: a report already written, in other formats (the class report by default)."""
     try:
         data = json.loads(args.report.read_text(encoding="utf-8"))
         report = results.Report.from_dict(data)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except OSError as exc:
+        fail(parser, ExitCode.MISSING_PATH, f"{args.report}: cannot be read ({exc.strerror})")
+    except (ValueError, KeyError, TypeError) as exc:
         parser.error(f"{args.report}: not a report written by `python -m autograder grade --json` ({exc})")
     if not any(getattr(args, name, None) for name in WRITERS):
         args.html = args.out or args.report.with_suffix("")
@@ -203,7 +257,7 @@ def class_report(args, parser) -> int:
         parser.error(str(exc))
     if args.html:
         Console().print(f"class report: {Path(args.html) / 'index.html'} (figures as PNG beside it)")
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
+from autograder.errors import PathError
 from autograder.notebook import (
     HIDDEN,
     MAX_NOTEBOOK_BYTES,
@@ -42,12 +43,16 @@ def _refused(path: Path, why: str) -> Job:
     return (path.stem if path.suffix == ".ipynb" else path.name, path, f"{path}: entrega recusada, {why}")
 
 
-def find_submissions(paths: "list[Path]", assignment_name: str) -> "list[Job]":
-    """[(student, notebook path, error or None)] for every submission of `assignment_name` under `paths`.
+def find_submissions(paths: "list[Path]", assignment_name: str,
+                     skipped: "list[Path] | None" = None) -> "list[Job]":
+    """[(student, notebook path, error or None)] for every submission of `assignment_name` under `paths`;
+    the files of a folder given that are not notebooks (.ipynb), and so no submission, are added to
+    `skipped` (hidden ones aside: .DS_Store, ...).
 
     The paths given are the instructor's; below them nothing is followed
     through a symbolic link, and what is not a regular file or folder is
-    refused with a row of its own.
+    refused with a row of its own. A path given that does not exist or
+    cannot be listed raises PathError.
     """
     jobs: "list[Job]" = []
     for path in paths:
@@ -57,9 +62,16 @@ def find_submissions(paths: "list[Path]", assignment_name: str) -> "list[Job]":
             jobs.append((path.stem, path, None))
             continue
         if not path.is_dir():
-            raise SystemExit(f"error: {path}: no such file or folder")
-        for entry in sorted(os.scandir(path), key=lambda e: e.name):
+            raise PathError(f"{path}: no such file or folder")
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError as exc:
+            raise PathError(f"{path}: cannot be read ({exc.strerror})") from None
+        for entry in entries:
             entry_path = Path(entry.path)
+            if skipped is not None and not entry.name.endswith(".ipynb") and not entry.name.startswith(".") \
+                    and not entry_path.is_dir():  # (a link to a folder is refused below, with a row)
+                skipped.append(entry_path)
             if entry.is_symlink():
                 if entry.name.endswith(".ipynb") or entry_path.is_dir():
                     jobs.append(_refused(entry_path, "é um link simbólico"))
@@ -78,6 +90,7 @@ def find_submissions(paths: "list[Path]", assignment_name: str) -> "list[Job]":
 MAX_NOTEBOOKS = 3  # examined per submission when it holds several, in order of preference; one is graded
 MAX_NOTES = 5  # skipped entries named one by one; the rest are counted
 MAX_NAME = 100  # characters of a file's name in a note
+NBGRADER_FILES = frozenset({"timestamp.txt", "submission_secret.txt"})  # what nbgrader adds to every submission
 
 
 def notebooks_in(folder: Path, assignment_name: str) -> "tuple[list[Path], list[str]]":
@@ -235,7 +248,10 @@ def choose_notebook(assignment: "Assignment", folder: Path) -> "tuple[Path | Non
 def _student_folder(student: str, folder: Path, assignment_name: str) -> Job:
     """nbgrader's submitted/<student>/<assignment>/: its one notebook, or the folder when it holds several
     (the runner grades one of them; see choose_notebook)."""
-    notebooks, _ = notebooks_in(folder, assignment_name)
+    try:
+        notebooks, _ = notebooks_in(folder, assignment_name)
+    except OSError:
+        return student, folder, f"{folder}: entrega recusada, a pasta não pôde ser lida"
     if not notebooks:
         for entry in sorted(folder.glob("*.ipynb")):  # only links or special files: say so, open none
             mode = entry.lstat().st_mode
@@ -243,7 +259,10 @@ def _student_folder(student: str, folder: Path, assignment_name: str) -> Job:
                 return student, entry, f"{entry}: entrega recusada, é um link simbólico"
             if not stat.S_ISDIR(mode):
                 return student, entry, f"{entry}: entrega recusada, não é um arquivo comum"
-        return student, folder, f"{folder}: nenhum notebook (.ipynb) na entrega"
+        others = sorted(p.name for p in folder.iterdir() if p.name not in NBGRADER_FILES and p.name[:1] != ".")
+        found = f"; há só {', '.join(n[:MAX_NAME] for n in others[:MAX_NOTES])}" if others else ""
+        found += f" e mais {len(others) - MAX_NOTES}" if len(others) > MAX_NOTES else ""
+        return student, folder, f"{folder}: nenhum notebook (.ipynb) na entrega{found}"
     if len(notebooks) > 1 or len(list(folder.glob("*.ipynb"))) > 1:
         return student, folder, None
     return student, notebooks[0], None

@@ -37,3 +37,7 @@ class Refused(Exception):
 
 class GradebookError(Exception):
     """The nbgrader gradebook cannot be read or written as asked."""
+
+
+class PathError(Exception):
+    """A path given on the command line that does not exist or cannot be read (for the instructor, in English)."""

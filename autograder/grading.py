@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from autograder import assignment as assignments
-from autograder import pool, results
+from autograder import pool, render, results
 from autograder.assignment import Assignment
 from autograder.course import Job
 from autograder.journal import Journal, Log
@@ -46,9 +46,10 @@ def prestart(folder: str, limits: Limits, devices: "list[str]") -> None:
 
 def grade_all(assignment: Assignment, jobs: "list[Job]", journal_path: Path, resume: bool, limits: Limits,
               devices: "list[str]", seed: "int | None", workers: int, console: Console,
-              client: Any = None) -> "list[SubmissionResult]":
+              client: Any = None, lines: "Console | None" = None) -> "list[SubmissionResult]":
     """Rows for every job (student, notebook, error), in order: kept from the journal when resuming, graded
-    otherwise; `client`, a Dask client, grades on its cluster."""
+    otherwise; `client`, a Dask client, grades on its cluster. `console` shows a progress bar (in a terminal);
+    `lines`, when given, gets a plain line per submission as it is graded (render.progress_line)."""
     journal = Journal(journal_path.with_suffix(".jsonl"), resume)
     log = Log(journal_path.with_suffix(".log"), resume)
     rows = [journal.kept(*job) if resume else None for job in jobs]
@@ -61,6 +62,7 @@ def grade_all(assignment: Assignment, jobs: "list[Job]", journal_path: Path, res
 
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("grading", total=len(todo))
+        done = [0]  # rows graded so far
 
         def finished(k: int, result: "tuple[SubmissionResult, list[str]]") -> None:
             row, logs = result
@@ -69,6 +71,10 @@ def grade_all(assignment: Assignment, jobs: "list[Job]", journal_path: Path, res
             rows[todo[k]] = row
             journal.append(row)
             progress.advance(task)
+            if lines is not None:
+                done[0] += 1
+                lines.print(render.progress_line(done[0], len(todo), row), soft_wrap=True)
+                lines.file.flush()
 
         def failed(k: int, reason: str) -> None:
             student, notebook, _ = jobs[todo[k]]

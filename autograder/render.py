@@ -3,6 +3,7 @@
 (Files of every format are written by writers.py; nbgrader's gradebook by gradebook.py.)
 """
 import unicodedata
+from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
@@ -47,6 +48,23 @@ def plain(text: object) -> Text:
     """A student's text as the terminal shows it: never as Rich markup, never with control or invisible
     characters (clean)."""
     return Text(clean(text))
+
+
+MAX_SKIPPED = 10  # files named in the note on what was not graded; the rest are counted
+
+
+def skipped_note(skipped: "list[Path]") -> str:
+    """The run's note on the files of the folders given that are not notebooks, so were not graded (a student's
+    .py or .pdf in a flat folder of notebooks is no submission: the instructor should know it is there)."""
+    names = ", ".join(str(p) for p in skipped[:MAX_SKIPPED])
+    more = f" and {len(skipped) - MAX_SKIPPED} more" if len(skipped) > MAX_SKIPPED else ""
+    return f"note: not graded, not notebooks (.ipynb): {names}{more}"
+
+
+def progress_line(done: int, total: int, row: SubmissionResult) -> Text:
+    """One graded submission, as a line of its own: what a run piped to a log shows as it goes."""
+    mark = " (needs review)" if row.needs_review else " (not graded: see its row)" if row.error else ""
+    return plain(f"graded {done}/{total}: {row.student} {row.score:g}/{row.max_score:g}{mark}")
 
 
 def flagged(report: Report) -> "list[SubmissionResult]":
