@@ -253,3 +253,17 @@ def test_what_is_no_regular_file_gets_a_row_in_portuguese(tmp_path):
     for code, why in [(errno.EACCES, "não pode ser lido (sem permissão de leitura)"), (errno.ENOENT, "não existe mais"),
                       (errno.EIO, "não pode ser lido (erro EIO do sistema)")]:
         assert _unreadable(OSError(code, os.strerror(code))) == why
+
+
+@pytest.mark.slow
+def test_piped_to_a_log_each_submission_is_a_line_as_it_is_graded(tmp_path):
+    (tmp_path / "ana.ipynb").write_text("{}")
+    (tmp_path / "bob.ipynb").write_text("")
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path), *ON, "--device", "cpu",
+                           "--workers", "1", "--json", str(tmp_path / "r.json")],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)  # stdout: a pipe, no terminal
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    lines = proc.stdout.splitlines()
+    out_of = f"0/{TINY_ASSIGNMENT.max_score:g} (not graded: see its row)"  # (neither is a notebook)
+    assert lines[:2] == [f"graded 1/2: ana {out_of}", f"graded 2/2: bob {out_of}"]
+    assert "tiny: 2 submissions" in lines[2]  # then the table
