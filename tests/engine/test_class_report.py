@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from autograder.class_report import summarize, write_class_report
+from autograder.render import diagnoses
 from autograder.results import PartResult, Report, Status, SubmissionResult
 from autograder.results import TestResult as Result  # (not a pytest class)
 
@@ -357,3 +358,122 @@ def test_a_file_that_is_no_gradebook_is_refused_and_left_unchanged(tmp_path):
     assert other.read_bytes() == before and not (tmp_path / "missing.db").exists()
     with pytest.raises(GradebookError, match="no assignment other"):
         hand_grades(tiny_gradebook(tmp_path / "gradebook.db"), "other", set())
+
+
+PARTS = ["ff_init_weights", "ff_forward", "rnn_init_weights", "rnn_forward", "rnn_cell_module", "rnn_cell_from_numpy"]
+
+
+def wide_class(students: int) -> Report:
+    """A class of the RNN assignment's shape (six parts, 13 points), with long names, many mistakes and
+    flags: what must still fit a 1200-pixel window."""
+    rows = []
+    for k in range(students):
+        parts = {}
+        for number, gid in enumerate(PARTS):
+            passed = (k + number) % 3 != 0
+            test = Result(f"test_{gid}_property_with_a_long_name", Status.PASSED if passed else Status.FAILED,
+                          float(passed), 1.0, "" if passed else "o resultado difere do esperado " * 8,
+                          "propriedade " * 6, [] if passed else [f"{gid}_mistake_code_{k % 4}"])
+            parts[gid] = PartResult(test.score, 1.0, [test])
+        name = f"estudante_{k:03d}_" + "nome_muito_comprido_sem_espacos" * (3 if k % 5 == 0 else 1)
+        flags = [f"célula {gid}: troca torch.allclose por uma função própria {'x' * 120}" for gid in PARTS[:k % 4]]
+        rows.append(SubmissionResult(name, f"/submitted/{name}/rnn_forward/rnn_forward.ipynb",
+                                     sum(p.score for p in parts.values()), 6.0, None, False, [], parts,
+                                     timing={"wall": 10.0 + k, "tests": 9.0, "spawn": 1.0}, flags=flags,
+                                     attempted=k % 7 != 3))
+    codes = {f"{gid}_mistake_code_{k}": "explicação " * 20 for gid in PARTS for k in range(4)}
+    return Report("rnn_forward", "bubblewrap", {"memory": "1 GiB", "cpu": "cgroup v2 cpu.max"}, rows,
+                  devices=["cpu", "cuda"], graded_at="2026-12-01T10:00:00+00:00", mistakes=codes)
+
+
+def wide_gradebook(path, report: Report):
+    """nbgrader's gradebook of `report`'s class, by nbgrader's API: the six autograded cells and three
+    reflections of 1 point graded by hand (the first student's second one still to grade)."""
+    from nbgrader.api import Gradebook
+
+    from autograder.gradebook import use_this_interpreters_scripts
+
+    use_this_interpreters_scripts()
+    with Gradebook(f"sqlite:///{path}") as gb:
+        gb.add_assignment("rnn_forward")
+        gb.add_notebook("rnn_forward", "rnn_forward")
+        for gid in PARTS:
+            gb.add_grade_cell(f"test_{gid}", "rnn_forward", "rnn_forward", max_score=1, cell_type="code")
+        for name in ("reflection_biases", "reflection_saturation", "reflection_sequential"):
+            gb.add_grade_cell(name, "rnn_forward", "rnn_forward", max_score=1, cell_type="markdown")
+        for index, row in enumerate(report.submissions):
+            gb.add_student(row.student)
+            gb.add_submission("rnn_forward", row.student)
+            for number, name in enumerate(("reflection_biases", "reflection_saturation", "reflection_sequential")):
+                if (index, number) != (0, 1):
+                    gb.find_grade(name, "rnn_forward", "rnn_forward", row.student).manual_score = (index + number) % 2
+        gb.db.commit()
+    return path
+
+
+@pytest.mark.slow
+def test_the_page_searches_filters_links_its_csv_and_fits_1200_pixels_in_a_real_browser(tmp_path):
+    from autograder.writers import write_html
+
+    report = wide_class(40)
+    page_dir = tmp_path / "out"
+    write_html(report, page_dir, gradebook=wide_gradebook(tmp_path / "gradebook.db", report))
+    page = page_dir / "index.html"
+    driver = chromium()
+    try:
+        driver.set_window_size(1200, 900)
+        driver.get(page.as_uri())
+        width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], width  # no horizontal scrollbar
+        rows = driver.find_elements("css selector", "#students tbody tr")
+        assert len(rows) == 40
+        header = [th.text.strip(" ▲▼") for th in driver.find_elements("css selector", "#students th")]
+        assert header[:6] == ["#", "student", "autograded", "by hand", "total", PARTS[0]] and "time (s)" in header
+        first = rows[0].find_elements("tag name", "td")
+        assert [first[2].text, first[3].text, first[4].text] == ["4", "0 + ?", "4 + ?"]  # a reflection to grade
+        second = rows[1].find_elements("tag name", "td")
+        assert [second[2].text, second[3].text, second[4].text] == ["4", "2", "6"]
+        assert first[header.index("time (s)")].text == "10.0"
+
+        def visible():
+            return [r.find_elements("tag name", "td")[1].text for r in rows if r.is_displayed()]
+
+        search = driver.find_element("id", "search")
+        search.send_keys("ESTUDANTE_017")  # (case aside)
+        assert visible() == [report.submissions[17].student]
+        assert driver.find_element("id", "shown").text == "1 of 40 shown"
+        search.clear()
+        search.send_keys("rnn_forward_mistake_code_2")  # a mistake's code finds who made it
+        assert visible() == [r.student for r, c in zip(report.submissions, range(40), strict=True)
+                             if "rnn_forward_mistake_code_2" in " ".join(diagnoses(r))]
+        search.clear()
+        driver.execute_script("arguments[0].dispatchEvent(new Event('input'))", search)
+        assert len(visible()) == 40
+        from selenium.webdriver.support.ui import Select
+
+        Select(driver.find_element("id", "show")).select_by_value("unattempted")
+        assert visible() == [r.student for r in report.submissions if not r.attempted] and len(visible()) == 6
+        Select(driver.find_element("id", "show")).select_by_value("pending")
+        assert visible() == [report.submissions[0].student]
+        column = {th.text.strip(" ▲▼"): th for th in driver.find_elements("css selector", "#students th")}
+        Select(driver.find_element("id", "show")).select_by_value("")
+        column["total"].click()  # the one still to grade sorts by what it has so far, never as NaN
+        totals = [r.find_elements("tag name", "td")[4].get_attribute("data-value")
+                  or r.find_elements("tag name", "td")[4].text for r in
+                  driver.find_elements("css selector", "#students tbody tr")]
+        assert [float(t) for t in totals] == sorted(float(t) for t in totals)
+        csv = driver.find_element("id", "csv").get_attribute("href")
+        assert csv == (page_dir / "report.csv").as_uri() and (page_dir / "report.csv").is_file()
+        unattempted = driver.find_element("id", "unattempted").text
+        assert unattempted == "Not attempted (6)"
+        assert errors(driver) == []
+        driver.save_screenshot(str(tmp_path / "wide.png"))
+        # Control: the same page without its styles' wrapping scrolls sideways at 1200 pixels.
+        plain = tmp_path / "out" / "plain.html"
+        plain.write_text(page.read_text().replace("overflow-wrap: anywhere", "overflow-wrap: normal")
+                         .replace(".wide { overflow-x: auto; }", ""))
+        driver.get(plain.as_uri())
+        width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] > width[1], width
+    finally:
+        driver.quit()
