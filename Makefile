@@ -14,7 +14,7 @@ ASSIGNMENTS := $(patsubst solutions/%/assignment.py,%,$(wildcard solutions/*/ass
 # nbgrader runs its helpers (alembic) by name, so the venv must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup grade assignment test test-fast test-layer lint benchmark
+.PHONY: setup grade assignment test test-fast test-layer lint benchmark gpu-check
 
 setup: $(VENV)/.installed
 
@@ -70,3 +70,8 @@ lint: setup
 # python -m autograder grade against nbgrader autograde on the same 100 notebooks.
 benchmark: setup
 	@set -e; for a in $(ASSIGNMENTS); do $(BIN)/python -m autograder.tools.benchmark -n 100 --assignment solutions/$$a; done
+
+# On a machine with CUDA, in under 5 minutes: the examples graded with --device cuda in the sandbox (and their
+# scores against --device cpu), then the CUDA tests; one summary. Without CUDA it says so and passes.
+gpu-check: setup
+	$(BIN)/python -m autograder.tools.gpu_check
