@@ -2,7 +2,8 @@
 
 With CUDA, it grades each assignment's example submissions (solutions/<name>/examples/submitted) twice, in
 the sandbox as `make grade` does, with `--device cpu` and with `--device cuda` (same seed), names every score
-that differs, and runs the project's CUDA tests (the `cuda` case of the `device` fixture: `pytest -k cuda`).
+that differs, and runs the project's CUDA tests (the `cuda` case of the `device` fixture, and the
+tests named for CUDA: `pytest -k cuda`).
 It prints one summary and exits 1 when something failed. Without CUDA it says so and exits 0.
 
     python -m autograder.tools.gpu_check [--budget SECONDS]
@@ -105,9 +106,10 @@ def grade_examples(assignment: Path, folder: Path, deadline: float) -> Graded:
 
 
 def cuda_tests(folder: Path, deadline: float) -> CudaTests:
-    """`pytest tests -k cuda`, counted from its JUnit XML."""
+    """`pytest tests -k cuda` (the `cuda` case of the device fixture, and the tests about CUDA; not this
+    tool's own), counted from its JUnit XML."""
     xml = folder / "cuda-tests.xml"
-    command = [sys.executable, "-m", "pytest", "tests", "-k", "cuda", "-q", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", "tests", "-k", "cuda and not gpu_check", "-q", "-p", "no:cacheprovider",
                f"--junitxml={xml}"]
     try:
         proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
