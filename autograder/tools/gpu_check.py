@@ -95,11 +95,15 @@ def grade_examples(assignment: Path, folder: Path, deadline: float) -> Graded:
         except subprocess.TimeoutExpired:
             run.failure = f"--device {device} ran out of time"
             return run
-        if proc.returncode != 0 or not out.is_file():
+        if proc.returncode not in (0, 3) or not out.is_file():
             tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             run.failure = f"--device {device} exited {proc.returncode}: {tail}"
             return run
         report = json.loads(out.read_text())
+        review = [row["student"] for row in report["submissions"] if row["needs_review"]]
+        if review:  # (exit status 3)
+            run.failure = f"--device {device}: the grader failed on {', '.join(review)}"
+            return run
         getattr(run, device).update({row["student"]: row["score"] for row in report["submissions"]})
         run.isolation = report["isolation"]
     return run
