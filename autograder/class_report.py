@@ -79,6 +79,7 @@ class ClassSummary:
         return None if hand is None or hand[1] else self.totals_by_row[index] + hand[0]
 
     totals_by_row: "list[float]" = field(default_factory=list)  # each row's autograded score, in order
+    gradebook_read: bool = False  # a gradebook was given (hand is None when it has no cell graded by hand)
 
 
 def grade_ids(report: Report) -> "list[str]":
@@ -118,6 +119,8 @@ def summarize(report: Report, hand: "HandGrades | None" = None) -> ClassSummary:
         elif statuses[Status.TIMEOUT] or statuses[Status.ERROR]:
             why = ", ".join(f"{statuses[s]} {PROBLEMS[s]}" for s in (Status.TIMEOUT, Status.ERROR) if statuses[s])
             review.append((1 if statuses[Status.TIMEOUT] else 2, index, row.student, why))
+    read = hand is not None  # a gradebook was read (it may have no cell graded by hand: then nothing to add)
+    hand = hand if hand and hand.cells else None
     by_hand: "list[tuple[float, int] | None]" = []
     for row in rows:
         scores = hand.scores.get(row.student) if hand else None
@@ -135,7 +138,7 @@ def summarize(report: Report, hand: "HandGrades | None" = None) -> ClassSummary:
         uncounted=len(rows) - len(counted),
         flagged=[(index, row.student, list(row.flags)) for index, row in enumerate(rows) if row.flags],
         unattempted=[(index, row.student) for index, row in enumerate(rows) if not row.attempted and not row.error],
-        hand=hand, by_hand=by_hand if hand else [],
+        hand=hand, by_hand=by_hand if hand else [], gradebook_read=read,
         seconds=[(row.timing or {}).get("wall") for row in rows], totals_by_row=[row.score for row in rows],
     )
     summary.full_totals = [total for index, row in enumerate(rows) if not row.needs_review

@@ -1,7 +1,7 @@
 """Command line: grade a class of notebooks, and make its class report.
 
     python -m autograder grade PATH... [--assignment DIR] [--json FILE] [--csv FILE] [--html DIR] [--resume] ...
-    python -m autograder report REPORT.json [--out DIR | --csv FILE | --html DIR | --junit FILE | ...]
+    python -m autograder report REPORT.json [--out DIR | --html DIR | --csv FILE | ...] [--gradebook [DB]]
     python -m autograder gradescope [--out autograder.zip] [--assignment DIR]
 
 PATH is a notebook, a flat folder of notebooks (the student is the file's
@@ -127,6 +127,12 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from autograder.gradebook import manual_grading_note
 
         console.print(render.plain(manual_grading_note(gradebook, assignment)))
+        if args.html:  # again, now with what the gradebook adds: the cells graded by hand, the full totals
+            try:
+                WRITERS["html"].write(report, args.html, gradebook=gradebook)
+            except GradebookError as exc:
+                console.print(Text.assemble(("error: ", "bold red"), render.plain(str(exc))))
+                return ExitCode.GRADEBOOK
         if failures:
             return ExitCode.GRADEBOOK
     return ExitCode.REVIEW if report.needs_review else ExitCode.OK
@@ -194,6 +200,10 @@ def main(argv: "list[str] | None" = None) -> int:
     cmd.add_argument("--out", type=Path, metavar="DIR",
                      help="the class report's folder when no format is asked for (default: a folder named after the "
                           "report, e.g. report/ for report.json)")
+    cmd.add_argument("--gradebook", nargs="?", const=True, type=Path, metavar="DB",
+                     help="add to the class report the scores graded by hand in nbgrader's formgrader and each "
+                          "student's full total, read from this gradebook (without DB: the course's, from the "
+                          "nbgrader_config.py of the course under the current folder; default: none)")
     add_format_options(cmd, skip=("json",))
     cmd = commands.add_parser("gradescope", help="build a Gradescope autograder zip for the assignment",
                               description="Build the zip to upload as a Gradescope programming assignment's "
@@ -230,12 +240,14 @@ def add_format_options(cmd: argparse.ArgumentParser, skip: "tuple[str, ...]" = (
                              help=f"also write {writer.help} (default: none)")
 
 
-def write_formats(report: results.Report, args: argparse.Namespace, console: Console) -> None:
-    """Every format the options ask for (json included, when the command has it)."""
+def write_formats(report: results.Report, args: argparse.Namespace, console: Console,
+                  gradebook: "Path | None" = None) -> None:
+    """Every format the options ask for (json included, when the command has it); those that read nbgrader's
+    gradebook are given `gradebook`."""
     for writer in WRITERS.values():
         path = getattr(args, writer.name, None)
         if path is not None:
-            writer.write(report, path)
+            writer.write(report, path, **({"gradebook": gradebook} if writer.reads_gradebook and gradebook else {}))
             if writer.name != "json":
                 console.print(render.plain(f"{writer.name}: {path}"))
 
@@ -251,12 +263,26 @@ def class_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         parser.error(f"{args.report}: not a report written by `python -m autograder grade --json` ({exc})")
     if not any(getattr(args, name, None) for name in WRITERS):
         args.html = args.out or args.report.with_suffix("")
+    gradebook = args.gradebook
+    if gradebook is True:
+        from autograder.gradebook import default_gradebook
+
+        try:
+            gradebook = default_gradebook(assignments.find())
+        except (LookupError, FileNotFoundError) as exc:
+            parser.error(f"--gradebook: {exc}; or name the gradebook: --gradebook DB")
+    if gradebook and not args.html:
+        parser.error("--gradebook adds to the class report: ask for it too (--html DIR, or no format at all)")
+    from autograder.errors import GradebookError
+
     try:
-        write_formats(report, args, Console())
+        write_formats(report, args, Console(), gradebook)
+    except GradebookError as exc:
+        fail(parser, ExitCode.GRADEBOOK, str(exc))
     except ValueError as exc:
         parser.error(str(exc))
     if args.html:
-        Console().print(f"class report: {Path(args.html) / 'index.html'} (figures as PNG beside it)")
+        Console().print(f"class report: {Path(args.html) / 'index.html'} (figures as PNG and report.csv beside it)")
     return ExitCode.OK
 
 

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -316,10 +317,21 @@ def tiny_gradebook(path):
     return path
 
 
-def test_the_gradebooks_hand_graded_cells_and_the_full_totals_are_shown(tmp_path):
+@pytest.fixture(scope="module")
+def made_gradebook(tmp_path_factory):
+    """tiny_gradebook, made once (nbgrader takes seconds to make one); each test copies it."""
+    return tiny_gradebook(tmp_path_factory.mktemp("gradebook") / "gradebook.db")
+
+
+@pytest.fixture
+def gradebook(made_gradebook, tmp_path):
+    return Path(shutil.copy(made_gradebook, tmp_path / "gradebook.db"))
+
+
+def test_the_gradebooks_hand_graded_cells_and_the_full_totals_are_shown(tmp_path, gradebook):
     from autograder.gradebook import hand_grades
 
-    hand = hand_grades(tiny_gradebook(tmp_path / "gradebook.db"), "tiny", {"test_a", "test_b"})
+    hand = hand_grades(gradebook, "tiny", {"test_a", "test_b"})
     assert hand.cells == {"reflection": 2.0, "task": 1.0} and hand.max_score == 3.0
     assert hand.scores["ana"] == {"reflection": 1.5, "task": 1.0}
     assert hand.scores["bia"] == {"reflection": 2.0, "task": None} and "caio" not in hand.scores
@@ -345,7 +357,7 @@ def test_the_gradebooks_hand_graded_cells_and_the_full_totals_are_shown(tmp_path
     assert "graded by hand in nbgrader's formgrader, are not counted here" in html and "by hand</th>" not in html
 
 
-def test_a_file_that_is_no_gradebook_is_refused_and_left_unchanged(tmp_path):
+def test_a_file_that_is_no_gradebook_is_refused_and_left_unchanged(tmp_path, gradebook):
     from autograder.errors import GradebookError
     from autograder.gradebook import hand_grades
 
@@ -357,7 +369,7 @@ def test_a_file_that_is_no_gradebook_is_refused_and_left_unchanged(tmp_path):
             hand_grades(db, "tiny", set())
     assert other.read_bytes() == before and not (tmp_path / "missing.db").exists()
     with pytest.raises(GradebookError, match="no assignment other"):
-        hand_grades(tiny_gradebook(tmp_path / "gradebook.db"), "other", set())
+        hand_grades(gradebook, "other", set())
 
 
 PARTS = ["ff_init_weights", "ff_forward", "rnn_init_weights", "rnn_forward", "rnn_cell_module", "rnn_cell_from_numpy"]
@@ -477,3 +489,54 @@ def test_the_page_searches_filters_links_its_csv_and_fits_1200_pixels_in_a_real_
         assert width[0] > width[1], width
     finally:
         driver.quit()
+
+
+def test_the_report_command_reads_the_gradebook_it_is_given(tmp_path, gradebook, monkeypatch, capsys):
+    from autograder.cli import main
+
+    source = tmp_path / "report.json"
+    source.write_text(json.dumps(small_class().to_dict()))
+    db = gradebook
+    monkeypatch.chdir(tmp_path)  # (no course here)
+
+    def report(*args):
+        try:
+            return main(["report", str(source), *map(str, args)])
+        except SystemExit as exc:
+            return exc.code
+
+    assert report("--gradebook", db, "--out", tmp_path / "page") == 0
+    html = (tmp_path / "page" / "index.html").read_text()
+    assert '<td class="num total">5.5</td>' in html and str(db) in html
+    assert (tmp_path / "page" / "report.csv").is_file()
+    # A file that is no gradebook: refused (its own exit code), never made one.
+    (tmp_path / "notes.db").write_text("not a database")
+    capsys.readouterr()
+    assert report("--gradebook", tmp_path / "notes.db") == 5
+    assert "not an nbgrader gradebook" in capsys.readouterr().err
+    assert (tmp_path / "notes.db").read_text() == "not a database"
+    # Without DB, the course's; here there is no course under the current folder: say so.
+    assert report("--gradebook") == 2 and "--gradebook DB" in capsys.readouterr().err
+    assert report("--csv", tmp_path / "x.csv", "--gradebook", db) == 2  # the gradebook is for the class report
+    assert "--html DIR" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.slow
+def test_grading_a_class_into_the_gradebook_writes_the_page_with_it(tmp_path):
+    """grade ... --gradebook --html: the page is written again once the class is recorded, from the gradebook;
+    an untouched notebook is a row not attempted, graded as any other."""
+    from tests.engine.test_course import NAME, gradebook_course, submission
+    from tests.helpers import grade
+
+    course = gradebook_course(tmp_path / "course")
+    submission(course / "submitted", {NAME: "correct_reference"}, "ana")
+    submission(course / "submitted", {NAME: "untouched_release"}, "bia")
+    grade(course / "submitted", "--gradebook", "--assignment", course / "solutions" / NAME, "--json",
+          tmp_path / "report.json", "--html", tmp_path / "page", "--device", "cpu", "--workers", 1)
+    rows = {row["student"]: row for row in json.loads((tmp_path / "report.json").read_text())["submissions"]}
+    assert rows["bia"]["attempted"] is False and "attempted" not in rows["ana"]
+    html = (tmp_path / "page" / "index.html").read_text()
+    assert "Not attempted (1)" in html and '<a href="#s-1">bia</a>' in html.split('id="unattempted"')[1]
+    assert "The gradebook holds no cell of this assignment graded by hand" in html  # (the tiny course has none)
+    seconds = [row["timing"]["wall"] for row in rows.values()]
+    assert all(f'<td class="num">{s:.1f}</td>' in html for s in seconds)
