@@ -7,7 +7,13 @@ The zip holds Gradescope's two scripts at its root and what they need:
 the student's user, a venv with the pinned CPU torch and this package where
 that user may read them, and the course where it may not), `run_autograder`
 (run per submission), `package/` (this package, to install) and `course/`
-(the assignment: its source notebook and solutions/ folder).
+(the assignment: its source notebook and solutions/ folder), `requirements.txt`
+(what grading imports, with every package it needs, pinned to the versions of
+the environment that built the zip: setup.sh installs exactly these, with
+--no-deps, so Gradescope grades with the same packages as the command line,
+and none of the Jupyter stack) and `INSTRUCTOR.md` (what to set on
+Gradescope: the assignment's total is the autograded points; the points
+graded by hand are nbgrader's).
 
 Per submission, `run_autograder` runs the harness (`python -m
 autograder.gradescope --harness <root>`), which alone writes
@@ -48,18 +54,28 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autograder.assignment import Assignment
 
-TORCH_VERSION = "2.13.0"  # the same pin as the Makefile's: the CPU wheel
 PACKAGE = Path(__file__).resolve().parent
 VENV = "/opt/autograder/venv"  # every user may read it: student code imports NumPy and PyTorch from it
 GRADER_TIMEOUT = 540.0  # seconds: under Gradescope's default of 10 minutes, so that the failure is still ours
 # What a student reads when the grader did not finish (the same words as results.GRADER_FAILED).
 GRADER_FAILED = "O corretor falhou ao corrigir esta entrega (não é um erro do seu código); o professor vai revisar."
+# What `python -m autograder.gradescope` imports to grade (checks: scipy; render and writers: rich; reading a
+# notebook: nbformat and IPython's input transformer; the assignment's setup cell: threadpoolctl), and what the
+# student's process imports (NumPy, PyTorch). setup.sh installs these and what they require, nothing else:
+# no nbgrader, Jupyter server, kernel or notebook, which Gradescope never runs.
+PROJECT = "rnn-forward-assignment"  # this package's distribution (pyproject.toml): its Requires-Python counts too
+GRADING = ("numpy", "torch", "nbformat", "ipython", "scipy", "rich", "threadpoolctl")
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"  # a bare torch from PyPI is a multi-GB CUDA build
+# What setup.sh imports once installed: the grader's modules, and what they import only when grading.
+SMOKE = ("import autograder.gradescope, autograder.authoring, autograder.runner, autograder.writers, "
+         "autograder.inside.zygote, IPython.core.inputtransformer2, threadpoolctl")
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -70,25 +86,88 @@ def failure(why: str, seconds: float = 0.0) -> "dict[str, Any]":
             "extra_data": {"needs_review": True, "grader_failed": why}, "tests": []}
 
 
-SETUP = f"""#!/bin/bash
+def pins(roots: "Iterable[str]" = GRADING) -> "dict[str, str]":
+    """{distribution: version} of `roots` and of everything they require, as installed here (requirements
+    whose markers hold for this interpreter, extras only where a requirement asks for them)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement  # (build time only: pip's and setuptools' own dependency)
+    from packaging.utils import canonicalize_name
+
+    found: "dict[str, str]" = {}
+    todo = [(name, frozenset[str]()) for name in roots]
+    while todo:
+        name, extras = todo.pop()
+        dist = metadata.distribution(name)
+        key = canonicalize_name(dist.metadata["Name"])
+        if key in found and not extras:
+            continue
+        found[key] = dist.version
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in extras | {""}):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return dict(sorted(found.items()))
+
+
+def oldest_python(names: "Iterable[str]") -> "tuple[int, int]":
+    """The oldest Python 3 that every one of these distributions (as installed here) declares it supports."""
+    from importlib import metadata
+
+    from packaging.specifiers import SpecifierSet
+
+    specifiers = [SpecifierSet(str(metadata.metadata(name).json.get("requires_python", ""))) for name in names]
+    return next((3, minor) for minor in range(6, 100)
+                if all(spec.contains(f"3.{minor}.0", prereleases=True) for spec in specifiers))
+
+
+def requirements(found: "dict[str, str]") -> str:
+    """requirements.txt: every package setup.sh installs, pinned."""
+    where = f"Python {sys.version.split()[0]}"
+    return (f"# What grading imports and everything it requires, as installed where this zip was built ({where}).\n"
+            "# setup.sh installs exactly these, with --no-deps (torch first, from PyTorch's CPU index).\n"
+            + "".join(f"{name}=={version}\n" for name, version in found.items()))
+
+
+def setup_script(found: "dict[str, str]", python: "tuple[int, int]") -> str:
+    """setup.sh: what Gradescope runs once, as root, to build the image."""
+    from importlib import metadata
+
+    need = f"{python[0]}.{python[1]}"
+    return f"""#!/bin/bash
 # Gradescope runs this once, as root, when it builds the autograder's image.
 set -euo pipefail
 apt-get update
 apt-get install -y --no-install-recommends python3 python3-venv python3-pip bubblewrap
+# The versions pinned in requirements.txt (those this zip was built and tested with) need Python {need} or later.
+version="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+major="${{version%%.*}}"
+minor="${{version#*.}}"
+if (( major < {python[0]} || (major == {python[0]} && minor < {python[1]}) )); then
+    echo "setup.sh: this image's python3 is Python $version; the autograder needs Python {need} or later" \\
+         "(the versions pinned in requirements.txt require it). Choose a base image whose python3 is" \\
+         "{need} or later, or build the zip with the image's Python, whose versions it then pins." >&2
+    exit 1
+fi
+python3 -m venv {VENV}
+{VENV}/bin/pip install pip=={metadata.version("pip")}
+# Only the pinned packages, and none of what they would pull in: torch first, from PyTorch's CPU index
+# (a bare torch from PyPI is a multi-GB CUDA build), then the rest (torch is already there), then this package.
+{VENV}/bin/pip install --no-deps torch=={found["torch"]} --index-url {TORCH_INDEX}
+{VENV}/bin/pip install --no-deps -r /autograder/source/requirements.txt
+{VENV}/bin/pip install --no-deps /autograder/source/package
+# What grading imports, imported once: a package missing fails the build here, not a student's submission.
+{VENV}/bin/python -c "{SMOKE}"
 # Where bubblewrap cannot run (no user namespaces in the container), student code runs as this user:
-# it may read the venv below, and nothing of the course (/autograder/source is root's alone).
+# it may read the venv, and nothing of the course (/autograder/source is root's alone).
 id -u autograder-student >/dev/null 2>&1 || \\
     useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin autograder-student
 chown root:root /autograder/source
 chmod 700 /autograder/source
-install -d -m 755 /opt/autograder
-python3 -m venv {VENV}
-{VENV}/bin/pip install --upgrade pip
-# Pinned and first, from PyTorch's CPU index: an unpinned torch pulls a multi-GB CUDA build.
-{VENV}/bin/pip install torch=={TORCH_VERSION} --index-url https://download.pytorch.org/whl/cpu
-{VENV}/bin/pip install /autograder/source/package
 chmod -R go+rX,go-w /opt/autograder
 """
+
 
 HARNESS_FAILED = shlex.quote(json.dumps(failure("the harness did not finish")))  # for a shell: printf '%s' ...
 
@@ -109,14 +188,49 @@ def _add(archive: zipfile.ZipFile, name: str, data: "str | bytes", executable: b
     archive.writestr(info, data)
 
 
+def manual_points(notebook: "str | Path") -> float:
+    """The points of `notebook` that nbgrader's formgrader grades by hand: its manually graded answers
+    (cells both graded and a solution: the reflection questions) and tasks. No grader scores them."""
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+    marks = [cell.get("metadata", {}).get("nbgrader", {}) for cell in cells]
+    return float(sum(m.get("points", 0) for m in marks if m.get("task") or (m.get("grade") and m.get("solution"))))
+
+
+def instructions(assignment: "Assignment", python: "tuple[int, int]") -> str:
+    """INSTRUCTOR.md: what to set on Gradescope for this zip."""
+    auto, manual = assignment.max_score, manual_points(assignment.source_notebook)
+    need = f"{python[0]}.{python[1]}"
+    lines = [f"# {assignment.name}: the Gradescope autograder", "",
+             "Upload this zip as the autograder of a Gradescope programming assignment.", "",
+             f"- **Base image**: one whose `python3` is Python {need} or later (the versions pinned in "
+             "`requirements.txt`, those this zip was built with, need it); `setup.sh` stops with a message on an "
+             "older one. It installs only those pinned packages (`--no-deps`): no nbgrader, Jupyter server, "
+             "kernel or notebook.",
+             f"- **Total points**: set the assignment's total to {auto:g}, the points the autograder grades "
+             "(the score in `results.json`)."]
+    if manual:
+        lines.append(f"- **Graded by hand**: {manual:g} more points (the questions nbgrader grades by hand: the "
+                     "reflection questions) are not in this score, and students are told so (in Portuguese) above "
+                     "their results. Grade them in nbgrader's formgrader, from the same notebooks, and add them to "
+                     f"the Gradescope score in the course's gradebook: {auto:g} + {manual:g} = {auto + manual:g}.")
+    lines += ["- **What students see**: the score, one test per hidden test and a summary, in Portuguese; how the "
+              "submission was isolated and why a grading failed are in `extra_data` and in the autograder's "
+              "output (stdout), which students do not see.", ""]
+    return "\n".join(lines)
+
+
 def build(assignment: "Assignment", out: "str | Path") -> Path:
     """Write Gradescope's autograder zip for `assignment` to `out`."""
     from autograder import cluster
 
     out = Path(out)
+    found = pins()
+    python = oldest_python([*found, PROJECT])
     with zipfile.ZipFile(out, "w") as archive:
-        _add(archive, "setup.sh", SETUP, executable=True)
+        _add(archive, "setup.sh", setup_script(found, python), executable=True)
         _add(archive, "run_autograder", RUN, executable=True)
+        _add(archive, "requirements.txt", requirements(found))
+        _add(archive, "INSTRUCTOR.md", instructions(assignment, python))
         for path in sorted(PACKAGE.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 _add(archive, f"package/autograder/{path.relative_to(PACKAGE).as_posix()}", path.read_bytes())
@@ -155,9 +269,12 @@ def grade(root: "str | Path", out: "str | Path | None" = None) -> "dict[str, Any
     start = time.monotonic()
     course = root / "source" / "course"
     assignment = assignments.find(course)
+    manual = manual_points(assignment.source_notebook)  # (read now: without the sandbox the course goes below)
     where = backends.current().name
+    # For the instructor (Gradescope keeps stdout from students, who read no sandbox details).
+    print(f"autograder: isolation {where}", flush=True)
     if not backends.current().isolates_host:
-        print(f"autograder: {backends.current().describe()}", flush=True)  # for the instructor, as the CLI warns
+        print(f"autograder: {backends.current().describe()}", flush=True)  # as the CLI warns
         # Without the sandbox the student's code can read what any user may (all the grader's user may,
         # under the process backend): the hidden tests and the reference are loaded now, and their files
         # removed, so that no submission can read them (the container is Gradescope's, made anew every run).
@@ -168,7 +285,7 @@ def grade(root: "str | Path", out: "str | Path | None" = None) -> "dict[str, Any
     row, logs = grade_submission(assignment, "submission", submitted_folder(root / "submission"), None, Limits(),
                                  on, new_seed())
     row.moved(f"{root}/", "")  # paths as the student knows them: submission/...
-    results = writers.gradescope(row, where, time.monotonic() - start)
+    results = writers.gradescope(row, where, time.monotonic() - start, manual)
     if logs:  # the grader's own failure: for the instructor (Gradescope keeps stdout from students)
         print("\n".join(logs))
     out = Path(out) if out else root / "results" / "results.json"

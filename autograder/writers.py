@@ -6,13 +6,13 @@ from WRITERS, so a new format is one function and one entry here.
 """
 import csv
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder import backends
 from autograder.render import clean, diagnoses
 from autograder.results import STATUS_WORDS, Report, Status, SubmissionResult
 
@@ -37,19 +37,22 @@ def spreadsheet_text(value: object) -> str:
     return "'" + text if text.lstrip().startswith(FORMULA_STARTS) else text
 
 
-def write_csv(report: Report, path: "str | Path") -> None:
+def write_csv(report: Report, path: "str | Path", extra: "dict[str, list[float | None]] | None" = None) -> None:
     """One row per submission. Text cells are quoted (so that a spreadsheet splitting on ";", as in
-    pt-BR locales, never splits one) and neutralised (spreadsheet_text); scores are bare numbers."""
+    pt-BR locales, never splits one) and neutralised (spreadsheet_text); scores are bare numbers.
+    `extra`: more columns of numbers, {name: a value per row, None for an empty cell}, after the others."""
+    extra = extra or {}
     grade_ids = list(report.submissions[0].parts) if report.submissions else []
     with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
         writer = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC)
         writer.writerow(["student", "notebook", "score", "max_score", *grade_ids, "needs_review", "error",
-                         "diagnosis", "flags"])
-        for row in report.submissions:
+                         "diagnosis", "flags", *extra])
+        for index, row in enumerate(report.submissions):
             text = [row.student, row.notebook]
             after = ["yes" if row.needs_review else "", row.error or "", " ".join(diagnoses(row)), "; ".join(row.flags)]
             writer.writerow([*map(spreadsheet_text, text), float(row.score), float(row.max_score),
-                             *[float(row.parts[gid].score) for gid in grade_ids], *map(spreadsheet_text, after)])
+                             *[float(row.parts[gid].score) for gid in grade_ids], *map(spreadsheet_text, after),
+                             *["" if (value := values[index]) is None else float(value) for values in extra.values()]])
 
 
 def write_html(report: Report, path: "str | Path", gradebook: "Path | None" = None) -> None:
@@ -90,15 +93,41 @@ def write_junit(report: Report, path: "str | Path") -> None:
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def gradescope(row: SubmissionResult, isolation: str, seconds: float) -> "dict[str, Any]":
+# What Gradescope shows a student is Portuguese: a number with a decimal comma (in the grader's own words: a
+# student's error quotes their code as they wrote it), and no path of the machine that graded (one that an
+# error names: /opt/..., /tmp/...), only the file's name.
+DECIMAL = re.compile(r"(?<![\w.,])(-?\d+)\.(\d+(?:e[+-]?\d+)?)(?![\w.])")
+PATH = re.compile(r"(?<![\w.:/~])(?:/[^\s/'\"`:;,()\[\]{}<>]+){2,}")
+
+
+def decimal(value: float) -> str:
+    """A number as a Brazilian reader writes it: 10,5."""
+    return f"{value:g}".replace(".", ",")
+
+
+def student_text(text: str, numbers: bool = True) -> str:
+    """`text` as Gradescope shows it to a student: paths cut to their file's name ("…/name") and, with
+    `numbers`, decimal numbers written with a comma."""
+    text = PATH.sub(lambda found: "…/" + found.group(0).rsplit("/", 1)[1], text)
+    return DECIMAL.sub(r"\1,\2", text) if numbers else text
+
+
+def gradescope(row: SubmissionResult, isolation: str, seconds: float, manual: float = 0.0) -> "dict[str, Any]":
     """One submission as Gradescope's results.json: a test per hidden test, messages visible to the student.
 
     Messages never hold hidden inputs (checks.py), so every test is visible; what
     the grader itself failed on is said to the student and flagged for the
-    instructor (extra_data.needs_review), never silently a zero.
+    instructor (extra_data.needs_review), never silently a zero. Everything a
+    student reads is Portuguese (student_text); how the submission was isolated
+    and the diagnosis codes are in extra_data, which Gradescope stores and does
+    not show. `manual`: the points graded by hand, outside this score (the
+    reflection questions): the output says so, and where they are graded.
     """
-    where = backends.named(isolation).student_words
-    lines = [f"Nota: {row.score:g} de {row.max_score:g}. Correção isolada com {where}."]
+    lines = [f"Nota do corretor automático: {decimal(row.score)} de {decimal(row.max_score)} pontos."]
+    if manual:
+        lines.append(f"As perguntas de reflexão ({decimal(manual)} pontos) não entram nesta nota: o professor as "
+                     f"corrige à mão, fora do Gradescope, e soma os pontos depois ({decimal(row.max_score)} + "
+                     f"{decimal(manual)} = {decimal(row.max_score + manual)} pontos na tarefa).")
     if row.error:
         lines.append(f"A entrega não pôde ser corrigida: {row.error}")
     if row.needs_review:
@@ -107,12 +136,14 @@ def gradescope(row: SubmissionResult, isolation: str, seconds: float) -> "dict[s
     tests = []
     for number, (gid, part) in enumerate(row.parts.items(), 1):
         for index, test in enumerate(part.tests, 1):
-            output = f"[{STATUS_WORDS[test.status]}] {test.message}" if test.message else ""
-            tests.append({"name": f"{gid}: {test.title or test.name}", "number": f"{number}.{index}",
+            message = student_text(test.message, numbers=test.status == Status.FAILED)  # a check's words
+            tests.append({"name": student_text(f"{gid}: {test.title or test.name}"), "number": f"{number}.{index}",
                           "score": test.score, "max_score": test.max_score,
                           "status": "passed" if test.status == Status.PASSED else "failed",
-                          "output": output, "tags": list(test.diagnosis), "visibility": "visible"})
-    return {"score": row.score, "execution_time": round(seconds, 1), "output": "\n".join(lines),
+                          "output": f"[{STATUS_WORDS[test.status]}] {message}" if message else "",
+                          "visibility": "visible", "extra_data": {"diagnosis": list(test.diagnosis)}})
+    return {"score": row.score, "execution_time": round(seconds, 1),
+            "output": student_text("\n".join(lines), numbers=False),
             "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
             "extra_data": {"needs_review": row.needs_review, "isolation": isolation, "digest": row.digest,
                            "diagnosis": diagnoses(row)},

@@ -11,6 +11,9 @@ hostile notebook graded as the unprivileged user can neither forge its
 results, read the course, signal the grader nor leave a process behind,
 where the same attack as the grader's own user (the control) forges the
 file, reads the bundle, kills the grader and leaves its process running.
+Everything a student reads is Portuguese, with decimal commas, and names no
+part of the sandbox; setup.sh checks the interpreter and installs only the
+pinned packages grading needs, which are enough to grade.
 """
 import json
 import os
@@ -23,14 +26,17 @@ import sys
 import tempfile
 import time
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder import gradescope
+from autograder import assignment as assignments
+from autograder import gradescope, writers
 from autograder.backends import unprivileged
-from autograder.results import GRADER_FAILED
+from autograder.results import GRADER_FAILED, Run, Status, submission_result
+from autograder.writers import decimal
 from tests.helpers import REPO
 from tests.helpers import TINY_ASSIGNMENT as ASSIGNMENT
 from tests.helpers import TINY_CORPUS as CORPUS
@@ -41,6 +47,11 @@ TOP = {"score", "execution_time", "output", "output_format", "test_output_format
        "stdout_visibility", "extra_data", "tests", "leaderboard"}
 TEST = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format", "tags",
         "visibility", "extra_data"}
+# What a student must never read on Gradescope: how the sandbox works, where the grader's files are.
+INTERNALS = re.compile(r"bubblewrap|bwrap|cgroup|zygote|sandbox|namespace|\bpids?\b|\bbytes\b|subreaper|harness|"
+                       r"/autograder|/opt/|/tmp/|/proc/|/sys/|/dev/|site-packages|Traceback|\bgrader\b", re.I)
+# English a student could read in the grader's own words (a student's exception keeps Python's).
+ENGLISH = re.compile(r"\b(the|failed|error|killed|timeout|process|score|submission|did not|could not)\b", re.I)
 
 
 def check_gradescope_format(results: dict) -> None:
@@ -54,10 +65,23 @@ def check_gradescope_format(results: dict) -> None:
         assert isinstance(test["name"], str) and isinstance(test["output"], str)
         assert isinstance(test["score"], (int, float)) and isinstance(test["max_score"], (int, float))
         assert test["status"] in ("passed", "failed") and test["visibility"] in VISIBILITY
-        assert all(isinstance(tag, str) for tag in test["tags"])
-        assert not re.search(r"(-?\d+\.\d+[,\s]+){6}", test["output"])  # no hidden inputs or expected arrays
+        assert "tags" not in test and all(isinstance(code, str) for code in test["extra_data"]["diagnosis"])
+        assert not re.search(r"(-?\d+[.,]\d+[;,\s]+){6}", test["output"])  # no hidden inputs or expected arrays
     assert abs(sum(t["score"] for t in results["tests"]) - results["score"]) < 1e-9
 
+
+def for_students(results: dict) -> "list[str]":
+    """Every string of results.json a student reads: the output, each test's name and output."""
+    return [results["output"], *(t[key] for t in results["tests"] for key in ("name", "output"))]
+
+
+def check_what_students_read(results: dict, grader_words_only: bool = True) -> None:
+    """Portuguese, decimal commas, nothing of the sandbox. `grader_words_only`: no student's exception
+    quoted (which keeps Python's English and the student's own numbers)."""
+    for text in for_students(results):
+        assert not INTERNALS.search(text), text
+        if grader_words_only:
+            assert not ENGLISH.search(text) and not re.search(r"\d\.\d", text), text
 
 
 NO_SUCH_USER = "autograder-no-such-user"  # the student's user, where a test wants the plain process fallback
@@ -138,6 +162,7 @@ def kill_running(text):
 def is_grader_failure(results):
     """The harness's own failure: said as the grader's, flagged for review, never a student's score."""
     check_gradescope_format(results)
+    check_what_students_read(results)  # why it failed is for the instructor (extra_data.grader_failed)
     return (results["score"] == 0 and results["extra_data"]["needs_review"] is True
             and "não é um erro do seu código" in results["output"] and results["extra_data"]["grader_failed"])
 
@@ -147,13 +172,164 @@ def test_the_bundle_holds_gradescopes_two_scripts_and_what_they_need(bundle):
         names = archive.namelist()
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
         setup = archive.read("setup.sh").decode()
-    assert {"setup.sh", "run_autograder", "package/pyproject.toml", "package/autograder/gradescope.py",
+    assert {"setup.sh", "run_autograder", "requirements.txt", "INSTRUCTOR.md", "package/pyproject.toml",
+            "package/autograder/gradescope.py",
             f"course/solutions/{ASSIGNMENT.name}/assignment.py",
             f"course/source/{ASSIGNMENT.name}/{ASSIGNMENT.name}.ipynb"} <= set(names)
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     assert "bubblewrap" in setup and "torch==2.13.0" in setup and "/whl/cpu" in setup
     assert "useradd --system" in setup and "chmod 700 /autograder/source" in setup and "/opt/autograder/venv" in setup
     assert not any("examples/" in n or "__pycache__" in n for n in names)
+
+
+# Jupyter's server, notebook, kernel and nbgrader: the course's machine runs them, Gradescope never does.
+NOT_FOR_GRADING = {"nbgrader", "notebook", "jupyter", "jupyterlab", "jupyter-server", "jupyter-client", "ipykernel",
+                   "nbclient", "nbconvert", "notebook-shim", "matplotlib", "distributed"}
+
+
+def test_requirements_pin_what_grading_needs_and_nothing_of_jupyter(bundle):
+    with zipfile.ZipFile(bundle) as archive:
+        lines = archive.read("requirements.txt").decode().splitlines()
+        setup = archive.read("setup.sh").decode()
+    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    assert all(re.fullmatch(r"[a-z0-9-]+", name) and re.fullmatch(r"[\w.+!]+", v) for name, v in pins.items())
+    assert {"numpy", "torch", "nbformat", "ipython", "scipy", "rich"} <= set(pins)
+    assert not set(pins) & NOT_FOR_GRADING, set(pins) & NOT_FOR_GRADING
+    assert all(pins[name] == metadata.version(name) for name in pins)  # this environment's: it grades the same
+    installs = [line for line in setup.splitlines() if "pip install" in line]
+    assert all("--no-deps" in line for line in installs if " pip==" not in line) and len(installs) == 4
+    assert f"pip=={metadata.version('pip')}" in setup and f"torch=={pins['torch']} --index-url" in setup
+
+
+def fake_python(folder, version):
+    """A python3 that says it is `version` and refuses anything else (a venv: pip never runs), and an apt-get
+    that does nothing: setup.sh up to its first step after the check of the interpreter."""
+    folder.mkdir()
+    (folder / "apt-get").write_text("#!/bin/sh\nexit 0\n")
+    (folder / "python3").write_text(f'#!/bin/sh\n[ "$1" = -c ] && echo {version} && exit 0\n'
+                                    f'echo "$@" >> "{folder}/calls"\nexit 3\n')
+    for name in ("apt-get", "python3"):
+        (folder / name).chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize("version, passes", [("3.9", False), ("3.10", False), ("3.11", True), ("3.12", True)])
+def test_setup_stops_on_an_interpreter_older_than_the_pins_need(bundle, tmp_path, version, passes):
+    with zipfile.ZipFile(bundle) as archive:
+        (tmp_path / "setup.sh").write_bytes(archive.read("setup.sh"))
+    stubs = fake_python(tmp_path / "bin", version)
+    env = dict(os.environ, PATH=f"{stubs}:/usr/bin:/bin")
+    proc = subprocess.run(["/bin/bash", str(tmp_path / "setup.sh")], env=env, capture_output=True, text=True,
+                          timeout=60)
+    calls = (stubs / "calls").read_text() if (stubs / "calls").exists() else ""
+    said = f"this image's python3 is Python {version}; the autograder needs Python 3.11 or later"
+    if passes:  # past the check, to the venv (the fake python3 refuses it: nothing is installed)
+        assert proc.returncode == 3 and said not in proc.stderr and calls == "-m venv /opt/autograder/venv\n"
+    else:
+        assert proc.returncode == 1 and said in proc.stderr and not calls, proc.stderr
+
+
+def test_the_pinned_packages_alone_grade(bundle, tmp_path):
+    """The grader with only the pinned packages on its path (links into this environment) and the bundle's
+    package: setup.sh's import check passes, and it grades (the student's process keeps the venv: its imports
+    are NumPy and PyTorch, pinned)."""
+    links = tmp_path / "pinned"
+    links.mkdir()
+    with zipfile.ZipFile(bundle) as archive:
+        names = [line.split("==")[0] for line in archive.read("requirements.txt").decode().splitlines()
+                 if line and not line.startswith("#")]
+    for name in names:
+        dist = metadata.distribution(name)
+        for top in {f.parts[0] for f in dist.files or []} - {"..", "__pycache__"}:
+            if Path(dist.locate_file(top)).exists() and not top.endswith(".pth") and not (links / top).exists():
+                (links / top).symlink_to(dist.locate_file(top))
+    root = tmp_path / "root"
+    unpack(bundle, root, "correct_reference")
+    modules = {name.replace("-", "_") for name in NOT_FOR_GRADING}
+    script = (f"import sys; sys.path[:] = [{str(links)!r}, {str(root / 'source' / 'package')!r}] + "
+              "[p for p in sys.path if 'site-packages' not in p]\n"
+              "from autograder import gradescope; exec(gradescope.SMOKE)\n"
+              f"gradescope.grade({str(root)!r})\n"
+              f"assert not {{m.split('.')[0] for m in sys.modules}} & {modules!r}\n")
+    proc = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == ASSIGNMENT.max_score, results
+
+
+def test_the_points_graded_by_hand_are_told_apart(tmp_path):
+    """The assignment's 3 reflection questions (1 point each, nbgrader's formgrader): INSTRUCTOR.md says to
+    set Gradescope's total to the autograded points, and a student reads, in Portuguese, that these are not
+    in the score; points with a decimal comma."""
+    rnn = assignments.load(REPO / "solutions" / "rnn_forward")
+    assert gradescope.manual_points(rnn.source_notebook) == 3 and gradescope.manual_points(
+        ASSIGNMENT.source_notebook) == 0
+    text = gradescope.instructions(rnn, (3, 11))
+    assert f"set the assignment's total to {rnn.max_score:g}" in text and "formgrader" in text
+    assert f"{rnn.max_score:g} + 3 = {rnn.max_score + 3:g}" in text
+    outcomes = {(part.grade_id, test.name): [Run("", Status.PASSED, "")] for part in rnn.parts
+                for test in rnn.tests[part.grade_id]}
+    quarter = next((p.grade_id, t) for p in rnn.parts for t in rnn.tests[p.grade_id] if t.points == 0.25)
+    outcomes[quarter[0], quarter[1].name] = [Run("", Status.FAILED, "maior diferença 0.0123 (rtol=1e-05, atol=0)")]
+    row = submission_result(rnn, "submission", "submission/rnn_forward.ipynb", outcomes)
+    results = writers.gradescope(row, "bubblewrap", 1.0, gradescope.manual_points(rnn.source_notebook))
+    check_gradescope_format(results)
+    check_what_students_read(results)
+    score = decimal(rnn.max_score - 0.25)
+    assert "," in score and results["output"].startswith(f"Nota do corretor automático: {score} de ")
+    total = f"({rnn.max_score:g} + 3 = {rnn.max_score + 3:g} pontos na tarefa)"
+    assert ("As perguntas de reflexão (3 pontos) não entram nesta nota: o professor as corrige à mão, fora do "
+            f"Gradescope, e soma os pontos depois {total}.") in results["output"]
+    (failed,) = [t for t in results["tests"] if t["status"] == "failed"]
+    assert failed["output"] == "[falhou] maior diferença 0,0123 (rtol=1e-05, atol=0)"
+
+
+def test_paths_and_decimals_as_students_read_them():
+    assert writers.student_text("erro 0.5 em /opt/autograder/venv/x.py e /tmp/a/b; 2.13.0 x/y 1.5e-05") == \
+        "erro 0,5 em …/x.py e …/b; 2.13.0 x/y 1,5e-05"
+    assert writers.student_text("x = 0.5 em '/proc/self/status'", numbers=False) == "x = 0.5 em '…/status'"
+    assert decimal(10.5) == "10,5" and decimal(13.0) == "13"
+
+
+# A submission that attacks and crashes where it can: it signals the process that started it (the grader's
+# leader), kills its own, and its error names a path of the machine that grades.
+HOSTILE_SQUARE = """
+import os, signal
+def square(x):
+    os.kill(os.getppid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+HOSTILE_MEMORY = """
+from torch import nn
+class Memory(nn.Module):
+    def __init__(self, *args):
+        super().__init__()
+        open("/opt/autograder/venv/lib/segredo.txt")
+"""
+
+
+@pytest.mark.parametrize("isolation", ["bubblewrap", "process"])
+def test_a_hostile_submission_reads_no_sandbox_internals(bundle, tmp_path, isolation):
+    (tmp_path / "cases").mkdir()
+    nb = CORPUS.fill(nbformat.read(ASSIGNMENT.release_notebook, as_version=4),
+                     {"square": HOSTILE_SQUARE, "lstm_state": HOSTILE_MEMORY})
+    nbformat.write(nb, tmp_path / "cases" / f"{ASSIGNMENT.name}.ipynb")
+    root = tmp_path / "root"
+    root.mkdir()
+    path = None if isolation == "bubblewrap" else str(root / "no-bin")
+    notebook = tmp_path / "cases" / f"{ASSIGNMENT.name}.ipynb"
+    try:
+        results = run_in_fake_root(bundle, root, None, path=path, notebook=notebook,
+                                   AUTOGRADER_STUDENT_USER=NO_SUCH_USER)
+    finally:
+        kill_running(str(root))
+    check_gradescope_format(results)
+    assert results["extra_data"]["isolation"] == isolation and not results["extra_data"]["needs_review"]
+    assert results["score"] == 0 and all(t["status"] == "failed" for t in results["tests"])
+    check_what_students_read(results, grader_words_only=False)
+    outputs = " ".join(t["output"] for t in results["tests"])
+    assert "…/segredo.txt" in outputs and "processo" in outputs, outputs  # the path cut, the crash said
 
 
 @pytest.mark.parametrize("case", ["correct_reference", "memory_detaches_the_state", "broken_not_json"])
@@ -164,7 +340,11 @@ def test_results_follow_gradescopes_format(bundle, tmp_path, case):
     assert results["score"] == expected
     assert len(results["tests"]) == sum(len(t) for t in ASSIGNMENT.tests.values())
     assert sum(t["max_score"] for t in results["tests"]) == ASSIGNMENT.max_score
-    assert "bubblewrap" in results["output"] and results["extra_data"]["isolation"] == "bubblewrap"
+    assert results["extra_data"]["isolation"] == "bubblewrap"  # for the instructor: students read none of it
+    check_what_students_read(results, grader_words_only=case != "broken_not_json")
+    assert results["output"].startswith(f"Nota do corretor automático: {decimal(expected)} de "
+                                        f"{decimal(ASSIGNMENT.max_score)} pontos.")
+    assert "reflexão" not in results["output"]  # the tiny course has no question graded by hand
     if case == "memory_detaches_the_state":
         failed = [t for t in results["tests"] if t["status"] == "failed"]
         assert len(failed) == 1 and "o gradiente não chegou ao estado" in failed[0]["output"]
@@ -172,12 +352,13 @@ def test_results_follow_gradescopes_format(bundle, tmp_path, case):
         assert "não é um notebook" in results["output"]
 
 
-def test_without_bubblewrap_the_fallback_is_named(bundle, tmp_path):
-    results = run_in_fake_root(bundle, tmp_path, "correct_reference", path=str(tmp_path / "no-bin"),
-                               AUTOGRADER_STUDENT_USER=NO_SUCH_USER)
+def test_without_bubblewrap_the_fallback_is_named_for_the_instructor(bundle, tmp_path):
+    unpack(bundle, tmp_path, "correct_reference")
+    results, output = run_autograder(tmp_path, str(tmp_path / "no-bin"), AUTOGRADER_STUDENT_USER=NO_SUCH_USER)
     check_gradescope_format(results)
     assert results["score"] == ASSIGNMENT.max_score
-    assert results["extra_data"]["isolation"] == "process" and "processos separados" in results["output"]
+    assert results["extra_data"]["isolation"] == "process" and "autograder: isolation process" in output
+    check_what_students_read(results)  # the fallback is the instructor's business: stdout, extra_data
 
 
 FORGER = '''
@@ -373,7 +554,8 @@ def test_as_root_without_bubblewrap_student_code_runs_as_the_unprivileged_user(b
                                python=student_python, AUTOGRADER_STUDENT_USER=name)
     check_gradescope_format(results)
     assert results["score"] == ASSIGNMENT.max_score, results["output"]  # NumPy, torch and its home all work
-    assert results["extra_data"]["isolation"] == "unprivileged" and "usuário sem privilégios" in results["output"]
+    assert results["extra_data"]["isolation"] == "unprivileged"
+    check_what_students_read(results)
     assert not unprivileged.processes_of(uid) and not running(str(open_root))
 
 
