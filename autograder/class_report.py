@@ -75,10 +75,11 @@ class ClassSummary:
 
     def total(self, index: int) -> "float | None":
         """Row `index`'s full total (autograded + by hand), or None while it is not known in full."""
-        hand = self.by_hand[index] if self.by_hand else None
-        return None if hand is None or hand[1] else self.totals_by_row[index] + hand[0]
+        hand, auto = (self.by_hand[index] if self.by_hand else None), self.totals_by_row[index]
+        return None if hand is None or hand[1] or auto is None else auto + hand[0]
 
-    totals_by_row: "list[float]" = field(default_factory=list)  # each row's autograded score, in order
+    # each row's autograded score, in order; None where the grader failed on it (not a score yet)
+    totals_by_row: "list[float | None]" = field(default_factory=list)
     gradebook_read: bool = False  # a gradebook was given (hand is None when it has no cell graded by hand)
 
 
@@ -139,10 +140,10 @@ def summarize(report: Report, hand: "HandGrades | None" = None) -> ClassSummary:
         flagged=[(index, row.student, list(row.flags)) for index, row in enumerate(rows) if row.flags],
         unattempted=[(index, row.student) for index, row in enumerate(rows) if not row.attempted and not row.error],
         hand=hand, by_hand=by_hand if hand else [], gradebook_read=read,
-        seconds=[(row.timing or {}).get("wall") for row in rows], totals_by_row=[row.score for row in rows],
+        seconds=[(row.timing or {}).get("wall") for row in rows],
+        totals_by_row=[None if row.needs_review else row.score for row in rows],
     )
-    summary.full_totals = [total for index, row in enumerate(rows) if not row.needs_review
-                           and (total := summary.total(index)) is not None]
+    summary.full_totals = [total for index in range(len(rows)) if (total := summary.total(index)) is not None]
     return summary
 
 
@@ -258,6 +259,18 @@ def render_page(report: Report, summary: ClassSummary, images: "dict[str, bytes]
 CSV_NAME = "report.csv"  # the scores beside the page, which it links to
 
 
+def hand_columns(summary: ClassSummary) -> "dict[str, list[float | None]]":
+    """The columns the gradebook adds to the page's CSV (none without one): each row's score by hand so
+    far, how many of its cells still wait for a grader, and its full total (empty until it is known)."""
+    if summary.hand is None:
+        return {}
+    return {"by_hand": [None if h is None else h[0] for h in summary.by_hand],
+            "by_hand_max": [summary.hand.max_score] * summary.students,
+            "to_grade_by_hand": [None if h is None else h[1] for h in summary.by_hand],
+            "total": [summary.total(index) for index in range(summary.students)],
+            "total_max": [summary.full_max] * summary.students}
+
+
 def write_class_report(report: Report, out: "str | Path", hand: "HandGrades | None" = None) -> Path:
     """Write out/index.html, out/<figure>.png and out/report.csv; return the page's path. `hand`: the
     gradebook's cells graded by hand (gradebook.hand_grades), shown beside the autograded scores."""
@@ -269,7 +282,7 @@ def write_class_report(report: Report, out: "str | Path", hand: "HandGrades | No
     images = figures(summary)
     for name, data in images.items():
         (out / f"{name}.png").write_bytes(data)
-    write_csv(report, out / CSV_NAME)
+    write_csv(report, out / CSV_NAME, hand_columns(summary))
     page = out / "index.html"
     page.write_text(render_page(report, summary, images, CSV_NAME), encoding="utf-8", errors="backslashreplace")
     return page

@@ -4,6 +4,7 @@ The browser test needs Debian's `chromium` and `chromium-driver` (the
 Makefile's setup installs them as root); CI sets AUTOGRADER_REQUIRE_BROWSER=1,
 which turns their absence into a failure instead of a skip.
 """
+import csv
 import json
 import os
 import re
@@ -340,7 +341,7 @@ def test_the_gradebooks_hand_graded_cells_and_the_full_totals_are_shown(tmp_path
     assert summary.full_max == 6.0
     assert summary.by_hand == [(2.5, 0), (2.0, 1), None, (0.0, 0), (1.0, 0)]
     # ana: 3 + 2.5; davi's autograded score is not one yet (the grader failed); eva was not graded: 0 + 1
-    assert [summary.total(i) for i in range(5)] == [5.5, None, None, 1.0, 1.0]
+    assert [summary.total(i) for i in range(5)] == [5.5, None, None, None, 1.0]
     assert summary.full_totals == [5.5, 1.0]
     page = write_class_report(report, tmp_path / "out", hand)
     html = page.read_text()
@@ -349,12 +350,20 @@ def test_the_gradebooks_hand_graded_cells_and_the_full_totals_are_shown(tmp_path
     assert '<td class="num">3</td><td class="num">2.5</td><td class="num total">5.5</td>' in students
     assert 'title="1 cell(s) still to grade in the formgrader">2 + ?</td>' in students  # bia
     assert 'title="not in the gradebook">–</td>' in students  # caio
+    assert '<td class="num">0</td><td class="num muted" data-value="" title="the grader failed on it' in students
     by_hand = html.split('<p id="by-hand">')[1].split("</p>")[0]
     assert "reflection, task" in by_hand and "of 6:" in by_hand and "1 submission(s) still have cells" in by_hand
     assert "1 submission(s) are not in the gradebook" in by_hand and "not counted" not in by_hand
-    # Control: without the gradebook the page says what it leaves out.
+    # The CSV beside the page has them too: empty where the gradebook has no score yet.
+    with open(tmp_path / "out" / "report.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["by_hand"], r["to_grade_by_hand"], r["total"]) for r in rows] == [
+        ("2.5", "0.0", "5.5"), ("2.0", "1.0", ""), ("", "", ""), ("0.0", "0.0", ""), ("1.0", "0.0", "1.0")]
+    assert {r["total_max"] for r in rows} == {"6.0"} and {r["by_hand_max"] for r in rows} == {"3.0"}
+    # Control: without the gradebook the page says what it leaves out, and the CSV is --csv's.
     html = write_class_report(report, tmp_path / "alone").read_text()
     assert "graded by hand in nbgrader's formgrader, are not counted here" in html and "by hand</th>" not in html
+    assert (tmp_path / "alone" / "report.csv").read_text().splitlines()[0].endswith('"diagnosis","flags"')
 
 
 def test_a_file_that_is_no_gradebook_is_refused_and_left_unchanged(tmp_path, gradebook):
