@@ -208,6 +208,7 @@ def grade_notebook(assignment: Assignment, student: str, notebook: Path, error: 
         except Refused as exc:
             error = str(exc)
     sub = None if error else load_submission(assignment, notebook, student, data)
+    parsed = time.monotonic() - start
     if sub is not None:
         error = error or sub.error
     if error or sub is None or data is None:  # (without an error, both are there)
@@ -229,8 +230,11 @@ def grade_notebook(assignment: Assignment, student: str, notebook: Path, error: 
     row.flags = flags(sub)
     row.attempted = no_answer(assignment, sub) is None
     row.digest = hashlib.sha256(data).hexdigest()
-    # Where the time went: "tests" ran student code and checks, "spawn" (part of
-    # it) started processes; the rest of "wall" is the grader's own overhead.
+    # Where the time went (wall seconds), for the benchmark: "tests" is everything up to the end of the parts;
+    # within it "parse" read the notebook, "spawn" started processes, "cells" ran the student's cells and
+    # "calls" the calls into them (their code and the pipe); the rest of "tests" is the checks (diagnosis
+    # included), and the rest of "wall" closing the session.
     row.timing = {"tests": tests, "spawn": session.spawn_seconds, "wall": time.monotonic() - start,
+                  "parse": parsed, "cells": session.cell_seconds, "calls": session.call_seconds,
                   "grader_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     return row, logs

@@ -137,6 +137,11 @@ def sandbox_settings(limits: Limits, assignment: "Assignment | None",
     return use_gpu, limits.disk_bytes, assignment.warm_up, (assignment.course,)
 
 
+def part_seed(seed: int, source: str) -> int:
+    """The seed of a part's random generators: a hash, so the student's process cannot work back to the run's."""
+    return int.from_bytes(hashlib.sha256(f"{seed}\n{source}".encode()).digest()[:4], "big")
+
+
 class Session:
     """The grading of one submission: its leader, its cgroup, its parts' processes and one time budget.
 
@@ -163,7 +168,9 @@ class Session:
         if system:
             self.cgroup = system.create()
             self.cgroup.limit(limits.memory_bytes, limits.pids, limits.cpus)
-        self.spawn_seconds = 0.0  # grader overhead, for the benchmark
+        # Where the submission's time goes, for the benchmark: starting processes (grader overhead), running
+        # the student's cells, and the calls into their code (the student's code, and the pipe both ways).
+        self.spawn_seconds = self.cell_seconds = self.call_seconds = 0.0
 
     def part(self, answer: "Answer | str") -> "PartProcess":
         """The process for one part: `answer` is what it runs (a bare string: just that cell)."""
@@ -285,13 +292,15 @@ class PartProcess:
         files = {name: np.frombuffer(data, dtype=np.uint8) for name, data in session.files.items()}
         seed = None
         if session.seed is not None:  # a hash: the student's process cannot work back to the run's seed
-            seed = int.from_bytes(hashlib.sha256(f"{session.seed}\n{self.source}".encode()).digest()[:4], "big")
+            seed = part_seed(session.seed, self.source)
         other_seconds = self.limits.call_timeout / 2  # the student's other cells may not eat the answer's time
+        began = time.monotonic()
         try:
             self._request({"op": "setup", "preamble": session.preamble, "files": files, "seed": seed,
                            "before": list(self.answer.before), "other_seconds": other_seconds})
             self._request({"op": "answer", "source": self.source, "after": list(self.answer.after),
                            "other_seconds": other_seconds})
+            session.cell_seconds += time.monotonic() - began
         except (StudentCrash, StudentTimeout, StudentError) as exc:
             self._kill()
             broken = isinstance(exc, (StudentCrash, StudentTimeout))  # the process, not a Python error
@@ -363,7 +372,11 @@ class PartProcess:
             raise self.dead
         if self.pid is None:
             self._start()
-        return values.restore(self._request({"op": op, "args": args}))
+        began = time.monotonic()
+        try:
+            return values.restore(self._request({"op": op, "args": args}))
+        finally:
+            self.session.call_seconds += time.monotonic() - began
 
     def release(self, sweep: bool = True) -> None:
         """Hang up, and (between parts) end every process the part left behind."""

@@ -9,11 +9,20 @@ the ratio, our per-submission overhead (everything but running the student's
 cells and the checks), and how many submissions the two graders scored
 alike, part by part. The sandbox and the limits stay on; both graders get the
 same timeout.
+
+It also measures the floor (tools/floor.py: the same hidden tests on the same
+notebooks, hang left out, in one process with no sandbox, same seed) against
+this grader with one worker on those notebooks: core-seconds per submission
+(CPU of every process, start-up included), where this grader's time goes, and
+whether both scored every part alike; and the time to one result: one correct
+notebook graded from a cold start, as a student on Gradescope waits for it.
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,12 +37,41 @@ from autograder import assignment as assignments
 from autograder import backends
 from autograder.tools.examples import Corpus
 
+SEED = 20261206  # both graders and the floor draw the same hidden inputs
 
-def timed(cmd: "list[str]", cwd: Path) -> float:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+def timed(cmd: "list[str]", cwd: Path, **env: str) -> float:
+    return run(cmd, cwd, **env)[0]
+
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")  # cgroup v1's CPU accounting, which the grader itself never uses
+
+
+def run(cmd: "list[str]", cwd: Path, **env: str) -> "tuple[float, float]":
+    """(wall seconds, CPU seconds of every process it started) of one command.
+
+    The CPU is read from a cpuacct cgroup of its own, which every descendant inherits (the sandbox's
+    processes too, whoever reaps them); where there is none, from rusage, which misses what the
+    sandbox's processes spend when their parent does not wait for them.
+    """
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **env)
+    group: "Path | None" = CPUACCT / f"benchmark-{os.getpid()}"
+    try:
+        os.mkdir(str(group))
+    except OSError:
+        group = None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   preexec_fn=None if group is None else lambda: (group / "cgroup.procs").write_text(str(os.getpid())))
+    wall = time.perf_counter() - start
+    if group is not None:
+        cpu = int((group / "cpuacct.usage").read_text()) / 1e9
+        with contextlib.suppress(OSError):  # (a process it left behind keeps the group: the next run's name differs)
+            group.rmdir()
+        return wall, cpu
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def machine() -> str:
@@ -47,6 +85,8 @@ def main(argv: "list[str] | None" = None) -> None:
     parser.add_argument("-n", type=int, default=100, help="submissions")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call (ours) and per cell (nbgrader)")
+    parser.add_argument("--without-nbgrader", action="store_true",
+                        help="measure this grader, the floor and one result only (nbgrader takes ~15 s a notebook)")
     args = parser.parse_args(argv)
     assignment = assignments.load(args.assignment) if args.assignment else assignments.find()
     corpus, name = Corpus(assignment), assignment.name
@@ -67,27 +107,71 @@ def main(argv: "list[str] | None" = None) -> None:
 
     report = course / "ours.json"
     ours = timed([sys.executable, "-m", "autograder", "grade", "submitted", "--json", str(report), "--device", "cpu",
-                  "--workers", str(args.workers), "--call-timeout", str(args.timeout)], course)
-    theirs = timed([sys.executable, "-m", "nbgrader", "autograde", name, f"--Execute.timeout={int(args.timeout)}"],
-                   course)
+                  "--workers", str(args.workers), "--call-timeout", str(args.timeout), "--seed", str(SEED)], course)
+    theirs = None if args.without_nbgrader else timed(
+        [sys.executable, "-m", "nbgrader", "autograde", name, f"--Execute.timeout={int(args.timeout)}"], course)
+
+    floor_lines = floor(course, assignment, {s: c for s, c in students.items() if c != hang})
+    one = course / "one"
+    one.mkdir()
+    corpus.build(mix[0], one, stem=name)
+    cold = timed([sys.executable, "-m", "autograder", "grade", str(one / f"{name}.ipynb"), "--json",
+                  str(course / "one.json"), "--device", "cpu", "--workers", "1"], course)
 
     rows = {r["student"]: r for r in json.loads(report.read_text())["submissions"]}
     overhead = sorted(r["timing"]["wall"] - r["timing"]["tests"] + r["timing"]["spawn"] for r in rows.values())
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        agree = sum(
-            all(gb.find_grade(p.test_grade_id, name, name, s).score == rows[s]["parts"][p.grade_id]["score"]
-                for p in assignment.parts)
-            for s in students
-        )
     print(f"machine: {machine()}")
     print(f"{args.n} submissions ({len(mix)} kinds of correct and faulty work, 1 hang), timeout {args.timeout:g} s")
     print(f"python -m autograder grade --workers {args.workers}: {ours:7.1f} s  {ours / args.n:6.3f} s/submission")
-    print(f"nbgrader autograde (serial):          {theirs:7.1f} s  {theirs / args.n:6.3f} s/submission")
-    print(f"ratio: {theirs / ours:.1f}x faster")
     print(f"our overhead per submission (all but student code and checks): median {statistics.median(overhead):.3f} s, "
           f"90th percentile {overhead[int(0.9 * len(overhead))]:.3f} s, max {overhead[-1]:.3f} s")
-    print(f"same score on every part from both graders: {agree} of {args.n}")
+    if theirs is not None:
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            agree = sum(
+                all(gb.find_grade(p.test_grade_id, name, name, s).score == rows[s]["parts"][p.grade_id]["score"]
+                    for p in assignment.parts)
+                for s in students
+            )
+        print(f"nbgrader autograde (serial):          {theirs:7.1f} s  {theirs / args.n:6.3f} s/submission")
+        print(f"ratio: {theirs / ours:.1f}x faster")
+        print(f"same score on every part from both graders: {agree} of {args.n}")
+    print("\n".join(floor_lines))
+    print(f"time to one result (one correct notebook, cold start, 1 worker): {cold:.2f} s")
     shutil.rmtree(course)
+
+
+def floor(course: Path, assignment: assignments.Assignment, students: "dict[str, str]") -> "list[str]":
+    """The floor against this grader with one worker, on the same notebooks and seed: the lines to print."""
+    name = assignment.name
+    alike = course / "alike"
+    for student in students:
+        shutil.copytree(course / "submitted" / student, alike / student)
+    report = course / "alike.json"
+    ours_wall, ours_cpu = run([sys.executable, "-m", "autograder", "grade", str(alike), "--json", str(report),
+                               "--device", "cpu", "--workers", "1", "--seed", str(SEED)], course)
+    notebooks = [str(alike / s / name / f"{name}.ipynb") for s in students]
+    # One thread, as each student's process in the sandbox has (OMP_NUM_THREADS=1).
+    floor_wall, floor_cpu = run([sys.executable, "-m", "autograder.tools.floor", *notebooks, "--seed", str(SEED),
+                                 "--assignment", str(course / "solutions" / name), "--json",
+                                 str(course / "floor.json")], course, OMP_NUM_THREADS="1")
+    n = len(students)
+    rows = {r["student"]: r for r in json.loads(report.read_text())["submissions"]}
+    scores = json.loads((course / "floor.json").read_text())["scores"]
+    same = sum(scores[nb] == {g: p["score"] for g, p in rows[s]["parts"].items()}
+               for s, nb in zip(students, notebooks, strict=True))
+    spent = {key: sum(r["timing"][key] for r in rows.values()) / n for key in ("parse", "spawn", "cells", "calls")}
+    spent["checks"] = sum(r["timing"]["tests"] for r in rows.values()) / n - sum(spent.values())
+    spent["closing"] = sum(r["timing"]["wall"] - r["timing"]["tests"] for r in rows.values()) / n
+    startup = ours_wall - sum(r["timing"]["wall"] for r in rows.values())
+    return [
+        f"floor ({n} notebooks, the hang left out; one process, no sandbox): {floor_cpu / n:.3f} core-s/submission "
+        f"({floor_wall:.1f} s wall in all)",
+        f"ours, 1 worker, same notebooks:            {ours_cpu / n:.3f} core-s/submission ({ours_wall:.1f} s wall "
+        f"in all): {ours_cpu / floor_cpu:.2f}x the floor",
+        "where our time goes, wall s per submission: " + ", ".join(f"{k} {v:.3f}" for k, v in spent.items())
+        + f"; start-up {startup:.1f} s once",
+        f"same score on every part, floor and ours: {same} of {n}",
+    ]
 
 
 if __name__ == "__main__":
