@@ -203,9 +203,9 @@ def instructions(assignment: "Assignment", python: "tuple[int, int]") -> str:
     lines = [f"# {assignment.name}: the Gradescope autograder", "",
              "Upload this zip as the autograder of a Gradescope programming assignment.", "",
              f"- **Base image**: one whose `python3` is Python {need} or later (the versions pinned in "
-             "`requirements.txt`, those this zip was built with, need it); `setup.sh` stops with a message on an "
-             "older one. It installs only those pinned packages (`--no-deps`): no nbgrader, Jupyter server, "
-             "kernel or notebook.",
+             "`requirements.txt`, those this zip was built with, need it; Ubuntu 22.04's is 3.10); `setup.sh` "
+             "stops with a message on an older one. It installs only those pinned packages (`--no-deps`): no "
+             "nbgrader, Jupyter server, kernel or notebook.",
              f"- **Total points**: set the assignment's total to {auto:g}, the points the autograder grades "
              "(the score in `results.json`)."]
     if manual:
@@ -215,7 +215,9 @@ def instructions(assignment: "Assignment", python: "tuple[int, int]") -> str:
                      f"the Gradescope score in the course's gradebook: {auto:g} + {manual:g} = {auto + manual:g}.")
     lines += ["- **What students see**: the score, one test per hidden test and a summary, in Portuguese; how the "
               "submission was isolated and why a grading failed are in `extra_data` and in the autograder's "
-              "output (stdout), which students do not see.", ""]
+              "output (stdout), which students do not see.",
+              "- **Tested** in a fake `/autograder` root (tests/engine/test_gradescope.py), not on Gradescope itself: "
+              "read the first image build's log and one test submission's results before students submit.", ""]
     return "\n".join(lines)
 
 
