@@ -3,9 +3,10 @@
     python -m autograder gradescope --out autograder.zip [--assignment DIR]
 
 The zip holds Gradescope's two scripts at its root and what they need:
-`setup.sh` (run once, as root, when Gradescope builds the image: bubblewrap,
-the student's user, a venv with the pinned CPU torch and this package where
-that user may read them, and the course where it may not), `run_autograder`
+`setup.sh` (run once, as root, when Gradescope builds the image: it stops
+if python3 is older than the pins need; then bubblewrap, the student's user,
+a venv with the pinned packages and this package where that user may read
+them, and the course where it may not), `run_autograder`
 (run per submission), `package/` (this package, to install) and `course/`
 (the assignment: its source notebook and solutions/ folder), `requirements.txt`
 (what grading imports, with every package it needs, pinned to the versions of
@@ -29,8 +30,9 @@ even the harness not run, `run_autograder` writes that failure itself.
 
 Where bubblewrap cannot run inside Gradescope's container, student code runs
 as the unprivileged user (backends/unprivileged.py) when the grader is root
-and the user exists, else as the grader's own user (backends/process.py); the
-output says which isolation graded.
+and the user exists, else as the grader's own user (backends/process.py);
+extra_data.isolation and the run's stdout say which isolation graded, for the
+instructor: students read none of the sandbox (writers.gradescope).
 
 <root> is /autograder; AUTOGRADER_GRADESCOPE_ROOT moves it (the tests' fake
 root), AUTOGRADER_PYTHON names the interpreter run_autograder uses,
