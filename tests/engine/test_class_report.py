@@ -248,6 +248,8 @@ def test_notebooks_without_an_answer_are_listed_apart_from_those_that_need_a_loo
     assert "Needs a look first (3)" in html and "Not attempted (1)" in html
     section = html.split('<h2 id="unattempted">')[1].split("<h2>")[0]
     assert '<a href="#s-5">fabio</a>' in section and "fabio" not in html.split('<h2 id="review">')[1].split("<h2")[0]
+    messages = html.split('<section class="student" id="s-5">')[1].split("</section>")[0]
+    assert "Not attempted" in messages and "[erro]" not in messages  # not a list of the stubs' errors
     # Carried in the JSON only when false: older reports (and older readers) are unchanged.
     data = report.to_dict()
     assert data["submissions"][5]["attempted"] is False and "attempted" not in data["submissions"][0]
