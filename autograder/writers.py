@@ -132,7 +132,7 @@ def gradescope(row: SubmissionResult, isolation: str, seconds: float, manual: fl
         lines.append(f"A entrega não pôde ser corrigida: {row.error}")
     if row.needs_review:
         lines.append("O corretor falhou em parte desta entrega (não é um erro do seu código); o professor vai revisar.")
-    lines += row.notes
+    lines += [student_text(note) for note in row.notes]  # the grader's words (a file's name keeps its dots)
     tests = []
     for number, (gid, part) in enumerate(row.parts.items(), 1):
         for index, test in enumerate(part.tests, 1):
