@@ -61,9 +61,12 @@ def test_a_missing_path_is_a_clear_error(tmp_path):
         find_submissions([tmp_path / "nope"], "tiny")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a folder without read permission")
-def test_an_unreadable_path_is_a_clear_error(tmp_path):
-    (tmp_path / "locked").mkdir(mode=0)
+def test_an_unreadable_path_is_a_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "locked").mkdir()
+
+    def scandir(path):  # (as a folder without read permission does, even to root's tests)
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+    monkeypatch.setattr(os, "scandir", scandir)
     with pytest.raises(PathError, match="locked: cannot be read"):
         find_submissions([tmp_path / "locked"], "tiny")
 
@@ -76,7 +79,7 @@ def test_the_exit_codes_are_distinct_and_keep_the_codes_tools_rely_on():
     assert 1 not in set(ExitCode)  # Python's own, for a traceback
 
 
-def exit_code(argv, capsys=None):
+def exit_code(argv):
     """cli.main(argv)'s exit status, returned or raised."""
     try:
         return cli.main([str(a) for a in argv])
@@ -95,6 +98,10 @@ def test_a_missing_path_exits_4_before_anything_is_written(tmp_path, capsys):
     assert f"{tmp_path / 'nope'}: no such file or folder" in capsys.readouterr().err
     assert exit_code(["report", tmp_path / "nope.json"]) == ExitCode.MISSING_PATH
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "empty").mkdir()  # a folder with nothing to grade
+    assert exit_code(["grade", tmp_path / "empty", *ON, "--device", "cpu", "--json", tmp_path / "r.json"]) \
+        == ExitCode.MISSING_PATH
+    assert "no notebooks found under" in capsys.readouterr().err
 
 
 def fake_grading(monkeypatch, outcome):
