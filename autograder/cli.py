@@ -1,7 +1,7 @@
 """Command line: grade a class of notebooks, and make its class report.
 
     python -m autograder grade PATH... [--assignment DIR] [--json FILE] [--csv FILE] [--html DIR] [--resume] ...
-    python -m autograder report REPORT.json [--out DIR | --html DIR | --csv FILE | ...] [--gradebook [DB]]
+    python -m autograder report REPORT.json [--out DIR | --html DIR | ...] [--gradebook | --gradebook-db DB]
     python -m autograder gradescope [--out autograder.zip] [--assignment DIR]
 
 PATH is a notebook, a flat folder of notebooks (the student is the file's
@@ -53,7 +53,7 @@ def fail(parser: argparse.ArgumentParser, code: ExitCode, message: str) -> NoRet
 
 def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     console = Console(stderr=True)
-    gradebook = gradebook_option(args, parser)
+    gradebook = gradebook_option(args, parser, args.paths)
     try:
         assignment = assignments.load(args.assignment) if args.assignment else assignments.find()
         client = None
@@ -138,26 +138,38 @@ def grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return ExitCode.REVIEW if report.needs_review else ExitCode.OK
 
 
-def gradebook_option(args: argparse.Namespace, parser: argparse.ArgumentParser) -> "Path | bool":
-    """The gradebook to record in: False (none), True (the course's) or a file; and args.paths completed.
+def gradebook_option(args: argparse.Namespace, parser: argparse.ArgumentParser, given: "list[Path]",
+                     metavar: str = "PATH") -> "Path | bool":
+    """The gradebook asked for: False (none), True (the course's) or a file; and `given`, the command's
+    positional arguments (grade's PATHs, report's REPORT.json), completed.
 
-    `--gradebook` is a flag. What argparse hands it as a value is a PATH (`grade --gradebook submitted`)
-    unless it ends in .db and is no folder: then it is the gradebook, as `--gradebook DB` always was
-    (`--gradebook-db DB` says so without a doubt)."""
+    `--gradebook` is a flag. What argparse hands it as a value is one of the positional arguments
+    (`grade --gradebook submitted`) unless it ends in .db and is no folder: then it is the gradebook, as
+    `--gradebook DB` always was (`--gradebook-db DB` says so without a doubt)."""
     value, db = args.gradebook, args.gradebook_db
     gradebook: "Path | bool" = value is not None or db is not None
     if isinstance(value, str):
         if value.endswith(".db") and not Path(value).is_dir():
             gradebook = Path(value)
         else:
-            args.paths.insert(0, Path(value))
+            given.insert(0, Path(value))
     if db is not None:
         if isinstance(gradebook, Path) and gradebook != db:
             parser.error(f"--gradebook {gradebook} and --gradebook-db {db}: two gradebooks; give one")
         gradebook = db
-    if not args.paths:
-        parser.error("the following arguments are required: PATH")
+    if not given:
+        parser.error(f"the following arguments are required: {metavar}")
     return gradebook
+
+
+def add_gradebook_options(cmd: argparse.ArgumentParser, what: str, after: str) -> None:
+    """--gradebook (a flag: see gradebook_option) and --gradebook-db DB; `what` they do, `after` what a value
+    after --gradebook is."""
+    cmd.add_argument("--gradebook", nargs="?", const=True, metavar=after,
+                     help=f"{what} (default: none); a value after it is the {after}, unless it ends in .db and is "
+                          "no folder: then it is the gradebook, as with --gradebook-db")
+    cmd.add_argument("--gradebook-db", type=Path, metavar="DB",
+                     help="this gradebook instead of the course's (implies --gradebook; default: none)")
 
 
 def main(argv: "list[str] | None" = None) -> int:
@@ -174,13 +186,9 @@ def main(argv: "list[str] | None" = None) -> int:
                      help="the full report (default: %(default)s); rows are journaled to its .jsonl as they finish")
     cmd.add_argument("--resume", action="store_true",
                      help="keep the rows the journal already has; grade the rest (default: grade everything)")
-    cmd.add_argument("--gradebook", nargs="?", const=True, metavar="PATH",
-                     help="also record the results as `nbgrader autograde` would: scores and timestamps in the "
-                          "course's gradebook (from its nbgrader_config.py), graded notebooks in autograded/ "
-                          "(default: not recorded); a value after it is one more PATH to grade, unless it ends in "
-                          ".db and is no folder: then it is the gradebook, as with --gradebook-db")
-    cmd.add_argument("--gradebook-db", type=Path, metavar="DB",
-                     help="record in this gradebook instead of the course's (implies --gradebook; default: none)")
+    add_gradebook_options(cmd, "also record the results as `nbgrader autograde` would: scores and timestamps in "
+                               "the course's gradebook (from its nbgrader_config.py), graded notebooks in "
+                               "autograded/", "PATH")
     add_format_options(cmd, skip=("json",))
     cmd.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                      help="submissions graded at once (default: the cores, %(default)s)")
@@ -196,14 +204,13 @@ def main(argv: "list[str] | None" = None) -> int:
                               description="Write the report of a grading run in any format; with none asked for, the "
                                           "class report: one page (index.html) with its figures inline, and the same "
                                           "figures as PNG.")
-    cmd.add_argument("report", type=Path, metavar="REPORT.json", help="what `grade --json` wrote")
+    cmd.add_argument("report", nargs="?", type=Path, metavar="REPORT.json", help="what `grade --json` wrote")
     cmd.add_argument("--out", type=Path, metavar="DIR",
                      help="the class report's folder when no format is asked for (default: a folder named after the "
                           "report, e.g. report/ for report.json)")
-    cmd.add_argument("--gradebook", nargs="?", const=True, type=Path, metavar="DB",
-                     help="add to the class report the scores graded by hand in nbgrader's formgrader and each "
-                          "student's full total, read from this gradebook (without DB: the course's, from the "
-                          "nbgrader_config.py of the course under the current folder; default: none)")
+    add_gradebook_options(cmd, "add to the class report the scores graded by hand in nbgrader's formgrader and "
+                               "each student's full total, read from the course's gradebook (from the "
+                               "nbgrader_config.py of the course under the current folder)", "REPORT.json")
     add_format_options(cmd, skip=("json",))
     cmd = commands.add_parser("gradescope", help="build a Gradescope autograder zip for the assignment",
                               description="Build the zip to upload as a Gradescope programming assignment's "
@@ -254,6 +261,11 @@ def write_formats(report: results.Report, args: argparse.Namespace, console: Con
 
 def class_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """`python -m autograder report`: a report already written, in other formats (the class report by default)."""
+    given = [args.report] if args.report else []
+    gradebook = gradebook_option(args, parser, given, "REPORT.json")
+    if len(given) > 1:
+        parser.error(f"one REPORT.json, not {len(given)}: {', '.join(map(str, given))}")
+    args.report = given[0]
     try:
         data = json.loads(args.report.read_text(encoding="utf-8"))
         report = results.Report.from_dict(data)
@@ -263,20 +275,19 @@ def class_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         parser.error(f"{args.report}: not a report written by `python -m autograder grade --json` ({exc})")
     if not any(getattr(args, name, None) for name in WRITERS):
         args.html = args.out or args.report.with_suffix("")
-    gradebook = args.gradebook
     if gradebook is True:
         from autograder.gradebook import default_gradebook
 
         try:
             gradebook = default_gradebook(assignments.find())
         except (LookupError, FileNotFoundError) as exc:
-            parser.error(f"--gradebook: {exc}; or name the gradebook: --gradebook DB")
+            parser.error(f"--gradebook: {exc}; or name the gradebook: --gradebook DB or --gradebook-db DB")
     if gradebook and not args.html:
         parser.error("--gradebook adds to the class report: ask for it too (--html DIR, or no format at all)")
     from autograder.errors import GradebookError
 
     try:
-        write_formats(report, args, Console(), gradebook)
+        write_formats(report, args, Console(), gradebook or None)
     except GradebookError as exc:
         fail(parser, ExitCode.GRADEBOOK, str(exc))
     except ValueError as exc:

@@ -166,7 +166,7 @@ def gradebook_option(*argv):
     parser.add_argument("--gradebook", nargs="?", const=True)
     parser.add_argument("--gradebook-db", type=Path)
     args = parser.parse_args([str(a) for a in argv])
-    return cli.gradebook_option(args, parser), args.paths
+    return cli.gradebook_option(args, parser, args.paths), args.paths
 
 
 def test_gradebook_is_a_flag_that_never_swallows_the_path(tmp_path):
@@ -185,6 +185,18 @@ def test_gradebook_is_a_flag_that_never_swallows_the_path(tmp_path):
         gradebook_option(sub, "--gradebook", db, "--gradebook-db", tmp_path / "other.db")
     with pytest.raises(SystemExit):
         gradebook_option("--gradebook", db)  # no PATH
+
+
+def test_report_gradebook_never_swallows_the_report(tmp_path, capsys):
+    db = tmp_path / "grades.db"
+    assert gradebook_option("--gradebook", "report.json")[0] is True  # (grade's and report's options are one)
+    # report's REPORT.json: taken as it, not as the gradebook (which would then ask for REPORT.json)
+    assert exit_code(["report", "--gradebook", tmp_path / "report.json"]) == ExitCode.MISSING_PATH
+    assert f"{tmp_path / 'report.json'}: cannot be read" in capsys.readouterr().err
+    assert exit_code(["report", "--gradebook", db]) == ExitCode.USAGE  # a gradebook, and no report
+    assert "required: REPORT.json" in capsys.readouterr().err
+    assert exit_code(["report", "--gradebook", tmp_path / "a.json", tmp_path / "b.json"]) == ExitCode.USAGE
+    assert "one REPORT.json, not 2" in capsys.readouterr().err
 
 
 def test_grade_gradebook_submitted_grades_submitted(tmp_path, capsys):
