@@ -48,3 +48,20 @@ c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelA
 # What replaces a solution in the student's version, in the notebook's language.
 c.ClearSolutions.code_stub = {"python": "# SEU CÓDIGO AQUI\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "SUA RESPOSTA AQUI"
+
+# The exchange, where instructor and students hand notebooks to each other: NBGRADER_EXCHANGE, else
+# /srv/nbgrader/exchange (nbgrader's own default is /usr/local/share/nbgrader/exchange). Students run nbgrader
+# in their own folders, where this file is not read: on a shared server, write the same root in
+# /etc/jupyter/nbgrader_config.py, which nbgrader reads for every user (`jupyter --paths`).
+import os  # noqa: E402
+
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
+
+# The feedback page, offline and in Portuguese: its maths as MathML (no MathJax from a CDN) and nbgrader's
+# template with its labels translated (autograder/templates/feedback_pt/). The formgrader's own pages are
+# untouched (the section is FeedbackExporter's, not HTMLExporter's).
+from autograder.feedback import TEMPLATE_NAME, TEMPLATES, FeedbackExporter  # noqa: E402
+
+c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.template_name = TEMPLATE_NAME
+c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES)]

@@ -417,12 +417,11 @@ def awaiting_manual_grading(db: Path, assignment: str) -> "list[str]":
 def manual_grading_note(db: Path, assignment: Assignment) -> str:
     """What the instructor should do between grading and `nbgrader generate_feedback`, from the gradebook."""
     waiting = awaiting_manual_grading(db, assignment.name)
+    note = "1 submission awaits" if len(waiting) == 1 else f"{len(waiting)} submissions await"
+    note += " manual grading"
     if waiting:
-        note = (f"{len(waiting)} submissions await manual grading ({', '.join(waiting[:10])}"
-                f"{', ...' if len(waiting) > 10 else ''}): grade them in the formgrader before "
-                f"`nbgrader generate_feedback {assignment.name}`")
-    else:
-        note = "0 submissions await manual grading"
+        note += (f" ({', '.join(waiting[:10])}{', ...' if len(waiting) > 10 else ''}): grade them in the "
+                 f"formgrader before `nbgrader generate_feedback {assignment.name}`")
     feedback = assignment.course / "feedback"
     if feedback.is_dir() and any(feedback.glob(f"*/{assignment.name}")):
         note += (f"; {feedback} already holds feedback from before, which nbgrader keeps: "

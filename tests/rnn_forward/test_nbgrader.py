@@ -1,25 +1,32 @@
 """nbgrader end to end, and parity between its autograde and ours.
 
-A temporary course with a local exchange goes through the whole workflow:
-generate, release, fetch and submit as two students, collect, autograde,
-feedback, export. nbgrader's grades must equal `python -m autograder grade`'s
-on the same notebooks, part by part.
+The README's course recipe runs as written, a step at a time in one shell, in a
+temporary copy of the course with a local exchange (its NBGRADER_EXCHANGE and
+STUDENTS), once as written (the isolated grader) and once with its other
+grading line, `nbgrader autograde`: three students (one correct, one with two
+mistakes and written answers, one untouched) go through release, fetch,
+submit, collect, grading, manual grading, feedback and export. Another workflow
+adds a submission handed in by hand. nbgrader's grades must equal
+`python -m autograder grade`'s on the same notebooks, part by part.
 """
 import csv
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder.results import NOT_ANSWERED
 from autograder.tools.examples import strip_metadata
 from tests.helpers import REPO, copy_course, grade, hidden_test_lines, run_nbgrader
-from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS, SOURCE_NB
+from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS, RELEASE_NB, SOURCE_NB
 
 pytestmark = pytest.mark.slow
 NAME = ASSIGNMENT.name
@@ -46,6 +53,11 @@ def gradebook_scores(course, students):
                 for s in students}
 
 
+def cache(home):
+    """A student's own nbgrader cache, as a Unix user of their own has: fetch_feedback finds feedback through it."""
+    return f"--Exchange.cache={home / '.nbgrader_cache'}"
+
+
 def submitted_course(root):
     """A course where ana and bob fetched, filled in and submitted the assignment, then collected."""
     course, exchange = root / "course", root / "exchange"
@@ -59,7 +71,7 @@ def submitted_course(root):
     for student, answers in STUDENTS.items():
         home = root / student
         home.mkdir()
-        run_nbgrader("fetch_assignment", NAME, x, "--course=rnn-course", cwd=home)
+        run_nbgrader("fetch_assignment", NAME, x, "--course=rnn-course", cache(home), cwd=home)
         path = home / NAME / f"{NAME}.ipynb"
         nb = CORPUS.fill(nbformat.read(path, as_version=4), answers)
         if student == "bob":  # bob also answers the reflection questions; ana leaves them blank
@@ -67,7 +79,7 @@ def submitted_course(root):
                 if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("reflection_"):
                     cell.source = cell.source.replace("SUA RESPOSTA AQUI", "Porque H_t depende de H_{t-1}.")
         nbformat.write(nb, path)
-        run_nbgrader("submit", NAME, x, "--course=rnn-course", f"--student={student}", cwd=home)
+        run_nbgrader("submit", NAME, x, "--course=rnn-course", f"--student={student}", cache(home), cwd=home)
     run_nbgrader("collect", NAME, x, cwd=course)
     return course, x
 
@@ -76,18 +88,120 @@ def feedback_and_export(root, course, x):
     """What follows grading, as the README says; returns what nbgrader printed on the instructor's side."""
     printed = run_nbgrader("generate_feedback", NAME, cwd=course)
     printed += run_nbgrader("release_feedback", NAME, x, cwd=course)
-    for student in STUDENTS:  # (a student's side also lists earlier runs' submissions from its cache)
-        run_nbgrader("fetch_feedback", NAME, x, "--course=rnn-course", f"--student={student}", cwd=root / student)
+    for student in STUDENTS:
+        run_nbgrader("fetch_feedback", NAME, x, "--course=rnn-course", f"--student={student}", cache(root / student),
+                     cwd=root / student)
     return printed + run_nbgrader("export", cwd=course)
 
 
+# The README's course recipe: its bash block, and the steps it is made of ("# 1. ...", "# 2. ...").
+README = (REPO / "README.md").read_text(encoding="utf-8")
+RECIPE = re.search(r"<!-- recipe.*?```bash\n(.*?)```.*?<!-- /recipe -->", README, re.S).group(1)
+PREAMBLE, *STEPS = re.split(r"(?m)^(?=# \d+\. )", RECIPE)
+ISOLATED, AUTOGRADE = "python -m autograder grade submitted --gradebook", f"nbgrader autograde {NAME}"
+CHECK = next(line for line in RECIPE.splitlines() if "manual_grades --check" in line)
+# The recipe's class: ana hands in the reference, bob two honest mistakes and his written answers, carol nothing.
+RECIPE_CLASS = {**STUDENTS, "carol": None}
+BOBS_ANSWER = "Porque H_t depende de H_{t-1}."
+COLLECT_WARNING = "cheating attempt?"
+
+
+class Shell:
+    """One bash process that runs a script at a time, as a reader pastes the recipe's steps into a terminal;
+    it stops at the first command that fails (set -e), and the test with it."""
+
+    MARK = "__recipe_step_done__"
+
+    def __init__(self, cwd, env):
+        self.proc = subprocess.Popen(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail"], cwd=cwd, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+
+    def run(self, script):
+        self.proc.stdin.write(f"{script}\necho {self.MARK}\n")
+        self.proc.stdin.flush()
+        lines = []
+        for line in self.proc.stdout:
+            if line.strip() == self.MARK:
+                return "".join(lines)
+            lines.append(line)
+        self.proc.wait(timeout=60)
+        pytest.fail(f"the recipe stopped (exit {self.proc.returncode}) in:\n{script}\n--- it printed:\n"
+                    + "".join(lines))
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def run_recipe(root, grading_line):
+    """The README's recipe, in a copy of the course under `root`, with `grading_line` as its grading command.
+    Between its steps the students work and the instructor writes manual_grades.csv, as the recipe says.
+    Returns (the students' folder, the course, what each step printed, what the check printed before manual
+    grading, with its exit status)."""
+    course, students, exchange = root / "course", root / "students", root / "exchange"
+    course.mkdir()
+    copy_course(course, ASSIGNMENT)
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", NBGRADER_EXCHANGE=str(exchange),
+               STUDENTS=str(students))
+    shell, printed = Shell(course, env), {}
+    try:
+        printed[0] = shell.run(PREAMBLE + STEPS[0])
+        printed[1] = shell.run(STEPS[1])
+        for student, answers in RECIPE_CLASS.items():  # step 3's "each works in ..."
+            path = students / student / NAME / f"{NAME}.ipynb"
+            if answers is None:
+                continue
+            nb = CORPUS.fill(nbformat.read(path, as_version=4), answers)
+            if student == "bob":
+                for cell in nb.cells:
+                    if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("reflection_"):
+                        cell.source = cell.source.replace("SUA RESPOSTA AQUI", BOBS_ANSWER)
+            nbformat.write(nb, path)
+        printed[2] = shell.run(STEPS[2])
+        assert ISOLATED in STEPS[3] and AUTOGRADE in STEPS[3]  # (the other one in the step's comment)
+        printed[3] = shell.run(STEPS[3].replace(ISOLATED, grading_line))
+        early = subprocess.run(["bash", "-c", CHECK], cwd=course, env=env, capture_output=True, text=True)
+        with open(course / "manual_grades.csv", "w", newline="") as f:  # bob's answers, graded by hand
+            writer = csv.writer(f)
+            writer.writerow(["student", "cell", "score", "comment"])
+            writer.writerows(["bob", q, 1, "Boa resposta."] for q in REFLECTIONS)
+        printed[4] = shell.run(STEPS[4])
+        printed[5] = shell.run(STEPS[5])
+    finally:
+        shell.close()
+    return students, course, printed, (early.returncode, early.stdout + early.stderr)
+
+
+REFLECTIONS = [c.metadata["nbgrader"]["grade_id"] for c in nbformat.read(RELEASE_NB, as_version=4).cells
+               if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("reflection_")]
+
+
 @pytest.fixture(scope="module")
-def workflow(tmp_path_factory):
-    """The whole nbgrader workflow with `nbgrader autograde`; returns (root, course, what nbgrader printed)."""
-    root = tmp_path_factory.mktemp("nbgrader")
-    course, x = submitted_course(root)
-    printed = run_nbgrader("autograde", NAME, cwd=course)
-    return root, course, printed + feedback_and_export(root, course, x)
+def recipe(tmp_path_factory):
+    """The README's recipe as written: graded by `python -m autograder grade submitted --gradebook`."""
+    return run_recipe(tmp_path_factory.mktemp("recipe"), ISOLATED)
+
+
+@pytest.fixture(scope="module")
+def autograde_recipe(tmp_path_factory):
+    """The README's recipe with its other grading line, `nbgrader autograde`."""
+    return run_recipe(tmp_path_factory.mktemp("nbgrader"), AUTOGRADE)
+
+
+@pytest.fixture(scope="module")
+def workflow(autograde_recipe):
+    """The recipe with `nbgrader autograde`: (the students' folder, the course, what nbgrader printed but
+    collect's warning, which the recipe explains)."""
+    students, course, printed, _ = autograde_recipe
+    text = "".join(printed.values())
+    return students, course, "\n".join(line for line in text.splitlines() if not collect_warning(line))
+
+
+def collect_warning(line):
+    """A line of collect's owner check (every student is the one Unix user here, as the recipe explains)."""
+    return COLLECT_WARNING in line or "CollectApp.check_owner" in line or "claims to be submitted by" in line
 
 
 @pytest.fixture(scope="module")
@@ -125,30 +239,22 @@ def exported(course):
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
-def test_exported_grades_equal_the_autograders(workflow):
-    root, course, _ = workflow
-    ours = autograder_scores(course / "submitted")
-    assert ours["ana"] == {p.grade_id: ASSIGNMENT.points(p.grade_id) for p in PARTS}
-    bob = {**CORPUS.expected_scores("rnn_forward_uses_notebook_globals"), **{
-        "rnn_cell_module": CORPUS.expected_scores("module_detaches_states")["rnn_cell_module"]}}
-    assert ours["bob"] == bob and bob["rnn_forward"] < 3 and bob["rnn_cell_module"] < 4
-    assert gradebook_scores(course, STUDENTS) == ours
-    assert {s: float(row["score"]) for s, row in exported(course).items()} == {
-        s: sum(parts.values()) for s, parts in ours.items()}
-
-
 def feedback_pages(root):
-    pages = list(root.glob(f"*/{NAME}/feedback/*/*.html"))
-    # (Both students share one Unix user here, so each may also fetch the other's page.)
-    assert {p.parts[-5] for p in pages} == set(STUDENTS)
-    return [html.unescape(page.read_text()) for page in pages]
+    """The feedback page of each student folder under `root` that fetched one, by student: one each."""
+    found = {}
+    for page in root.glob(f"*/{NAME}/feedback/*/*.html"):
+        found.setdefault(page.parts[-5], []).append(page)
+    assert all(len(pages) == 1 for pages in found.values()), found  # (one Unix user, one cache: all three)
+    return {student: html.unescape(pages[0].read_text()) for student, pages in found.items()}
 
 
 @pytest.mark.parametrize("path", ["workflow", "isolated_workflow"])
 def test_feedback_released_to_students_shows_results_and_figure_but_no_hidden_test_code(path, request):
     root, _, _ = request.getfixturevalue(path)
     hidden = hidden_test_lines(nbformat.read(SOURCE_NB, as_version=4))
-    for text in feedback_pages(root):
+    pages = feedback_pages(root)
+    assert set(pages) == set(RECIPE_CLASS if path == "workflow" else STUDENTS)
+    for text in pages.values():
         assert "devolve as chaves e as formas do contrato" in text  # the results are there, in Portuguese
         assert [line for line in hidden if line in text] == []
         assert "data:image/svg+xml;base64," in text  # the figure travels inside the page
@@ -163,11 +269,12 @@ def test_honest_work_gets_no_warning_from_nbgrader(path, request):
     assert "WARNING" not in printed.replace("Removing existing", ""), printed
 
 
-def test_the_isolated_grader_leaves_the_course_where_autograde_would(isolated_workflow, workflow):
+def test_the_isolated_grader_leaves_the_course_where_autograde_would(isolated_workflow, recipe):
     root, course, _ = isolated_workflow
     ours = report_scores(root / "report.json")
     assert gradebook_scores(course, [*STUDENTS, "carol"]) == ours
-    assert {s: ours[s] for s in STUDENTS} == autograder_scores(workflow[1] / "submitted")
+    recipes = report_scores(recipe[1] / "report.json")  # (the same notebooks of ana and bob)
+    assert {s: ours[s] for s in STUDENTS} == {s: recipes[s] for s in STUDENTS}
     assert not (root / "elsewhere" / "gradebook.db").exists()
     rows = exported(course)
     assert {s: float(row["score"]) for s, row in rows.items()} == {s: sum(p.values()) for s, p in ours.items()}
@@ -264,3 +371,78 @@ def test_the_release_holds_no_answer_and_the_reference_does_by_the_rule(tmp_path
     assert holds_answer(ASSIGNMENT, ASSIGNMENT.release_notebook) is not None
     nbformat.write(CORPUS.notebook("correct_reference"), tmp_path / "answered.ipynb")
     assert holds_answer(ASSIGNMENT, tmp_path / "answered.ipynb") is None
+
+
+# The README's recipe, as written and with nbgrader autograde.
+
+def test_the_recipe_runs_as_written_and_both_grading_paths_agree(recipe, autograde_recipe):
+    ours = report_scores(recipe[1] / "report.json")  # (the grading line's default --json)
+    assert set(ours) == set(RECIPE_CLASS)
+    assert ours["ana"] == {p.grade_id: ASSIGNMENT.points(p.grade_id) for p in PARTS}
+    bob = {**CORPUS.expected_scores("rnn_forward_uses_notebook_globals"), **{
+        "rnn_cell_module": CORPUS.expected_scores("module_detaches_states")["rnn_cell_module"]}}
+    assert ours["bob"] == bob and bob["rnn_forward"] < 3 and bob["rnn_cell_module"] < 4
+    assert sum(ours["carol"].values()) == 0
+    for _, course, _, _ in (recipe, autograde_recipe):
+        assert gradebook_scores(course, RECIPE_CLASS) == ours
+        # the export: the autograded points, and bob's written answers as graded by hand
+        rows = exported(course)
+        assert {s: float(row["score"]) for s, row in rows.items()} == {
+            s: sum(p.values()) + (len(REFLECTIONS) if s == "bob" else 0) for s, p in ours.items()}
+        assert {float(row["max_score"]) for row in rows.values()} == {ASSIGNMENT.max_score + len(REFLECTIONS)}
+
+
+@pytest.mark.parametrize("path", ["recipe", "autograde_recipe"])
+def test_the_recipe_grades_written_answers_before_any_feedback(path, request):
+    students, course, printed, (early, early_printed) = request.getfixturevalue(path)
+    if path == "recipe":  # the grading line says what waits
+        assert "1 submission awaits manual grading (bob)" in printed[3], printed[3]
+    # the check of step 6, run before manual grading, stops the recipe there
+    assert early == 1 and "1 submission awaits manual grading (bob)" in early_printed, early_printed
+    assert "0 submissions await manual grading" in printed[4]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert not any(s.needs_manual_grade for s in gb.find_assignment(NAME).submissions)
+        assert gb.find_comment(REFLECTIONS[0], NAME, NAME, "bob").manual_comment == "Boa resposta."
+    # bob's page shows his written answers' scores as graded by hand, in the page's total too
+    bob = feedback_pages(students)["bob"]
+    assert BOBS_ANSWER in bob and "Boa resposta." in bob
+    total = float(exported(course)["bob"]["score"])
+    assert f"(Nota: {round(total, 2)} / {ASSIGNMENT.max_score + len(REFLECTIONS)})" in bob
+
+
+@pytest.mark.parametrize("path", ["recipe", "autograde_recipe"])
+def test_each_student_fetches_only_their_own_feedback_offline_and_in_portuguese(path, request):
+    students, course, printed, _ = request.getfixturevalue(path)
+    pages = feedback_pages(students)
+    assert set(pages) == set(RECIPE_CLASS)
+    totals = {s: float(row["score"]) for s, row in exported(course).items()}
+    for student, text in pages.items():
+        assert f"(Nota: {round(totals[student], 2)} / " in text  # their own page: their total
+        assert (BOBS_ANSWER in text) == (student == "bob")
+        # no script from the network (nbgrader's page loads MathJax from a CDN): the maths is MathML
+        assert not re.search(r"<script[^>]+src=", text) and "mathjax" not in text.lower()
+        assert "<math" in text and "\\mathbb" not in text
+        for english in ("Score:", "Student's answer", "Comments:", "Written response", "Test cell", "(Top)"):
+            assert english not in text, english
+    assert "Sua resposta" in pages["bob"] and "Comentários:" in pages["bob"]
+    # an untouched part: one line, not one NotImplementedError per test
+    assert pages["carol"].count(NOT_ANSWERED) == len(PARTS)
+    assert not re.search(r"\[erro\][^\n]*: NotImplementedError", pages["carol"])
+
+
+def test_collect_warns_of_the_owner_where_the_recipe_explains_it(recipe):
+    _, _, printed, _ = recipe
+    assert COLLECT_WARNING in printed[3]  # every student is this one Unix user
+    step = STEPS[3]
+    assert COLLECT_WARNING in step and step.index(COLLECT_WARNING) < step.index("nbgrader collect")
+
+
+def test_manual_grades_saves_nothing_from_a_wrong_row(recipe):
+    _, course, _, _ = recipe
+    bad = course / "bad_grades.csv"
+    bad.write_text(f"student,cell,score\nana,{REFLECTIONS[0]},1\nana,{REFLECTIONS[1]},7\n")
+    proc = subprocess.run([sys.executable, "-m", "autograder.tools.manual_grades", str(bad)], cwd=course,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "from 0 to 1" in proc.stderr, proc.stderr
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert gb.find_grade(REFLECTIONS[0], NAME, NAME, "ana").manual_score is None
