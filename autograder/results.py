@@ -55,8 +55,8 @@ class TestResult:
     diagnosis: "list[str]" = field(default_factory=list)  # the mistakes that explain a failure; never on a pass
 
 
-# What a graded cell shows for a part left as released (test_lines).
-NOT_ANSWERED = "Parte não respondida: sua célula ainda levanta NotImplementedError."
+# What a graded cell shows for a part left as released (test_lines), in place of a line per test.
+NOT_ANSWERED = "Parte não respondida"
 # How a student reads each status, in Portuguese.
 STATUS_WORDS = {Status.PASSED: "ok", Status.FAILED: "falhou", Status.ERROR: "erro", Status.TIMEOUT: "tempo esgotado",
                 Status.SKIPPED: "não rodou", Status.GRADER_ERROR: "falha do corretor"}
@@ -158,7 +158,8 @@ def test_lines(tests: "list[TestResult]", width: int = 90) -> "list[str]":
     """
     if tests and all(t.score == 0 and "NotImplementedError" in t.message for t in tests):
         points = sum(t.max_score for t in tests)
-        return [f"[{STATUS_WORDS[Status.ERROR]}] {NOT_ANSWERED} (0/{points:g})"]
+        return [f"[{STATUS_WORDS[Status.ERROR]}] {NOT_ANSWERED} (0/{points:g}): sua célula ainda levanta "
+                "NotImplementedError"]
     lines = []
     for test in tests:
         line = f"[{STATUS_WORDS[test.status]}] {test.title or test.name} ({test.score:g}/{test.max_score:g})"

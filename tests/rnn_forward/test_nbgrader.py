@@ -422,9 +422,10 @@ def test_each_student_fetches_only_their_own_feedback_offline_and_in_portuguese(
         # no script from the network (nbgrader's page loads MathJax from a CDN): the maths is MathML
         assert not re.search(r"<script[^>]+src=", text) and "mathjax" not in text.lower()
         assert "<math" in text and "\\mathbb" not in text
-        for english in ("Score:", "Student's answer", "Comments:", "Written response", "Test cell", "(Top)"):
+        for english in ("Score:", "Student's answer", "Comments:", "Written response", "Test cell", "(Top)",
+                        "No response."):
             assert english not in text, english
-    assert "Sua resposta" in pages["bob"] and "Comentários:" in pages["bob"]
+    assert "Sua resposta" in pages["bob"] and "Comentários:" in pages["bob"] and "Sem resposta." in pages["carol"]
     # an untouched part: one line, not one NotImplementedError per test
     assert pages["carol"].count(NOT_ANSWERED) == len(PARTS)
     assert not re.search(r"\[erro\][^\n]*: NotImplementedError", pages["carol"])
