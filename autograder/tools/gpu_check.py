@@ -53,6 +53,11 @@ def cuda_devices() -> "list[str]":
     return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
 
 
+def torch_build(version: str, cuda: "str | None") -> str:
+    """torch's version, and its CUDA (a CPU-only build sees no GPU, even on a machine that has one)."""
+    return f"{version}, CUDA {cuda}" if cuda else f"{version}, a build without CUDA"
+
+
 def summary(devices: "list[str]", torch_version: str, graded: "list[Graded]",
             tests: "CudaTests | None") -> "tuple[list[str], bool]":
     """(the lines to print, whether everything passed)."""
@@ -150,7 +155,7 @@ def main(argv: "list[str] | None" = None) -> int:
                 if (assignment / "examples" / "submitted").is_dir():
                     graded.append(grade_examples(assignment, Path(tmp), deadline))
             tests = cuda_tests(Path(tmp), deadline)
-    lines, ok = summary(devices, torch.__version__, graded, tests)
+    lines, ok = summary(devices, torch_build(torch.__version__, torch.version.cuda), graded, tests)
     print("\n".join(lines), flush=True)
     return 0 if ok else 1
 

@@ -15,7 +15,10 @@ def test_without_cuda_it_says_so_and_passes():
     proc = subprocess.run([sys.executable, "-m", "autograder.tools.gpu_check"], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == f"gpu-check: no CUDA device on this machine (torch {torch.__version__}): nothing to check\n"
+    build = gpu_check.torch_build(torch.__version__, torch.version.cuda)
+    assert proc.stdout == f"gpu-check: no CUDA device on this machine (torch {build}): nothing to check\n"
+    assert gpu_check.torch_build("2.13.0+cpu", None) == "2.13.0+cpu, a build without CUDA"
+    assert gpu_check.torch_build("2.13.0", "12.8") == "2.13.0, CUDA 12.8"
 
 
 def test_the_summary_names_each_score_that_differs_on_cuda():
