@@ -1,12 +1,7 @@
 # nbgrader configuration: the repository root is the course directory.
-import os
-
 c = get_config()  # noqa: F821 (injected by nbgrader)
 
 c.CourseDirectory.course_id = "rnn-course"
-# The exchange every user can write (nbgrader creates nothing there: make it first, mode 777), set once
-# here for every command and the formgrader; NBGRADER_EXCHANGE points elsewhere.
-c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/tmp/exchange")
 
 # Python files of the repository are not part of any assignment.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".hypothesis"]
