@@ -136,3 +136,10 @@ def test_the_link_check_can_fail(tmp_path):
     doc.write_text("see [the model](backends/README.md#top) and [a site](https://example.org)\n")
     assert links(doc) == ["backends/README.md"]
     assert not (doc.parent / links(doc)[0]).exists()
+
+
+def test_exit_codes_table_is_the_declaration():
+    from autograder.cli import ExitCode
+
+    assert [(int(code), name.strip("`")) for code, name, _ in table("exit-codes")] == \
+        [(int(code), code.name) for code in ExitCode]
