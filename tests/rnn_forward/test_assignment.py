@@ -174,7 +174,8 @@ def test_every_hidden_test_has_a_portuguese_title_for_students():
 
 
 def test_the_readme_points_table_is_the_hidden_tests_points():
-    rows = re.findall(r"^\| `(\w+)` \| `(test_\w+)` \| (.+?) \| ([\d.]+) \|$", (REPO / "solutions/rnn_forward/README.md").read_text(), re.M)
+    points_table = (REPO / "solutions" / "rnn_forward" / "README.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| `(test_\w+)` \| (.+?) \| ([\d.]+) \|$", points_table, re.M)
     assert rows == [(p.grade_id, t.name, t.title, f"{t.points:g}")
                     for p in ASSIGNMENT.parts for t in ASSIGNMENT.tests[p.grade_id]]
 
