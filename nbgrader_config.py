@@ -17,24 +17,40 @@ c.Execute.timeout = 120
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?i)warn"
 
-# Feedback shows results and messages, never the hidden tests' code.
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+# Feedback shows results and messages, never the hidden tests' code, nor the
+# rubrics the formgrader shows (below).
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
+    Execute,
     GetGrades,
+    IgnorePattern,
+    LimitOutput,
     OverwriteKernelspec,
+    SaveAutoGrades,
 )
 
-from autograder.nbgrader_preprocessors import ClearHiddenTests, OverwriteCells  # noqa: E402
+from autograder.nbgrader_preprocessors import (  # noqa: E402
+    ClearHiddenTests,
+    InsertRubrics,
+    OverwriteCells,
+    RemoveRubrics,
+)
 
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, RemoveRubrics, CSSHTMLHeaderPreprocessor]
 
 # nbgrader's own steps, with OverwriteCells that does not warn, for every
 # student, that a released graded cell lacks its hidden tests (it is meant to).
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                                       CheckCellMetadata]
+# nbgrader's own steps, and then InsertRubrics: under each reflection answer of
+# autograded/, its rubric from source/ (never released), where the formgrader's
+# grader works. (python -m autograder grade --gradebook does the same.)
+c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, InsertRubrics, CheckCellMetadata]
 
 # ipykernel warns, for every notebook nbgrader runs, that its local TCP channel
 # is not encrypted; that is expected here and would drown real warnings.

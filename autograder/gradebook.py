@@ -6,7 +6,9 @@ each graded cell receives the results the sandboxed grader found
 (`InsertResults`). Everything else is nbgrader's: the student and submission
 rows with the submission's timestamp (timestamp.txt, late penalties included),
 locked cells restored from the source, the autograded notebook under
-`autograded/<student>/<assignment>/`, the scores in the gradebook. Then
+`autograded/<student>/<assignment>/` (with, as `nbgrader autograde` leaves it
+under this course's configuration, each manually graded answer's rubric from
+the source for the formgrader: `InsertRubrics`), the scores in the gradebook. Then
 `nbgrader generate_feedback`, `release_feedback`, `export` and the formgrader
 work unchanged.
 
@@ -307,7 +309,7 @@ def record(report: Report, assignment: Assignment, db: Path) -> "tuple[int, list
                 SaveAutoGrades,
             )
 
-            from autograder.nbgrader_preprocessors import InsertResults, OverwriteCells
+            from autograder.nbgrader_preprocessors import InsertResults, InsertRubrics, OverwriteCells
 
             config = course_config(assignment.course)
             config.CourseDirectory.submitted_directory = staged
@@ -315,7 +317,8 @@ def record(report: Report, assignment: Assignment, db: Path) -> "tuple[int, list
             config.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
                                                        OverwriteCells, CheckCellMetadata]
             config.Autograde.autograde_preprocessors = [InsertResults, ClearMetadataPreprocessor, LimitOutput,
-                                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                                        SaveAutoGrades, AssignLatePenalties, InsertRubrics,
+                                                        CheckCellMetadata]
             config.InsertResults.results = results
             api = NbGraderAPI(config=config)
             for student in results:

@@ -10,16 +10,29 @@
   to have, not a changed cell.
 - `ClearHiddenTests` is nbgrader's, declaring the `display_data_priority`
   option that nbconvert hands every feedback preprocessor.
+- `InsertRubrics` puts, after each manually graded answer of the autograded
+  notebook, that question's solution region from the source notebook (its
+  model answer and rubric, never released) as a read-only markdown cell marked
+  `RUBRIC` in its metadata: the formgrader shows it under the answer's score
+  and comment boxes. `RemoveRubrics` takes those cells out of the feedback.
 
-nbgrader_config.py installs the last two for `nbgrader autograde` and
-`generate_feedback`; gradebook.py uses all three.
+nbgrader_config.py installs OverwriteCells, InsertRubrics, ClearHiddenTests and
+RemoveRubrics for `nbgrader autograde` and `generate_feedback`; gradebook.py
+uses InsertResults, OverwriteCells and InsertRubrics.
 """
-from nbformat.v4 import new_output
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader import preprocessors as nbgrader_preprocessors
+from nbgrader import utils
 from nbgrader.api import MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from traitlets import Dict, List
 
 from autograder.notebook import HIDDEN
+
+RUBRIC = "autograder_rubric"  # a rubric cell's metadata key: the grade_id of the answer it follows
 
 
 class InsertResults(nbgrader_preprocessors.NbGraderPreprocessor):
@@ -61,3 +74,70 @@ class ClearHiddenTests(nbgrader_preprocessors.ClearHiddenTests):
 
     display_data_priority: "List[str]" = List(help="set by nbconvert's exporters; unused here").tag(config=True)
 
+
+
+def solution_region(cell: "nbformat.NotebookNode", begin: str, end: str) -> str:
+    """What nbgrader's ClearSolutions takes out of a source cell: the lines between `begin` and `end`, or the
+    whole cell when it has no such region (nbgrader then replaces it all)."""
+    lines, inside, found = [], False, False
+    for line in cell.source.split("\n"):
+        if begin in line:
+            inside = found = True
+        elif end in line:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return "\n".join(lines).strip() if found else cell.source.strip()
+
+
+class InsertRubrics(nbgrader_preprocessors.NbGraderPreprocessor):
+    """After each manually graded answer, its question's solution region from the source notebook, as a
+    read-only markdown cell marked RUBRIC, for the formgrader (RemoveRubrics keeps it out of the feedback)."""
+
+    def preprocess(self, nb, resources):
+        rubrics = self._rubrics(resources["nbgrader"]["assignment"], resources["nbgrader"]["notebook"])
+        cells = []
+        for cell in nb.cells:
+            cell.metadata.pop(RUBRIC, None)  # a student's cell carrying the mark is still the student's
+            cells.append(cell)
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if utils.is_grade(cell) and utils.is_solution(cell) and grade_id in rubrics:
+                points = cell.metadata["nbgrader"].get("points", 0)
+                worth = f"{points:g} ponto{'' if points == 1 else 's'}".replace(".", ",")
+                text = (f"**Para quem corrige** (`{grade_id}`, {worth}): resposta-modelo e rubrica do "
+                        f"notebook-fonte. Esta célula não vai para o feedback.\n\n{rubrics.pop(grade_id)}")
+                cells.append(new_markdown_cell(text, metadata={RUBRIC: grade_id, "editable": False,
+                                                               "deletable": False}))
+                if nb.nbformat_minor < 5:
+                    del cells[-1]["id"]  # (cell ids came with nbformat 4.5)
+        nb.cells = cells
+        return nb, resources
+
+    def _rubrics(self, assignment: str, notebook: str) -> "dict[str, str]":
+        """{grade_id: solution region} of the source notebook's manually graded answers."""
+        coursedir = CourseDirectory(config=self.config)
+        path = Path(coursedir.format_path(coursedir.source_directory, ".", assignment)) / f"{notebook}.ipynb"
+        try:
+            source = nbformat.read(path, as_version=4)
+        except (OSError, ValueError) as exc:
+            self.log.warning("No rubrics for the formgrader: %s could not be read (%s)", path, exc)
+            return {}
+        clear = nbgrader_preprocessors.ClearSolutions(config=self.config)
+        found = {}
+        for cell in source.cells:
+            if utils.is_grade(cell) and utils.is_solution(cell):
+                text = solution_region(cell, clear.begin_solution_delimeter, clear.end_solution_delimeter)
+                if text:
+                    fence = "```" if cell.cell_type == "code" else ""
+                    found[cell.metadata["nbgrader"]["grade_id"]] = f"{fence}\n{text}\n{fence}".strip()
+        return found
+
+
+class RemoveRubrics(nbgrader_preprocessors.NbGraderPreprocessor):
+    """Feedback without the cells InsertRubrics added: the rubric stays with whoever grades."""
+
+    display_data_priority: "List[str]" = List(help="set by nbconvert's exporters; unused here").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        nb.cells = [cell for cell in nb.cells if RUBRIC not in cell.metadata]
+        return nb, resources
