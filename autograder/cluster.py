@@ -3,28 +3,41 @@
     python -m autograder grade PATH... --scheduler tcp://HOST:PORT
 
 A worker needs only this package (and bubblewrap, for the sandbox): the
-assignment (its source notebook and solutions/ folder) is sent once to every
-worker as a zip, and each submission travels as the bytes of the notebooks
-its grader will read (what it only notes travels as a stand-in). The
-worker grades it with the same runner and the same sandbox as a local run, so
-the rows are the same (timing aside). Dask reschedules the task of a worker
-that dies; this side records each submission's row once, whoever finished it.
-Workers started with `--resources GPU=1` take the submissions when the run asks
-for CUDA (`--device cuda`, or `auto` when the cluster has such workers).
+assignment (its source notebook and solutions/ folder) is a worker plugin
+(AssignmentPlugin) that the scheduler installs on every worker of the run,
+those that join later included, and each submission travels as the bytes of
+the notebooks its grader will read (what it only notes travels as a
+stand-in). The worker grades it with the same runner and the same sandbox as
+a local run, so the rows are the same (timing aside).
+
+A worker that dies costs no row: Dask gives its tasks to another worker (a
+task depends on nothing a worker holds), a task Dask gave up on or lost is
+submitted again (RESUBMITS times, then its row is a grader failure), and with
+no worker left the run waits for one to join (`autograder.worker-wait` in
+Dask's config, default WORKER_WAIT), saying so. Each worker the cluster loses
+is one line of the output. This side records each submission's row once,
+whoever finished it. Workers started with `--resources GPU=1` take the
+submissions when the run asks for CUDA (`--device cuda`, or `auto` when the
+cluster has such workers).
 """
 import atexit
 import hashlib
 import io
 import os
+import queue
 import shutil
 import stat
 import tempfile
+import threading
+import time
 import traceback
 import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
+
+from distributed import WorkerPlugin
 
 from autograder import assignment as assignments
 from autograder import results
@@ -33,7 +46,11 @@ from autograder.errors import Refused
 from autograder.limits import Limits
 from autograder.notebook import MAX_NOTEBOOK_BYTES, read_regular_file
 
-_UNPACKED: "dict[str, assignments.Assignment]" = {}  # in a worker: the assignments it has unpacked, by digest
+_UNPACKED: "dict[str, Path]" = {}  # in a worker: the course folder of each run's assignment, by plugin name
+_UNPACKING = threading.Lock()
+RESUBMITS = 2  # a task lost (its worker gone, Dask gave up, the scheduler forgot it): submitted again
+WORKER_WAIT = "30 minutes"  # with no worker that can grade, how long a run waits for one to join
+POLL = 1.0  # seconds between two looks at the cluster's workers
 # An entry of a submission as it travels: its bytes, or what stands for it (see _entry).
 Entry: TypeAlias = "bytes | tuple[str | int, ...]"
 
@@ -90,29 +107,59 @@ def _materialize(target: Path, content: Entry) -> None:
         os.mkfifo(target)
 
 
-def _assignment(packed: bytes, digest: str, name: str) -> assignments.Assignment:
-    if digest not in _UNPACKED:
-        folder = Path(tempfile.mkdtemp(prefix=f"autograder-{digest[:12]}-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the hidden tests leave with the worker
-        with zipfile.ZipFile(io.BytesIO(packed)) as archive:
-            archive.extractall(folder)
-        _UNPACKED[digest] = assignments.load(folder / "solutions" / name)
-    return _UNPACKED[digest]
+class AssignmentPlugin(WorkerPlugin):
+    """The assignment of one run, on every worker: the scheduler keeps it and sets it up on each worker
+    that joins, so a worker that replaces a dead one has it too; unregistered, it leaves them all."""
+
+    def __init__(self, packed: bytes, plugin: str):
+        self.packed, self.plugin = packed, plugin
+
+    def setup(self, worker: Any = None) -> None:
+        install(self.plugin, self.packed)
+
+    def teardown(self, worker: Any = None) -> None:
+        folder = _UNPACKED.pop(self.plugin, None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
-def grade_task(packed: bytes, digest: str, name: str, student: str, notebook: str, is_folder: bool,
-               files: "dict[str, Entry]", limits: Limits, devices: "list[str]", seed: int) -> "dict[str, Any]":
+def install(plugin: str, packed: bytes) -> Path:
+    """In a worker: the run's course folder, unpacked once (the hidden tests leave with the run or the worker).
+    Only unzipped here, on the worker's event loop: the assignment is loaded (its imports) by the first task."""
+    with _UNPACKING:
+        if plugin not in _UNPACKED:
+            folder = Path(tempfile.mkdtemp(prefix=f"autograder-{plugin[-12:]}-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            with zipfile.ZipFile(io.BytesIO(packed)) as archive:
+                archive.extractall(folder)
+            _UNPACKED[plugin] = folder
+        return _UNPACKED[plugin]
+
+
+def _assignment(plugin: str, name: str) -> assignments.Assignment:
+    if plugin not in _UNPACKED:  # (a worker sets its plugins up before its first task: kept as a guard)
+        from distributed import get_worker
+
+        found = get_worker().plugins.get(plugin)
+        if not isinstance(found, AssignmentPlugin):
+            raise RuntimeError(f"this worker lacks the run's assignment (worker plugin {plugin})")
+        found.setup()
+    return assignments.load(_UNPACKED[plugin] / "solutions" / name)
+
+
+def grade_task(plugin: str, name: str, student: str, notebook: str, is_folder: bool, files: "dict[str, Entry]",
+               limits: Limits, devices: "list[str]", seed: int) -> "dict[str, Any]":
     """Run on a worker: one submission's row (as a dict) and the grader's logs."""
     from autograder.runner import grade_submission
 
-    assignment = _assignment(packed, digest, name)
+    assignment = _assignment(plugin, name)
     with tempfile.TemporaryDirectory(prefix="autograder-submission-") as tmp:
         # The same name as on the instructor's side: notes and rebuilt names read the same.
         path = Path(tmp) / Path(notebook).name
         if is_folder:
             path.mkdir()
-        for name, content in files.items():
-            _materialize(path / Path(name).name if is_folder else path, content)
+        for entry, content in files.items():
+            _materialize(path / Path(entry).name if is_folder else path, content)
         try:
             row, logs = grade_submission(assignment, student, path, None, limits, devices, seed)
         except Exception:
@@ -166,33 +213,166 @@ def connect(address: str, timeout: float = 30):
     return client
 
 
+def worker_wait() -> float:
+    """Seconds a run waits for a worker when the cluster has none that can grade: Dask's config
+    `autograder.worker-wait` (e.g. DASK_AUTOGRADER__WORKER_WAIT="2 hours"), default WORKER_WAIT."""
+    import dask.config
+    from dask.utils import parse_timedelta
+
+    return float(parse_timedelta(dask.config.get("autograder.worker-wait", WORKER_WAIT), default="s"))
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 120 else f"{seconds:g} s"
+
+
+class _Workers:
+    """What this run sees of the cluster's workers: their names, those that can take its tasks, and, from
+    the scheduler's own "remove-worker" events, each one lost, told once, with this run's tasks on it."""
+
+    def __init__(self, client: Any, prefix: str, resources: "dict[str, int] | None"):
+        self.client, self.prefix, self.resources = client, prefix, resources
+        self.names: "dict[str, str]" = {}
+        self.events: "queue.SimpleQueue[dict[str, Any]]" = queue.SimpleQueue()
+        self.told: "set[str]" = set()
+        client.subscribe_topic("all", self._event)
+
+    def _event(self, event: "tuple[float, Any]") -> None:  # on the client's event loop: queued for run()
+        msg = event[1]
+        if isinstance(msg, dict) and msg.get("action") == "remove-worker":
+            self.events.put(msg)
+
+    def able(self) -> int:
+        """How many workers can take this run's tasks now (-1: the scheduler did not answer)."""
+        try:
+            workers = self.client.scheduler_info(n_workers=-1)["workers"]
+        except Exception:  # noqa: BLE001 -- whatever a lost connection raises
+            return -1
+        self.names.update({address: str(w.get("name", address)) for address, w in workers.items()})
+        return sum(all(w.get("resources", {}).get(r, 0) >= n for r, n in (self.resources or {}).items())
+                   for w in workers.values())
+
+    def lost(self) -> "list[str]":
+        """A line for each worker removed since the last call."""
+        lines: "list[str]" = []
+        while True:
+            try:
+                msg = self.events.get_nowait()
+            except queue.Empty:
+                return lines
+            address = str(msg.get("worker", "?"))
+            if address in self.told:  # (one line each, whatever the scheduler sends)
+                continue
+            if address != "?":
+                self.told.add(address)
+            ours = sum(str(key).startswith(self.prefix) for key in msg.get("processing-tasks", ()))
+            name = self.names.get(address)
+            who = f"Dask worker {name} ({address})" if name and name != address else f"Dask worker {address}"
+            how = "left the cluster" if msg.get("expected") else "lost"
+            lines.append(f"{who} {how} with {_plural(ours, 'submission')} of this run on it"
+                         + (": Dask gives them to another worker" if ours else ""))
+
+    def close(self) -> None:
+        try:
+            self.client.unsubscribe_topic("all")
+        except Exception:  # noqa: BLE001 -- the client may be closing already
+            pass
+
+
 def run(client: Any, assignment: assignments.Assignment, jobs: "list[tuple[str, Path]]", limits: Limits,
         devices: "list[str]", seed: int, on_result: "Callable[[int, tuple[results.SubmissionResult, list[str]]], None]",
-        on_failure: "Callable[[int, str], None]") -> None:
+        on_failure: "Callable[[int, str], None]", say: "Callable[[str], None]" = print,
+        wait: "float | None" = None) -> None:
     """Grade jobs [(student, path)] as tasks; on_result(i, (row, logs)) as each finishes, once per job;
-    on_failure(i, reason) when Dask gave up on it (a task that killed worker after worker)."""
-    from distributed import as_completed
+    on_failure(i, reason) when a job's task failed, was lost RESUBMITS + 1 times, or found no worker for
+    `wait` seconds (default: worker_wait()). say(line): each worker lost, and the waits for one."""
+    from distributed import KilledWorker
 
+    wait = worker_wait() if wait is None else wait
     packed = pack_assignment(assignment)
-    digest = hashlib.sha256(packed).hexdigest()
-    shared = client.scatter(packed, broadcast=True)  # once to every worker, not once per task
-    resources = {"GPU": 1} if "cuda" in devices else None
     run_id = uuid.uuid4().hex  # keys of this run only: another run's tasks are never taken for ours
-    futures: "dict[Any, int]" = {}  # Dask future -> its job
-    for index, (student, path) in enumerate(jobs):
-        future = client.submit(grade_task, shared, digest, assignment.name, student, str(path), path.is_dir(),
+    plugin = f"autograder-{hashlib.sha256(packed).hexdigest()[:12]}-{run_id}"
+    resources = {"GPU": 1} if "cuda" in devices else None
+    workers = _Workers(client, f"grade-{run_id}-", resources)
+    done: "queue.SimpleQueue[tuple[int, Any]]" = queue.SimpleQueue()  # (job, future) as each ends: Dask's thread
+    current: "dict[int, Any]" = {}  # job -> its task now
+    tries: "dict[int, int]" = {}
+
+    def submit(index: int) -> None:
+        student, path = jobs[index]
+        tries[index] = tries.get(index, 0) + 1
+        future = client.submit(grade_task, plugin, assignment.name, student, str(path), path.is_dir(),
                                submission_files(path, assignment.name), limits, devices, seed, resources=resources,
-                               pure=False, key=f"grade-{run_id}-{index}")
-        futures[future] = index
-    done: "set[int]" = set()
-    for future in as_completed(futures):
-        index = futures[future]
-        if index in done:  # (as_completed names each future once; kept as a guard)
-            continue
-        done.add(index)
+                               pure=False, key=f"grade-{run_id}-{index}-{tries[index]}")
+        current[index] = future
+        future.add_done_callback(lambda f, i=index: done.put((i, f)))
+
+    try:
+        workers.able()  # the names of the workers there now, for the lines that tell one lost
+        client.register_plugin(AssignmentPlugin(packed, plugin), name=plugin)
+        for index in range(len(jobs)):
+            submit(index)
+        alone_since = 0.0  # since when the cluster has had no worker for this run (0: it has one)
+        waiting = False  # and that was told
+        looked = 0.0
+        while current:
+            try:
+                index, future = done.get(timeout=POLL)
+            except queue.Empty:
+                index = -1
+            for line in workers.lost():
+                say(line)
+            if index >= 0 and index in current and current[index] is future:
+                del current[index]
+                try:
+                    result = future.result(timeout=60)  # (one whose holder died since: Dask computes it again)
+                except Exception as exc:  # noqa: BLE001 -- the task's own error, or the cluster lost it
+                    why = f"{type(exc).__name__}: {exc}"
+                    if future.status == "error" and not isinstance(exc, KilledWorker):
+                        on_failure(index, f"the Dask task failed: {why}")
+                    elif tries[index] <= RESUBMITS:
+                        submit(index)
+                    else:
+                        on_failure(index, f"grader failure, not the student's: the Dask task was lost "
+                                          f"{_plural(tries[index], 'time')} (the last: {why}); run the same "
+                                          "command with --resume to grade it again")
+                else:
+                    on_result(index, (results.SubmissionResult.from_dict(result["row"]), result["logs"]))
+            if time.monotonic() - looked < POLL:
+                continue
+            looked = time.monotonic()
+            able = workers.able()
+            if able > 0:
+                if waiting:
+                    say(f"a Dask worker joined after {looked - alone_since:.0f} s without one: grading goes on")
+                alone_since, waiting = 0.0, False
+            elif not alone_since:
+                alone_since = looked  # (told at the next look: a worker a nanny restarts at once is no wait)
+            elif not waiting:
+                waiting = True
+                for line in workers.lost():  # (the workers' own lines first)
+                    say(line)
+                kind = "that can take this run's tasks (GPU=1) " if resources else ""
+                address = getattr(client.scheduler, "address", "tcp://SCHEDULER:PORT")
+                say(f"no Dask worker {kind}is left: waiting up to {_duration(wait)} for one to join (e.g. `dask worker "
+                    f"{address}`); the rows graded so far are in the journal")
+            elif looked - alone_since > wait:
+                say(f"no Dask worker joined in {_duration(wait)}: the {_plural(len(current), 'submission')} left are "
+                    "grader failures; run the same command with --resume once the cluster has workers")
+                for index, future in sorted(current.items()):
+                    future.cancel()
+                    on_failure(index, f"grader failure, not the student's: no Dask worker could take the task for "
+                                      f"{_duration(wait)}; run the same command with --resume to grade it")
+                current.clear()
+    finally:
+        for line in workers.lost():
+            say(line)
+        workers.close()
         try:
-            result = future.result()
-        except Exception as exc:  # noqa: BLE001 -- KilledWorker and whatever a task could not survive
-            on_failure(index, f"the Dask task failed: {type(exc).__name__}: {exc}")
-            continue
-        on_result(index, (results.SubmissionResult.from_dict(result["row"]), result["logs"]))
+            client.unregister_worker_plugin(plugin)  # the hidden tests leave the workers with the run
+        except Exception:  # noqa: BLE001 -- a scheduler gone already
+            pass

@@ -87,7 +87,8 @@ def grade_all(assignment: Assignment, jobs: "list[Job]", journal_path: Path, res
                          max(1, min(workers, len(todo))), watchdog, finished, failed,
                          warm=("autograder.grading:prestart", (folder, limits, devices)))
             else:
-                on_cluster(client, assignment, jobs, todo, limits, devices, seed, finished, failed)
+                on_cluster(client, assignment, jobs, todo, limits, devices, seed, finished, failed,
+                           lambda line: console.print(line, soft_wrap=True, markup=False, highlight=False))
         finally:
             journal.close()
     return cast("list[SubmissionResult]", rows)  # every job has its row now: kept, graded or failed
@@ -95,8 +96,9 @@ def grade_all(assignment: Assignment, jobs: "list[Job]", journal_path: Path, res
 
 def on_cluster(client: Any, assignment: Assignment, jobs: "list[Job]", todo: "list[int]", limits: Limits,
                devices: "list[str]", seed: int, finished: "Callable[[int, tuple[SubmissionResult, list[str]]], None]",
-               failed: "Callable[[int, str], None]") -> None:
-    """The jobs `todo` as tasks of the cluster; a refused file runs no code, so its row is made here."""
+               failed: "Callable[[int, str], None]", say: "Callable[[str], None]" = print) -> None:
+    """The jobs `todo` as tasks of the cluster; a refused file runs no code, so its row is made here.
+    say(line): what the cluster's run tells (a worker lost, a wait for one)."""
     from autograder import cluster
 
     folder = str(assignment.folder)
@@ -105,4 +107,4 @@ def on_cluster(client: Any, assignment: Assignment, jobs: "list[Job]", todo: "li
         if jobs[i][2] is not None:
             finished(k, grading_job(folder, *jobs[i], limits, devices, seed))
     cluster.run(client, assignment, [jobs[todo[k]][:2] for k in sent], limits, devices, seed,
-                lambda j, result: finished(sent[j], result), lambda j, reason: failed(sent[j], reason))
+                lambda j, result: finished(sent[j], result), lambda j, reason: failed(sent[j], reason), say)

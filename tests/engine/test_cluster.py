@@ -1,15 +1,18 @@
-"""Grading through a real Dask cluster on 127.0.0.1: the `dask scheduler` and two `dask worker` processes.
+"""Grading through a real Dask cluster on 127.0.0.1: the `dask scheduler` and `dask worker` processes.
 
-The report must be the local command's (timing aside), and a worker killed in
-the middle of a run must cost nothing: every submission graded, none twice.
+The report must be the local command's (timing aside), and workers killed (SIGKILL) in the middle of a run
+must cost nothing: one of two, or every one of them and then a new one started; every submission graded,
+none twice, each worker lost told in one line.
 """
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,7 @@ SEED = 20261201
 CLASS = ["correct_reference", "square_doubles", "memory_swaps_the_state", "memory_detaches_the_state",
          "crash_in_square", "untouched_release", "broken_not_json", "hang_in_memory"]
 ON = ("--assignment", ASSIGNMENT.folder)  # the tiny course's assignment
+LOST = re.compile(r"^Dask worker (\S+) \((tcp://[^)]+)\) lost with (\d+) submissions? of this run on it", re.M)
 
 
 def free_port() -> int:
@@ -33,9 +37,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(*args, log: Path) -> subprocess.Popen:
+def start(*args, log: Path, env=None) -> subprocess.Popen:
     # Its own process group: a worker is a nanny and its child, killed together.
-    return subprocess.Popen([DASK, *args], stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen([DASK, *args], stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+                            env=env)
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -44,24 +49,35 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(30)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """The scheduler's address and the two workers' processes."""
-    logs = tmp_path_factory.mktemp("dask")
+@contextmanager
+def dask_cluster(logs: Path, workers: int, env=None):
+    """(address, worker processes, a function that starts one more worker named after its argument)."""
     address = f"tcp://127.0.0.1:{free_port()}"
-    scheduler = start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard",
-                      log=logs / "scheduler.log")
-    workers = [start("worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--name", f"w{i}",
-                     log=logs / f"w{i}.log") for i in (1, 2)]
+    procs = [start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard",
+                   log=logs / "scheduler.log", env=env)]
+
+    def worker(name: str) -> subprocess.Popen:
+        procs.append(start("worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--name", name,
+                           log=logs / f"{name}.log", env=env))
+        return procs[-1]
+
     from distributed import Client
 
     try:
+        started = [worker(f"w{i}") for i in range(1, workers + 1)]
         with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=120)
-        yield address, workers
+            client.wait_for_workers(workers, timeout=120)
+        yield address, started, worker
     finally:
-        for proc in [*workers, scheduler]:
+        for proc in reversed(procs):
             stop(proc)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The scheduler's address and the two workers' processes, for the tests that kill none."""
+    with dask_cluster(tmp_path_factory.mktemp("dask"), 2) as (address, workers, _):
+        yield address, workers
 
 
 @pytest.fixture(scope="module")
@@ -77,28 +93,128 @@ def graded_class(tmp_path_factory):
 def test_the_cluster_gives_the_local_report(cluster, graded_class, tmp_path):
     folder, local = graded_class
     out = tmp_path / "cluster.json"
-    grade(folder, *ON, "--json", out, "--device", "cpu", "--seed", SEED, "--call-timeout", 3, "--scheduler", cluster[0])
+    proc = grade(folder, *ON, "--json", out, "--device", "cpu", "--seed", SEED, "--call-timeout", 3,
+                 "--scheduler", cluster[0])
     assert without_timing(out) == local
+    assert "Dask worker" not in proc.stderr  # none lost, none told
 
 
-def test_a_worker_killed_midway_loses_and_duplicates_nothing(cluster, graded_class, tmp_path):
+class Run:
+    """`grade --scheduler` on the class in the background, and its journal's rows as they come."""
+
+    def __init__(self, folder: Path, out: Path, address: str):
+        self.out, self.journal = out, out.with_suffix(".jsonl")
+        self.proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(folder), *map(str, ON),
+                                      "--json", str(out), "--device", "cpu", "--seed", str(SEED), "--call-timeout",
+                                      "3", "--scheduler", address],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def rows(self) -> int:
+        return len(self.journal.read_text().splitlines()) if self.journal.exists() else 0
+
+    def until(self, rows: int) -> None:
+        deadline = time.monotonic() + 300
+        while self.rows() < rows:
+            assert self.proc.poll() is None and time.monotonic() < deadline, self.proc.communicate()
+            time.sleep(0.1)
+
+    def end(self) -> str:
+        stdout, stderr = self.proc.communicate(timeout=600)
+        assert self.proc.returncode == 0, stdout + stderr
+        students = [json.loads(line)["student"] for line in self.journal.read_text().splitlines()]
+        assert sorted(students) == sorted(set(students)) and len(students) == 16  # each once
+        return stderr
+
+
+def test_a_worker_killed_midway_loses_and_duplicates_nothing(graded_class, tmp_path):
     folder, local = graded_class
-    out = tmp_path / "cluster.json"
-    run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(folder), *map(str, ON), "--json",
-                            str(out), "--device", "cpu", "--seed", str(SEED), "--call-timeout", "3",
-                            "--scheduler", cluster[0]],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    journal = out.with_suffix(".jsonl")
-    deadline = time.monotonic() + 300
-    while not (journal.exists() and len(journal.read_text().splitlines()) >= 3):  # some rows in, most to go
-        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
-        time.sleep(0.2)
-    stop(cluster[1][0])  # the first worker, nanny and all, mid-task
-    stdout, stderr = run.communicate(timeout=600)
-    assert run.returncode == 0, stdout + stderr
-    students = [json.loads(line)["student"] for line in journal.read_text().splitlines()]
-    assert sorted(students) == sorted(set(students)) and len(students) == 16  # each once
-    assert without_timing(out) == local
+    with dask_cluster(tmp_path, 2) as (address, workers, _):
+        run = Run(folder, tmp_path / "cluster.json", address)
+        run.until(3)  # some rows in, most to go
+        stop(workers[0])  # the first worker, nanny and all, mid-task
+        assert run.rows() < 16
+        stderr = run.end()
+    assert without_timing(run.out) == local
+    lost = LOST.findall(stderr)
+    assert [name for name, _, _ in lost] == ["w1"] and stderr.count("Dask worker") == 1, stderr
+    # The control: it died with submissions of this run on it, so a row would be missing had they been lost.
+    assert int(lost[0][2]) >= 1, stderr
+
+
+@pytest.mark.parametrize("allowed_failures", [None, 0], ids=["dask-reschedules", "killed-worker-resubmitted"])
+def test_every_worker_killed_then_one_started_the_run_finishes(graded_class, tmp_path, allowed_failures):
+    """Every worker killed mid-run: the run waits, says so, and a worker started seconds later grades the rest,
+    with the assignment installed on it by the scheduler. With Dask's `allowed-failures` at 0 the tasks on the
+    killed workers fail (KilledWorker) and are submitted again: the same rows."""
+    folder, local = graded_class
+    env = None if allowed_failures is None else dict(os.environ,
+                                                     DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=str(allowed_failures))
+    with dask_cluster(tmp_path, 2, env=env) as (address, workers, worker):
+        run = Run(folder, tmp_path / "cluster.json", address)
+        run.until(3)
+        killed = time.monotonic()
+        for proc in workers:
+            stop(proc)
+        before = run.rows()
+        assert before < 16
+        time.sleep(3)
+        assert run.proc.poll() is None  # waiting, not failed
+        joined = time.monotonic()
+        worker("w3")
+        while run.rows() == before:
+            assert run.proc.poll() is None and time.monotonic() < joined + 300, run.proc.communicate()
+            time.sleep(0.1)
+        first = time.monotonic()
+        stderr = run.end()
+        ended = time.monotonic()
+    print(f"\nrecovery: the first row {first - joined:.1f} s after the new worker was started, the run's end "
+          f"{ended - killed:.1f} s after the kill ({16 - before} rows to grade then)")
+    assert without_timing(run.out) == local
+    lost = LOST.findall(stderr)
+    assert sorted(name for name, _, _ in lost) == ["w1", "w2"] and stderr.count("Dask worker") == 4, stderr
+    assert sum(int(n) for _, _, n in lost) >= 1, stderr  # the control: submissions were in flight
+    assert stderr.count("no Dask worker is left: waiting up to 30 min for one to join") == 1, stderr
+    assert stderr.count("a Dask worker joined after") == 1, stderr
+
+
+def test_no_worker_for_the_bound_is_a_grader_failure(tmp_path):
+    """With no worker for `wait` seconds the run stops waiting: each submission left is a grader failure (never a
+    student's zero) and the run says so, in a line."""
+    from distributed import Client
+
+    from autograder import cluster as on_cluster
+    from autograder.limits import Limits
+
+    CORPUS.build("correct_reference", tmp_path, stem="alone")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    scheduler = start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard",
+                      log=tmp_path / "scheduler.log")
+    said, failed = [], []
+    try:
+        with Client(address, timeout=60) as client:
+            began = time.monotonic()
+            on_cluster.run(client, ASSIGNMENT, [("alone", tmp_path / "alone.ipynb")], Limits(), ["cpu"], SEED,
+                           lambda i, result: pytest.fail("graded without a worker"),
+                           lambda i, reason: failed.append((i, reason)), said.append, wait=2)
+            took = time.monotonic() - began
+            assert not client.scheduler_info()["workers"]
+    finally:
+        stop(scheduler)
+    assert [i for i, _ in failed] == [0] and "no Dask worker could take the task for 2 s" in failed[0][1]
+    assert "grader failure" in failed[0][1] and "--resume" in failed[0][1]
+    assert said[0].startswith("no Dask worker is left: waiting up to 2 s") and len(said) == 2, said
+    assert said[1].startswith("no Dask worker joined in 2 s"), said
+    assert 2 <= took < 30
+
+
+def test_the_bound_is_dask_config():
+    import dask
+
+    from autograder.cluster import worker_wait
+
+    assert worker_wait() == 1800
+    with dask.config.set({"autograder.worker-wait": "2 hours"}):
+        assert worker_wait() == 7200
 
 
 def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, graded_class):
