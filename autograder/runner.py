@@ -45,9 +45,21 @@ class StudentProcess(Protocol):
     def request(self, op: str, **args: Any) -> Restored: ...
 
 
+def gpu_device_nodes() -> bool:
+    """Whether this machine has the device files a GPU for torch needs (NVIDIA's, ROCm's or WSL's); where
+    there is no such thing to look for (not Linux), True: then only torch can tell."""
+    if sys.platform != "linux":
+        return True
+    dev = Path("/dev")
+    return any(dev.glob("nvidia*")) or (dev / "kfd").exists() or (dev / "dxg").exists()
+
+
 @functools.cache
 def cuda_available() -> bool:
-    """Asked of a fresh interpreter: the grader itself never initialises CUDA."""
+    """Asked of a fresh interpreter: the grader itself never initialises CUDA. A machine without a GPU's
+    device files cannot have CUDA, and is not asked (an interpreter importing torch: a second of start-up)."""
+    if not gpu_device_nodes():
+        return False
     probe = "import torch; print(torch.cuda.is_available())"
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
 

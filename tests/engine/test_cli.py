@@ -286,3 +286,19 @@ def test_piped_to_a_log_each_submission_is_a_line_as_it_is_graded(tmp_path):
     out_of = f"0/{TINY_ASSIGNMENT.max_score:g} (not graded: see its row)"  # (neither is a notebook)
     assert lines[:2] == [f"graded 1/2: ana {out_of}", f"graded 2/2: bob {out_of}"]
     assert "tiny: 2 submissions" in lines[2]  # then the table
+
+
+def test_a_machine_without_gpu_device_files_is_not_asked_about_cuda(monkeypatch):
+    """The cold start of `grade` (what a student on Gradescope waits for) spawns no interpreter to import
+    torch and ask about CUDA where no GPU can be; control: with the device files, torch is asked."""
+    from autograder import runner
+
+    asked = []
+    monkeypatch.setattr(runner.subprocess, "run", lambda *a, **k: asked.append(a) or
+                        subprocess.CompletedProcess(a, 0, stdout="True\n"))
+    for nodes, expected in ((False, False), (True, True)):
+        runner.cuda_available.cache_clear()
+        monkeypatch.setattr(runner, "gpu_device_nodes", lambda nodes=nodes: nodes)
+        assert runner.cuda_available() is expected
+        assert len(asked) == int(nodes)
+    runner.cuda_available.cache_clear()
