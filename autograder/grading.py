@@ -37,13 +37,6 @@ def grading_job(folder: str, student: str, notebook: Path, error: "str | None", 
         return row, [traceback.format_exc()]
 
 
-def prestart(folder: str, limits: Limits, devices: "list[str]") -> None:
-    """In a new worker, before anything else: start the zygote for this assignment."""
-    from autograder.sandbox import prestart as start
-
-    start(*sandbox_settings(limits, assignments.load(folder), "cuda" in devices))
-
-
 def grade_all(assignment: Assignment, jobs: "list[Job]", journal_path: Path, resume: bool, limits: Limits,
               devices: "list[str]", seed: "int | None", workers: int, console: Console,
               client: Any = None, lines: "Console | None" = None) -> "list[SubmissionResult]":
@@ -85,7 +78,8 @@ def grade_all(assignment: Assignment, jobs: "list[Job]", journal_path: Path, res
             if client is None:
                 pool.run("autograder.grading:grading_job", [(folder, *jobs[i], limits, devices, seed) for i in todo],
                          max(1, min(workers, len(todo))), watchdog, finished, failed,
-                         warm=("autograder.grading:prestart", (folder, limits, devices)))
+                         # The zygote starts first thing in each worker, before it loads the assignment.
+                         warm=("autograder.sandbox:prestart", sandbox_settings(limits, assignment, "cuda" in devices)))
             else:
                 on_cluster(client, assignment, jobs, todo, limits, devices, seed, finished, failed,
                            lambda line: console.print(line, soft_wrap=True, markup=False, highlight=False))
