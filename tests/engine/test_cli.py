@@ -302,3 +302,18 @@ def test_a_machine_without_gpu_device_files_is_not_asked_about_cuda(monkeypatch)
         assert runner.cuda_available() is expected
         assert len(asked) == int(nodes)
     runner.cuda_available.cache_clear()
+
+
+def test_no_grader_process_builds_the_iri_grammar():
+    """A second of every cold start: importing the grader keeps jsonschema's IRI checker out, and nbformat
+    still validates. Control: nbformat alone imports it, where it is installed."""
+    code = ("import sys, {first}nbformat; nbformat.validate(nbformat.v4.new_notebook()); "
+            "print('rfc3987_syntax' in sys.modules and sys.modules['rfc3987_syntax'] is not None)")
+    ours = subprocess.run([sys.executable, "-c", code.format(first="autograder, ")], capture_output=True, text=True)
+    assert ours.stdout.strip() == "False", ours.stderr
+    try:
+        import rfc3987_syntax  # noqa: F401
+    except ImportError:
+        pytest.skip("rfc3987_syntax is not installed here: there is no grammar to keep out")
+    alone = subprocess.run([sys.executable, "-c", code.format(first="")], capture_output=True, text=True)
+    assert alone.stdout.strip() == "True", alone.stderr
