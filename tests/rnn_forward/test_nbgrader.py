@@ -447,3 +447,7 @@ def test_manual_grades_saves_nothing_from_a_wrong_row(recipe):
     assert proc.returncode == 1 and "from 0 to 1" in proc.stderr, proc.stderr
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assert gb.find_grade(REFLECTIONS[0], NAME, NAME, "ana").manual_score is None
+    # after feedback, the check says that nbgrader keeps those pages unless told --force
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run(["bash", "-c", CHECK], cwd=course, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0 and f"generate_feedback {NAME} --force" in proc.stdout, proc.stdout + proc.stderr
