@@ -149,9 +149,16 @@ def _assignment(plugin: str, name: str) -> assignments.Assignment:
 
 def grade_task(plugin: str, name: str, student: str, notebook: str, is_folder: bool, files: "dict[str, Entry]",
                limits: Limits, devices: "list[str]", seed: int) -> "dict[str, Any]":
-    """Run on a worker: one submission's row (as a dict) and the grader's logs."""
+    """Run on a worker: one submission's row (as a dict) and the grader's logs. A worker that cannot keep
+    student code off the network refuses: from there it could reach the scheduler, and through it every
+    worker's grading (the task fails, so the row is a grader failure for review, never a student's zero)."""
+    from autograder import backends
     from autograder.runner import grade_submission
 
+    backend = backends.current()
+    if not backend.isolates_host:
+        raise RuntimeError(f"Dask worker {os.uname().nodename} grades with {backend.name} isolation, which leaves "
+                           "student code the network and so the scheduler: install bubblewrap there")
     assignment = _assignment(plugin, name)
     with tempfile.TemporaryDirectory(prefix="autograder-submission-") as tmp:
         # The same name as on the instructor's side: notes and rebuilt names read the same.
@@ -335,6 +342,7 @@ def run(client: Any, assignment: assignments.Assignment, jobs: "list[tuple[str, 
                     if future.status == "error" and not isinstance(exc, KilledWorker):
                         on_failure(index, f"the Dask task failed: {why}")
                     elif tries[index] <= RESUBMITS:
+                        future.cancel()  # (a result that timed out may still come: it is not graded twice)
                         submit(index)
                     else:
                         on_failure(index, f"grader failure, not the student's: the Dask task was lost "

@@ -9,6 +9,7 @@ nbgrader_config.py makes `nbgrader generate_feedback` (and the formgrader's
   labels in Portuguese, and no script from the network).
 """
 import html
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jinja2
@@ -20,12 +21,34 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"  # holds feedback_pt/,
 TEMPLATE_NAME = "feedback_pt"
 
 
+MATHML = "http://www.w3.org/1998/Math/MathML"
+# What the page keeps of the MathML latex2mathml writes: its presentation elements and attributes, never a
+# link, a style or a class (\href, \style, \class), nor anything that is not MathML (\text copies its text
+# unescaped: `\text{<img onerror=...>}`); whatever else the student wrote stays inert text.
+ELEMENTS = frozenset(
+    "math mi mn mo ms mtext mspace mrow mfrac msqrt mroot mstyle merror mpadded mphantom menclose msub msup "
+    "msubsup munder mover munderover mmultiscripts mprescripts none mtable mtr mtd mlabeledtr semantics".split())
+ATTRIBUTES = frozenset(
+    "display mathvariant stretchy fence separator lspace rspace accent accentunder movablelimits largeop "
+    "symmetric minsize maxsize linethickness columnalign rowalign columnspacing rowspacing columnlines rowlines "
+    "frame displaystyle scriptlevel width height depth notation form".split())
+MAX_MARKDOWN = 100_000  # characters of one Markdown cell rendered as Markdown (mistune's maths is quadratic)
+ET.register_namespace("", MATHML)
+
+
 def mathml(tex: str, display: str) -> str:
-    """`tex` as MathML (display: "inline" or "block"); TeX that cannot be converted stays as it was written."""
+    """`tex` as MathML (display: "inline" or "block"), only MathML's own elements and attributes; TeX that
+    cannot be converted, or whose conversion is anything else, is shown as it was written."""
     try:
-        return convert(tex, display=display)
-    except Exception:  # latex2mathml's errors for a command it does not know, unbalanced braces...
+        root = ET.fromstring(convert(tex, display=display))
+    except Exception:  # latex2mathml's errors (an unknown command, unbalanced braces), or markup that is not XML
         return f"<code>{html.escape(tex)}</code>"
+    for element in root.iter():
+        if not element.tag.startswith(f"{{{MATHML}}}") or element.tag.split("}")[1] not in ELEMENTS:
+            return f"<code>{html.escape(tex)}</code>"
+        for name in [name for name in element.attrib if name not in ATTRIBUTES]:
+            del element.attrib[name]
+    return ET.tostring(root, encoding="unicode")
 
 
 class MathMLRenderer(IPythonRenderer):
@@ -56,4 +79,6 @@ class FeedbackExporter(HTMLExporter):
             exclude_anchor_links=self.exclude_anchor_links,
             **self.lexer_options,
         )
+        if len(source) > MAX_MARKDOWN:  # (a huge cell of maths would hold up every later student's page)
+            return f"<pre>{html.escape(source)}</pre>"
         return MarkdownWithMath(renderer=renderer).render(source)

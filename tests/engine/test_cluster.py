@@ -296,3 +296,19 @@ def test_folders_travel_as_the_local_grader_reads_them(cluster, tmp_path):
     rows = {r["student"]: r for r in without_timing(local)["submissions"]}
     assert rows["many"]["score"] == ASSIGNMENT.max_score and any("ignorado" in n for n in rows["linked"]["notes"])
     assert "limite" in (rows["huge"]["error"] or "")
+
+
+def test_a_worker_that_cannot_isolate_refuses_to_grade(graded_class, tmp_path):
+    """Without bubblewrap, student code on a worker keeps the network, and with it the scheduler: that worker
+    grades nothing, and every row is a grader failure for review, never a zero. (Control: the tests above
+    grade the same class on workers that have bubblewrap.)"""
+    folder, _ = graded_class
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable))  # no bwrap on the worker's PATH
+    with dask_cluster(tmp_path, 1, env=env) as (address, _, _):
+        out = tmp_path / "cluster.json"
+        proc = grade(folder, *ON, "--json", out, "--device", "cpu", "--seed", SEED, "--call-timeout", 3,
+                     "--scheduler", address, check=(3,))
+    rows = json.loads(out.read_text())["submissions"]
+    graded = [r for r in rows if not r["error"]]  # (a broken file is refused on this side: no code runs)
+    assert graded and all(r["needs_review"] and r["score"] == 0 for r in graded)
+    assert "install bubblewrap" in (tmp_path / "cluster.log").read_text() + proc.stderr
