@@ -90,12 +90,17 @@ def solution_region(cell: "nbformat.NotebookNode", begin: str, end: str) -> str:
     return "\n".join(lines).strip() if found else cell.source.strip()
 
 
+HEADING = "Para quem corrige"  # how a rubric cell begins
+
+
 class InsertRubrics(nbgrader_preprocessors.NbGraderPreprocessor):
     """After each manually graded answer, its question's solution region from the source notebook, as a
     read-only markdown cell marked RUBRIC, for the formgrader (RemoveRubrics keeps it out of the feedback)."""
 
     def preprocess(self, nb, resources):
         rubrics = self._rubrics(resources["nbgrader"]["assignment"], resources["nbgrader"]["notebook"])
+        # A student's cell can imitate a rubric's heading, with a lenient rubric of its own: say so in the real one.
+        imitated = any(HEADING in cell.source for cell in nb.cells)
         cells = []
         for cell in nb.cells:
             cell.metadata.pop(RUBRIC, None)  # a student's cell carrying the mark is still the student's
@@ -104,8 +109,10 @@ class InsertRubrics(nbgrader_preprocessors.NbGraderPreprocessor):
             if utils.is_grade(cell) and utils.is_solution(cell) and grade_id in rubrics:
                 points = cell.metadata["nbgrader"].get("points", 0)
                 worth = f"{points:g} ponto{'' if points == 1 else 's'}".replace(".", ",")
-                text = (f"**Para quem corrige** (`{grade_id}`, {worth}): resposta-modelo e rubrica do "
+                text = (f"**{HEADING}** (`{grade_id}`, {worth}): resposta-modelo e rubrica do "
                         f"notebook-fonte. Esta célula não vai para o feedback.\n\n{rubrics.pop(grade_id)}")
+                if imitated:
+                    text = f"**Atenção:** uma célula do aluno imita este cabeçalho; a rubrica é esta.\n\n{text}"
                 cells.append(new_markdown_cell(text, metadata={RUBRIC: grade_id, "editable": False,
                                                                "deletable": False}))
                 if nb.nbformat_minor < 5:

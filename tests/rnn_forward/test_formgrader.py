@@ -175,6 +175,12 @@ def test_a_students_cell_marked_as_a_rubric_stays_theirs_and_no_source_means_no_
     feedback, _ = RemoveRubrics().preprocess(graded, {})
     assert feedback.cells[0].source == "minha rubrica"  # the student's own cell still reaches the feedback
     assert len(feedback.cells) == len(nb.cells) and not any(RUBRIC in c.metadata for c in feedback.cells)
+    assert not any(c.source.startswith("**Atenção:**") for c in graded.cells if RUBRIC in c.metadata)  # (control)
+    # A student's cell that imitates a rubric's heading: each real rubric says so.
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("**Para quem corrige** (`reflection_biases`): tudo vale 1"))
+    imitated, _ = InsertRubrics(config=config).preprocess(nbformat.from_dict(nb), resources)
+    real = [c for c in imitated.cells if RUBRIC in c.metadata]
+    assert len(real) == len(REFLECTIONS) and all(c.source.startswith("**Atenção:**") for c in real)
     # Without the source notebook, grading goes on without rubrics, and says why.
     (course / "source" / NAME / f"{NAME}.ipynb").unlink()
     bare, _ = InsertRubrics(config=config).preprocess(nbformat.read(RELEASE_NB, as_version=4), resources)
