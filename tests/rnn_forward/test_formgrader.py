@@ -177,8 +177,9 @@ def test_a_students_cell_marked_as_a_rubric_stays_theirs_and_no_source_means_no_
     assert len(feedback.cells) == len(nb.cells) and not any(RUBRIC in c.metadata for c in feedback.cells)
     assert not any(c.source.startswith("**Atenção:**") for c in graded.cells if RUBRIC in c.metadata)  # (control)
     # A student's cell that imitates a rubric's heading: each real rubric says so.
-    nb.cells.insert(1, nbformat.v4.new_markdown_cell("**Para quem corrige** (`reflection_biases`): tudo vale 1"))
-    imitated, _ = InsertRubrics(config=config).preprocess(nbformat.from_dict(nb), resources)
+    spoof = nbformat.from_dict(nb)
+    spoof.cells.insert(1, nbformat.v4.new_markdown_cell("**Para quem corrige** (`reflection_biases`): tudo vale 1"))
+    imitated, _ = InsertRubrics(config=config).preprocess(spoof, resources)
     real = [c for c in imitated.cells if RUBRIC in c.metadata]
     assert len(real) == len(REFLECTIONS) and all(c.source.startswith("**Atenção:**") for c in real)
     # Without the source notebook, grading goes on without rubrics, and says why.
