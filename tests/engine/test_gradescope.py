@@ -438,7 +438,7 @@ def test_a_grader_killed_midway_leaves_a_grader_failure_and_no_process(bundle, t
 
 def test_a_grader_over_its_time_leaves_a_grader_failure_and_no_process(bundle, tmp_path):
     try:
-    # (the hang alone holds the grader 10 s, its call timeout: a bound under that holds on any machine)
+        # (the hang alone holds the grader 10 s, its call timeout: a bound under that holds on any machine)
         results = run_in_fake_root(bundle, tmp_path, "hang_in_memory", path=str(tmp_path / "no-bin"),
                                    AUTOGRADER_GRADER_TIMEOUT="6", AUTOGRADER_STUDENT_USER=NO_SUCH_USER)
         assert is_grader_failure(results), results
