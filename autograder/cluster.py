@@ -21,6 +21,7 @@ submissions when the run asks for CUDA (`--device cuda`, or `auto` when the
 cluster has such workers).
 """
 import atexit
+import concurrent.futures
 import hashlib
 import io
 import os
@@ -305,7 +306,22 @@ def run(client: Any, assignment: assignments.Assignment, jobs: "list[tuple[str, 
     plugin = f"autograder-{hashlib.sha256(packed).hexdigest()[:12]}-{run_id}"
     resources = {"GPU": 1} if "cuda" in devices else None
     workers = _Workers(client, f"grade-{run_id}-", resources)
-    done: "queue.SimpleQueue[tuple[int, Any]]" = queue.SimpleQueue()  # (job, future) as each ends: Dask's thread
+    done: "queue.SimpleQueue[tuple[int, Any, Any]]" = queue.SimpleQueue()  # (job, future, result or error)
+    # A result is fetched off the loop: one whose holder died blocks while Dask computes it again, and the loop
+    # must go on telling the workers lost and the waits for one meanwhile.
+    fetcher = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="autograder-fetch")
+
+    def fetch(index: int, future: Any) -> None:
+        try:
+            done.put((index, future, future.result(timeout=60)))
+        except Exception as exc:  # noqa: BLE001 -- the task's own error, or the cluster lost it
+            done.put((index, future, exc))
+
+    def on_done(index: int, future: Any) -> None:  # on Dask's thread: never blocks
+        try:
+            fetcher.submit(fetch, index, future)
+        except RuntimeError:  # the run has ended: a task it cancelled
+            pass
     current: "dict[int, Any]" = {}  # job -> its task now
     tries: "dict[int, int]" = {}
 
@@ -316,7 +332,7 @@ def run(client: Any, assignment: assignments.Assignment, jobs: "list[tuple[str, 
                                submission_files(path, assignment.name), limits, devices, seed, resources=resources,
                                pure=False, key=f"grade-{run_id}-{index}-{tries[index]}")
         current[index] = future
-        future.add_done_callback(lambda f, i=index: done.put((i, f)))
+        future.add_done_callback(lambda f, i=index: on_done(i, f))
 
     try:
         workers.able()  # the names of the workers there now, for the lines that tell one lost
@@ -328,16 +344,15 @@ def run(client: Any, assignment: assignments.Assignment, jobs: "list[tuple[str, 
         looked = 0.0
         while current:
             try:
-                index, future = done.get(timeout=POLL)
+                index, future, result = done.get(timeout=POLL)
             except queue.Empty:
                 index = -1
             for line in workers.lost():
                 say(line)
             if index >= 0 and index in current and current[index] is future:
                 del current[index]
-                try:
-                    result = future.result(timeout=60)  # (one whose holder died since: Dask computes it again)
-                except Exception as exc:  # noqa: BLE001 -- the task's own error, or the cluster lost it
+                if isinstance(result, BaseException):
+                    exc = result
                     why = f"{type(exc).__name__}: {exc}"
                     if future.status == "error" and not isinstance(exc, KilledWorker):
                         on_failure(index, f"the Dask task failed: {why}")
@@ -377,6 +392,7 @@ def run(client: Any, assignment: assignments.Assignment, jobs: "list[tuple[str, 
                                       f"{_duration(wait)}; run the same command with --resume to grade it")
                 current.clear()
     finally:
+        fetcher.shutdown(wait=False, cancel_futures=True)
         for line in workers.lost():
             say(line)
         workers.close()

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -205,6 +206,66 @@ def test_no_worker_for_the_bound_is_a_grader_failure(tmp_path):
     assert said[0].startswith("no Dask worker is left: waiting up to 2 s") and len(said) == 2, said
     assert said[1].startswith("no Dask worker joined in 2 s"), said
     assert 2 <= took < 30
+
+
+class _Stuck:
+    """A finished task whose result cannot be fetched yet (its holder died: Dask computes it again), as Dask's
+    client gives it: result() blocks. It ends when the run has told that no worker is left, or after 8 s."""
+
+    status = "error"
+
+    def __init__(self, told: "threading.Event"):
+        self.told = told
+
+    def add_done_callback(self, callback):
+        threading.Timer(0.1, callback, (self,)).start()
+
+    def result(self, timeout=None):
+        if self.told.wait(8):
+            raise RuntimeError("fetched after the wait was told")
+        raise TimeoutError("the run told nothing while a result was being fetched")
+
+    def cancel(self):
+        pass
+
+
+class _Alone:
+    """A cluster with no worker, its one task's result stuck: as the every-worker-killed test meets it when the
+    kill comes between a task's end and the fetch of its result."""
+
+    def __init__(self, told: "threading.Event"):
+        self.told, self.scheduler = told, type("Scheduler", (), {"address": "tcp://127.0.0.1:1"})()
+
+    def submit(self, *args, **kwargs):
+        return _Stuck(self.told)
+
+    def scheduler_info(self, **kwargs):
+        return {"workers": {}}
+
+    def register_plugin(self, *args, **kwargs): ...
+    def unregister_worker_plugin(self, *args, **kwargs): ...
+    def subscribe_topic(self, *args, **kwargs): ...
+    def unsubscribe_topic(self, *args, **kwargs): ...
+
+
+def test_the_run_tells_the_wait_while_a_result_is_being_fetched(tmp_path):
+    """The loop that tells the workers lost and the wait for one never blocks on fetching a result. The
+    control: had it blocked, the stuck result would end in its TimeoutError, with nothing told."""
+    from autograder import cluster as on_cluster
+    from autograder.limits import Limits
+
+    CORPUS.build("correct_reference", tmp_path, stem="alone")
+    told, said, failed = threading.Event(), [], []
+
+    def say(line: str) -> None:
+        said.append(line)
+        if line.startswith("no Dask worker is left"):
+            told.set()
+
+    on_cluster.run(_Alone(told), ASSIGNMENT, [("alone", tmp_path / "alone.ipynb")], Limits(), ["cpu"], SEED,
+                   lambda i, result: pytest.fail("a stuck result graded"), lambda i, reason: failed.append(reason),
+                   say, wait=60)
+    assert failed == ["the Dask task failed: RuntimeError: fetched after the wait was told"], (failed, said)
 
 
 def test_the_bound_is_dask_config():
