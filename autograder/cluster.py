@@ -116,7 +116,8 @@ class AssignmentPlugin(WorkerPlugin):
         self.packed, self.plugin = packed, plugin
 
     def setup(self, worker: Any = None) -> None:
-        install(self.plugin, self.packed)
+        # In the worker's own folder, which Dask removes with it (a killed worker's, when the next one starts).
+        install(self.plugin, self.packed, getattr(worker, "local_directory", None))
 
     def teardown(self, worker: Any = None) -> None:
         folder = _UNPACKED.pop(self.plugin, None)
@@ -124,12 +125,12 @@ class AssignmentPlugin(WorkerPlugin):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def install(plugin: str, packed: bytes) -> Path:
+def install(plugin: str, packed: bytes, under: "str | None" = None) -> Path:
     """In a worker: the run's course folder, unpacked once (the hidden tests leave with the run or the worker).
     Only unzipped here, on the worker's event loop: the assignment is loaded (its imports) by the first task."""
     with _UNPACKING:
         if plugin not in _UNPACKED:
-            folder = Path(tempfile.mkdtemp(prefix=f"autograder-{plugin[-12:]}-"))
+            folder = Path(tempfile.mkdtemp(prefix=f"autograder-{plugin[-12:]}-", dir=under))
             atexit.register(shutil.rmtree, folder, ignore_errors=True)
             with zipfile.ZipFile(io.BytesIO(packed)) as archive:
                 archive.extractall(folder)
@@ -144,7 +145,7 @@ def _assignment(plugin: str, name: str) -> assignments.Assignment:
         found = get_worker().plugins.get(plugin)
         if not isinstance(found, AssignmentPlugin):
             raise RuntimeError(f"this worker lacks the run's assignment (worker plugin {plugin})")
-        found.setup()
+        found.setup(get_worker())
     return assignments.load(_UNPACKED[plugin] / "solutions" / name)
 
 
@@ -161,7 +162,10 @@ def grade_task(plugin: str, name: str, student: str, notebook: str, is_folder: b
         raise RuntimeError(f"Dask worker {os.uname().nodename} grades with {backend.name} isolation, which leaves "
                            "student code the network and so the scheduler: install bubblewrap there")
     assignment = _assignment(plugin, name)
-    with tempfile.TemporaryDirectory(prefix="autograder-submission-") as tmp:
+    from distributed import get_worker
+
+    # Under the worker's folder, which Dask removes with the worker, even one killed in the middle of a task.
+    with tempfile.TemporaryDirectory(prefix="autograder-submission-", dir=get_worker().local_directory) as tmp:
         # The same name as on the instructor's side: notes and rebuilt names read the same.
         path = Path(tmp) / Path(notebook).name
         if is_folder:
