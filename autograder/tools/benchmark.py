@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from nbgrader.api import Gradebook
@@ -49,33 +50,53 @@ CPUACCT = Path("/sys/fs/cgroup/cpuacct")  # cgroup v1's CPU accounting, which th
 RUNS = itertools.count()
 
 
-def run(cmd: "list[str]", cwd: Path, **env: str) -> "tuple[float, float]":
-    """(wall seconds, CPU seconds of every process it started) of one command.
+class CpuGroup:
+    """CPU seconds of every process started into it: a cpuacct cgroup of its own, which every descendant
+    inherits (the sandbox's processes too, whoever reaps them). `joined` is None where there is none."""
 
-    The CPU is read from a cpuacct cgroup of its own, which every descendant inherits (the sandbox's
-    processes too, whoever reaps them); where there is none, from rusage, which misses what the
-    sandbox's processes spend when their parent does not wait for them.
-    """
+    def __init__(self) -> None:
+        self.path: "Path | None" = CPUACCT / f"benchmark-{os.getpid()}-{next(RUNS)}"  # (a left one keeps its own)
+        try:
+            os.mkdir(str(self.path))
+        except OSError:
+            self.path = None
+
+    @property
+    def joined(self) -> "Callable[[], object] | None":
+        """A preexec_fn that puts the new process in the group."""
+        path = self.path
+        return None if path is None else lambda: (path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def seconds(self) -> float:
+        return 0.0 if self.path is None else int((self.path / "cpuacct.usage").read_text()) / 1e9
+
+    def close(self) -> float:
+        """The group's CPU seconds, once what it left (a zygote being killed) has exited, up to 10 s."""
+        if self.path is None:
+            return 0.0
+        for _ in range(1000):
+            if not (self.path / "cgroup.procs").read_text().strip():
+                break
+            time.sleep(0.01)
+        cpu = self.seconds()
+        with contextlib.suppress(OSError):  # (one still there keeps the group: the next one's name differs)
+            self.path.rmdir()
+        return cpu
+
+
+def run(cmd: "list[str]", cwd: Path, **env: str) -> "tuple[float, float]":
+    """(wall seconds, CPU seconds of every process it started) of one command: from a CpuGroup, or where
+    there is none from rusage, which misses what the sandbox's processes spend when their parent does not
+    wait for them."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **env)
-    group: "Path | None" = CPUACCT / f"benchmark-{os.getpid()}-{next(RUNS)}"  # (one a process left keeps its own)
-    try:
-        os.mkdir(str(group))
-    except OSError:
-        group = None
+    group = CpuGroup()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   preexec_fn=None if group is None else lambda: (group / "cgroup.procs").write_text(str(os.getpid())))
+                   preexec_fn=group.joined)
     wall = time.perf_counter() - start
-    if group is not None:
-        for _ in range(1000):  # what it left behind (a zygote being killed) has up to 10 s to exit, and is counted
-            if not (group / "cgroup.procs").read_text().strip():
-                break
-            time.sleep(0.01)
-        cpu = int((group / "cpuacct.usage").read_text()) / 1e9
-        with contextlib.suppress(OSError):  # (one still there keeps the group: the next run's name differs)
-            group.rmdir()
-        return wall, cpu
+    if group.path is not None:
+        return wall, group.close()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
