@@ -155,13 +155,14 @@ def grade_task(plugin: str, name: str, student: str, notebook: str, is_folder: b
     student code off the network refuses: from there it could reach the scheduler, and through it every
     worker's grading (the task fails, so the row is a grader failure for review, never a student's zero)."""
     from autograder import backends
-    from autograder.runner import grade_submission
+    from autograder.runner import grade_submission, one_thread
 
     backend = backends.current()
     if not backend.isolates_host:
         raise RuntimeError(f"Dask worker {os.uname().nodename} grades with {backend.name} isolation, which leaves "
                            "student code the network and so the scheduler: install bubblewrap there")
     assignment = _assignment(plugin, name)
+    one_thread()
     from distributed import get_worker
 
     # Under the worker's folder, which Dask removes with the worker, even one killed in the middle of a task.

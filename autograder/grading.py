@@ -21,7 +21,7 @@ from autograder.course import Job
 from autograder.journal import Journal, Log
 from autograder.limits import Limits
 from autograder.results import SubmissionResult
-from autograder.runner import grade_submission, new_seed
+from autograder.runner import grade_submission, new_seed, one_thread
 from autograder.sandbox import ZYGOTE_START_TIMEOUT
 from autograder.session import sandbox_settings
 
@@ -30,6 +30,7 @@ def grading_job(folder: str, student: str, notebook: Path, error: "str | None", 
                 devices: "list[str]", seed: int) -> "tuple[SubmissionResult, list[str]]":
     """One submission, in a worker: every unexpected failure of the grader becomes a row that needs review."""
     assignment = assignments.load(folder)
+    one_thread()
     try:
         return grade_submission(assignment, student, notebook, error, limits, devices, seed)
     except Exception:

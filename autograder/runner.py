@@ -151,6 +151,20 @@ class NoCell:
         pass
 
 
+@functools.cache  # once a process
+def one_thread() -> None:
+    """The grader's own NumPy, OpenBLAS and PyTorch on one thread, in each process that runs checks.
+
+    A check multiplies small matrices, which a second thread never speeds up; and with a worker per core
+    the idle threads of each one's pools spin for the others' cores (measured: 0.99 core-s of grader CPU
+    per submission with their default threads, 0.35 s with one, beside a busy neighbour)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # (kept for the process's life: never restored)
+    torch.set_num_threads(1)
+
+
 def run_part(assignment: Assignment, grade_id: str, process: StudentProcess, devices: "list[str]", seed: int,
              logs: "list[str] | None" = None, notes: "list[str] | None" = None) -> Outcomes:
     """{(grade_id, test name): [Run]} for one part; grader failures are told in `logs`, the tests' notes for

@@ -18,10 +18,10 @@ FRAME_ATTRIBUTES = {"_getframe", "f_back", "f_globals", "f_locals", "tb_frame", 
 MAX_FINDINGS = 5
 
 
-def _aliases(tree: ast.AST) -> "dict[str, str]":
+def _aliases(nodes: "list[ast.AST]") -> "dict[str, str]":
     """Names bound to a library or to the grader by the cell's imports (np -> numpy, nn -> torch.nn)."""
     names = {"np": "numpy", "torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "sys": "sys"}
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 names[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
@@ -78,14 +78,17 @@ def findings(source: str) -> "list[str]":
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-    aliases, found = _aliases(tree), []
+    nodes = list(ast.walk(tree))  # (walked once: the passes below read it five times)
+    aliases, found = _aliases(nodes), []
 
     def library(names: "set[str]") -> bool:
         return any(_library(aliases.get(name, "")) for name in names)
 
     # Names bound to a library by assignment (m = torch.nn, m = getattr(torch, "nn"), for m in [torch]).
+    kinds = (ast.Assign, ast.NamedExpr, ast.For, ast.comprehension)
+    binders: "list[ast.AST]" = [n for n in nodes if isinstance(n, kinds)]
     for _ in range(3):  # an alias of an alias
-        for node in ast.walk(tree):
+        for node in binders:
             value, targets = None, []
             if isinstance(node, ast.Assign):
                 value, targets = node.value, node.targets
@@ -113,7 +116,7 @@ def findings(source: str) -> "list[str]":
         elif root is None and library(_chain_names(target)):
             found.append("altera um atributo de torch ou numpy por um caminho indireto")
 
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:

@@ -81,6 +81,11 @@ def prctl(option: int, arg: int) -> None:
     _check(libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), f"prctl {option}")
 
 
+def set_name(name: bytes) -> None:
+    """The name `ps`, `top` and `perf` show for this process (PR_SET_NAME): which of the sandbox's it is."""
+    libc.prctl(15, ctypes.c_char_p(name[:15]), 0, 0, 0)
+
+
 def reap() -> "dict[int, int]":
     """Collect exited children; returns {pid: returncode} (negative: killed by that signal)."""
     codes: "dict[int, int]" = {}
@@ -261,6 +266,7 @@ class Leader:
         pid = os.fork()
         if pid == 0:  # the student's process
             try:
+                set_name(b"autograder-part")
                 self.sock.close()
                 start_student_process(request, self.request["home"], self.namespaces)
                 child.run(fds[0], fds[1])
@@ -373,6 +379,7 @@ def become_leader(sock: socket.socket, request: "dict[str, Any]") -> None:
         if request["namespaces"]:
             hide_processes([str(leader)])
         os._exit(0)  # the leader is reparented to the zygote, which reaps it
+    set_name(b"autograder-lead")
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # PID 1 ignores what its members send it
     if not request["namespaces"]:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
@@ -441,6 +448,7 @@ class Zygote:
 
 
 def main(argv: "list[str]") -> None:
+    set_name(b"autograder-zyg")
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     prctl(PR_SET_DUMPABLE, 0)  # no process of a student can ptrace it, or its forks
     refuse_keyrings()

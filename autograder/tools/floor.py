@@ -28,7 +28,7 @@ from autograder.inside import child
 from autograder.kernel import KernelProcess
 from autograder.limits import Limits
 from autograder.notebook import load_submission, template
-from autograder.runner import NoCell, Outcomes, run_part
+from autograder.runner import NoCell, Outcomes, one_thread, run_part
 from autograder.session import part_seed
 
 
@@ -77,6 +77,7 @@ def main(argv: "list[str] | None" = None) -> None:
     parser.add_argument("--json", type=Path, help="write {notebook: {part: score}, 'timing': ...} here")
     args = parser.parse_args(argv)
     assignment = assignments.load(args.assignment) if args.assignment else assignments.find()
+    one_thread()  # as the grader's checks run, and each student process (OMP_NUM_THREADS=1)
     began = time.process_time()
     rows, timing = {}, []
     for notebook in args.notebooks:
