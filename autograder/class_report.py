@@ -234,8 +234,8 @@ def shown(value: object) -> object:
 
 
 # The page's template: student text is cleaned (shown) and escaped (autoescape), every figure is inline.
-PAGE = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
-                   finalize=shown).get_template("class_report.html")
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, finalize=shown)
+PAGE = TEMPLATES.get_template("class_report.html")
 
 
 def render_page(report: Report, summary: ClassSummary, images: "dict[str, bytes]", csv: "str | None" = None) -> str:

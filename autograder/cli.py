@@ -219,10 +219,22 @@ def main(argv: "list[str] | None" = None) -> int:
                      help="the zip to write (default: %(default)s)")
     cmd.add_argument("--assignment", type=Path, metavar="DIR",
                      help="the assignment's folder, <course>/solutions/<name> (default: the only one under .)")
+    cmd = commands.add_parser("similarity", help="list the pairs of students whose answers are unusually alike",
+                              description="Compare every pair of students' answer cells (copydetect's winnowing; the "
+                                          "release's code and what many students wrote do not count) and write a page "
+                                          "of the pairs that stand out from the class, side by side. A reason to look, "
+                                          "never a verdict: no score changes.")
+    cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="as for grade")
+    cmd.add_argument("--assignment", type=Path, metavar="DIR",
+                     help="the assignment's folder, <course>/solutions/<name> (default: the only one under .)")
+    cmd.add_argument("--out", type=Path, default=Path("similarity"), metavar="DIR",
+                     help="the page's folder (default: %(default)s)")
     args = parser.parse_args(argv)
     command = commands.choices[args.command]  # (its own prog, for its error messages)
     if args.command == "gradescope":
         return gradescope_bundle(args, command)
+    if args.command == "similarity":
+        return similarity(args, command)
     return grade(args, command) if args.command == "grade" else class_report(args, command)
 
 
@@ -236,6 +248,26 @@ def gradescope_bundle(args: argparse.Namespace, parser: argparse.ArgumentParser)
         parser.error(str(exc))
     Console().print(f"wrote {gradescope.build(assignment, args.out)}: upload it as the autograder of a Gradescope "
                     "programming assignment")
+    return ExitCode.OK
+
+
+def similarity(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """`python -m autograder similarity`: the page of the pairs whose answers are unusually alike."""
+    from autograder import similarity as alike
+
+    try:
+        assignment = assignments.load(args.assignment) if args.assignment else assignments.find()
+    except (LookupError, FileNotFoundError) as exc:
+        parser.error(str(exc))
+    try:
+        sim = alike.run(assignment, args.paths)
+    except PathError as exc:
+        fail(parser, ExitCode.MISSING_PATH, str(exc))
+    page = alike.write_page(sim, assignment.name, args.out)
+    shown = alike.stats(sim)
+    Console().print(render.plain(
+        f"{len(sim.students)} students, {len(sim.scores)} pairs: median share in common {shown['median']:.2f}, "
+        f"{len(sim.flagged)} pair(s) stand out (from {sim.bar:.2f}); a reason to look, not evidence: {page}"))
     return ExitCode.OK
 
 

@@ -137,10 +137,11 @@ def frame(source: str) -> str:
                      if line.strip() and not STUB_LINE.fullmatch(line.strip()))
 
 
-@functools.cache
-def _released(path: Path, mtime: float) -> "frozenset[str]":
+def released_sources(path: Path) -> "list[str]":
+    """The code cells of the notebook students receive, from the source notebook at `path`: a solution cell
+    as its stub (its solution regions out, or empty), a graded cell without its hidden tests."""
     cells = json.loads(read_regular_file(path, MAX_NOTEBOOK_BYTES).decode("utf-8")).get("cells", [])
-    found: "set[str]" = set()
+    sources: "list[str]" = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -151,9 +152,13 @@ def _released(path: Path, mtime: float) -> "frozenset[str]":
         meta = nbgrader_meta(cell)
         if meta.get("solution"):  # as released: its solution regions, or all of it, become the stub
             source = SOLUTION.sub("", source) if SOLUTION.search(source) else ""
-        source = HIDDEN.sub("", source)  # (graded cells: their hidden tests are not released)
-        found.update((frame(source), frame(python_source(source))))
-    return frozenset(found)
+        sources.append(HIDDEN.sub("", source))  # (graded cells: their hidden tests are not released)
+    return sources
+
+
+@functools.cache
+def _released(path: Path, mtime: float) -> "frozenset[str]":
+    return frozenset(f for source in released_sources(path) for f in (frame(source), frame(python_source(source))))
 
 
 _LAST: "dict[Path, frozenset[str]]" = {}  # path -> what _released last read there

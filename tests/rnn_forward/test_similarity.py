@@ -1,0 +1,160 @@
+"""Answers unusually alike (autograder/similarity.py), on a class made of the corpus and two planted copies.
+
+Each corpus case is a student who wrote only the cells that case writes (the rest left as released): a class
+where forty students hand in the reference verbatim would be no class. Two pairs are planted: an answer with
+helper functions copied with every variable renamed and the helpers reordered, and correct_other_style copied
+and lightly edited. Both must be flagged; no pair of the corpus's independently written correct answers may be.
+"""
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import pytest
+
+from autograder import similarity
+from autograder.tools.examples import answer_cells
+from tests.engine.test_class_report import chromium, errors
+from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS
+
+CORRECT = [name for name in CORPUS.cases if name.startswith("correct_")]
+
+ORIGINAL = textwrap.dedent('''
+    def initial_state(batch, hidden):
+        return np.random.randn(batch, hidden)
+
+    def step(x_t, h_prev, params):
+        pre = x_t @ params['Wxh'] + h_prev @ params['Whh'] + params['bh']
+        return np.tanh(pre)
+
+    def forward(X, params):
+        seq_len, batch, _ = X.shape
+        hidden = params['Whh'].shape[0]
+        h = initial_state(batch, hidden)
+        states = np.empty((seq_len, batch, hidden))
+        for t in range(seq_len):
+            h = step(X[t], h, params)
+            states[t] = h
+        return states
+''')
+# The same, every name changed and the helpers in the other order.
+RENAMED = textwrap.dedent('''
+    def proximo(entrada, anterior, pesos):
+        soma = entrada @ pesos['Wxh'] + anterior @ pesos['Whh'] + pesos['bh']
+        return np.tanh(soma)
+
+    def comeco(lote, oculto):
+        return np.random.randn(lote, oculto)
+
+    def forward(X, params):
+        passos, lote, _ = X.shape
+        oculto = params['Whh'].shape[0]
+        estado = comeco(lote, oculto)
+        saida = np.empty((passos, lote, oculto))
+        for i in range(passos):
+            estado = proximo(X[i], estado, params)
+            saida[i] = estado
+        return saida
+''')
+
+
+def lightly_edited(code: str) -> str:
+    """A copy touched up: a comment above, a print inside, blank lines, one name changed."""
+    lines = ["# minha solução, escrita por mim", *code.strip().splitlines()]
+    out = []
+    for line in lines:
+        out.append(line.replace("out", "resultado"))
+        if line.lstrip().startswith("def "):
+            out.append(" " * (len(line) - len(line.lstrip()) + 4) + "print('ok')")
+            out.append("")
+    return "\n".join(out)
+
+
+def write(folder, student: str, answers: "dict[str, str]") -> None:
+    nb = nbformat.read(ASSIGNMENT.release_notebook, as_version=4)
+    cells = answer_cells(nb)
+    for grade_id, code in answers.items():
+        cells[grade_id].source = code.strip()
+    nbformat.write(nb, folder / f"{student}.ipynb")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("class")
+    for name, (answers, _) in CORPUS.cases.items():
+        if answers:  # (the reference itself, and the released notebook, are not a student's own writing)
+            write(folder, name, answers)
+    write(folder, "planted_original", {"rnn_forward": ORIGINAL})
+    write(folder, "planted_renamed", {"rnn_forward": RENAMED})
+    other_style = CORPUS.cases["correct_other_style"][0]
+    write(folder, "planted_edited", {gid: lightly_edited(code) for gid, code in other_style.items()})
+    return folder, similarity.run(ASSIGNMENT, [folder])
+
+
+def pairs(sim):
+    return {frozenset((p.a, p.b)) for p in sim.flagged}
+
+
+def test_both_planted_pairs_are_flagged_and_no_two_independent_correct_answers(graded):
+    _, sim = graded
+    flagged = pairs(sim)
+    assert frozenset(("planted_original", "planted_renamed")) in flagged, sim.flagged
+    assert frozenset(("correct_other_style", "planted_edited")) in flagged, sim.flagged
+    both_correct = [p for p in flagged if p <= set(CORRECT)]
+    assert both_correct == [], both_correct
+    # The bar stands out from the class: most pairs share nothing that is not the assignment's idiom.
+    assert similarity.stats(sim)["median"] < 0.2 <= similarity.FLOOR <= sim.bar
+
+
+def test_without_its_copy_the_original_is_flagged_with_no_one(graded, tmp_path):
+    """The control: the original is flagged for its copy, not for being an RNN like the class's."""
+    folder, _ = graded
+    for notebook in folder.glob("*.ipynb"):
+        if notebook.stem != "planted_renamed":
+            (tmp_path / notebook.name).write_bytes(notebook.read_bytes())
+    alone = similarity.run(ASSIGNMENT, [tmp_path])
+    assert not [p for p in pairs(alone) if "planted_original" in p], alone.flagged
+
+
+def test_the_same_class_flags_the_same_pairs_in_every_process(graded):
+    """copydetect hashes with Python's salted hash(): ours is stable, so two runs agree."""
+    folder, sim = graded
+    code = ("import sys; from pathlib import Path; from autograder import similarity; "
+            "from tests.rnn_forward.helpers import ASSIGNMENT; s = similarity.run(ASSIGNMENT, [Path(sys.argv[1])]); "
+            "print(sorted((p.a, p.b, round(p.score, 6)) for p in s.flagged))")
+    runs = {subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,
+                           check=True).stdout for _ in range(2)}
+    assert runs == {str(sorted((p.a, p.b, round(p.score, 6)) for p in sim.flagged)) + "\n"}
+
+
+@pytest.mark.slow
+def test_the_page_shows_each_pair_side_by_side_in_a_real_browser(graded, tmp_path):
+    _, sim = graded
+    page = similarity.write_page(sim, ASSIGNMENT.name, tmp_path)
+    driver = chromium()
+    try:
+        driver.get(page.as_uri())
+        assert "not evidence" in driver.find_element("css selector", ".notice").text
+        assert driver.execute_script("return document.images[0].naturalWidth") > 0  # the distribution
+        pair = next(p for p in sim.flagged if {p.a, p.b} == {"planted_original", "planted_renamed"})
+        box = driver.find_element("id", f"pair-{sim.flagged.index(pair)}")
+        driver.execute_script("arguments[0].scrollIntoView()", box)
+        left, right = box.find_elements("css selector", ".sides pre")
+        assert left.rect["y"] == right.rect["y"] and left.rect["x"] + left.rect["width"] <= right.rect["x"]
+        assert left.find_elements("tag name", "mark") and right.find_elements("tag name", "mark")
+        assert "def proximo" in (left.text + right.text)  # the students' own code, as they wrote it
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 1200
+        assert errors(driver) == []
+    finally:
+        driver.quit()
+
+
+def test_the_command_writes_the_page_and_names_a_missing_path(graded, tmp_path):
+    folder, _ = graded
+    proc = subprocess.run([sys.executable, "-m", "autograder", "similarity", str(folder), "--out", str(tmp_path),
+                           "--assignment", str(ASSIGNMENT.folder)], capture_output=True, text=True)
+    assert proc.returncode == 0 and "not evidence" in proc.stdout, proc.stderr
+    assert (tmp_path / "similarity.html").is_file()
+    gone = subprocess.run([sys.executable, "-m", "autograder", "similarity", str(tmp_path / "nowhere"),
+                           "--assignment", str(ASSIGNMENT.folder)], capture_output=True, text=True)
+    assert gone.returncode == 4 and "nowhere" in gone.stderr
