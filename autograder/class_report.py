@@ -238,8 +238,15 @@ TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templat
 PAGE = TEMPLATES.get_template("class_report.html")
 
 
-def render_page(report: Report, summary: ClassSummary, images: "dict[str, bytes]", csv: "str | None" = None) -> str:
-    """The page; `csv`: the scores' CSV, as a link relative to the page."""
+def render_page(report: Report, summary: ClassSummary, images: "dict[str, bytes]", csv: "str | None" = None,
+                similarity: Any = None) -> str:
+    """The page; `csv`: the scores' CSV, as a link relative to the page; `similarity`: its section."""
+    sim: "dict[str, Any]" = {}
+    if similarity is not None:
+        from autograder import similarity as alike
+
+        sim = {"sim": similarity, "sim_stats": alike.stats(similarity),
+               "sim_histogram": base64.b64encode(alike.histogram(similarity)).decode()}
     rows = report.submissions
     totals = summary.totals
     seconds = [s for s in summary.seconds if s is not None]
@@ -252,7 +259,7 @@ def render_page(report: Report, summary: ClassSummary, images: "dict[str, bytes]
         full=sum(t == summary.max_score for t in totals), zero=sum(t == 0 for t in totals),
         looks=len({entry[0] for entry in summary.review} | {entry[0] for entry in summary.flagged}),
         looked={entry[0] for entry in summary.review} | {entry[0] for entry in summary.flagged},
-        unattempted={entry[0] for entry in summary.unattempted}, np=np,
+        unattempted={entry[0] for entry in summary.unattempted}, np=np, **sim,
     )
 
 
@@ -271,7 +278,8 @@ def hand_columns(summary: ClassSummary) -> "dict[str, list[float | None]]":
             "total_max": [summary.full_max] * summary.students}
 
 
-def write_class_report(report: Report, out: "str | Path", hand: "HandGrades | None" = None) -> Path:
+def write_class_report(report: Report, out: "str | Path", hand: "HandGrades | None" = None,
+                       similarity: Any = None) -> Path:
     """Write out/index.html, out/<figure>.png and out/report.csv; return the page's path. `hand`: the
     gradebook's cells graded by hand (gradebook.hand_grades), shown beside the autograded scores."""
     from autograder.writers import write_csv
@@ -284,5 +292,6 @@ def write_class_report(report: Report, out: "str | Path", hand: "HandGrades | No
         (out / f"{name}.png").write_bytes(data)
     write_csv(report, out / CSV_NAME, hand_columns(summary))
     page = out / "index.html"
-    page.write_text(render_page(report, summary, images, CSV_NAME), encoding="utf-8", errors="backslashreplace")
+    page.write_text(render_page(report, summary, images, CSV_NAME, similarity), encoding="utf-8",
+                    errors="backslashreplace")
     return page

@@ -19,7 +19,7 @@ import sys
 from datetime import datetime, timezone
 from enum import IntEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.text import Text
@@ -211,6 +211,9 @@ def main(argv: "list[str] | None" = None) -> int:
     add_gradebook_options(cmd, "add to the class report the scores graded by hand in nbgrader's formgrader and "
                                "each student's full total, read from the course's gradebook (from the "
                                "nbgrader_config.py of the course under the current folder)", "REPORT.json")
+    cmd.add_argument("--similarity", type=Path, metavar="PATH",
+                     help="add to the class report the pairs of students whose answers are unusually alike, read "
+                          "from the submissions under PATH (as the similarity command does; default: none)")
     add_format_options(cmd, skip=("json",))
     cmd = commands.add_parser("gradescope", help="build a Gradescope autograder zip for the assignment",
                               description="Build the zip to upload as a Gradescope programming assignment's "
@@ -267,7 +270,7 @@ def similarity(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     shown = alike.stats(sim)
     Console().print(render.plain(
         f"{len(sim.students)} students, {len(sim.scores)} pairs: median share in common {shown['median']:.2f}, "
-        f"{len(sim.flagged)} pair(s) stand out (from {sim.bar:.2f}); a reason to look, not evidence: {page}"))
+        f"{sim.over} pair(s) stand out (from {sim.bar:.2f}); a reason to look, not evidence: {page}"))
     return ExitCode.OK
 
 
@@ -280,13 +283,16 @@ def add_format_options(cmd: argparse.ArgumentParser, skip: "tuple[str, ...]" = (
 
 
 def write_formats(report: results.Report, args: argparse.Namespace, console: Console,
-                  gradebook: "Path | None" = None) -> None:
+                  gradebook: "Path | None" = None, similarity: Any = None) -> None:
     """Every format the options ask for (json included, when the command has it); those that read nbgrader's
-    gradebook are given `gradebook`."""
+    gradebook are given `gradebook`, and the class report the `similarity` section when there is one."""
     for writer in WRITERS.values():
         path = getattr(args, writer.name, None)
         if path is not None:
-            writer.write(report, path, **({"gradebook": gradebook} if writer.reads_gradebook and gradebook else {}))
+            extra: "dict[str, Any]" = {"gradebook": gradebook} if writer.reads_gradebook and gradebook else {}
+            if writer.name == "html" and similarity is not None:
+                extra["similarity"] = similarity
+            writer.write(report, path, **extra)
             if writer.name != "json":
                 console.print(render.plain(f"{writer.name}: {path}"))
 
@@ -316,10 +322,22 @@ def class_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             parser.error(f"--gradebook: {exc}; or name the gradebook: --gradebook DB or --gradebook-db DB")
     if gradebook and not args.html:
         parser.error("--gradebook adds to the class report: ask for it too (--html DIR, or no format at all)")
+    similar = None
+    if args.similarity is not None:
+        if not args.html:
+            parser.error("--similarity adds to the class report: ask for it too (--html DIR, or no format at all)")
+        from autograder import similarity as alike
+
+        try:
+            similar = alike.run(assignments.find(), [args.similarity])
+        except (LookupError, FileNotFoundError) as exc:
+            parser.error(f"--similarity: {exc}")
+        except PathError as exc:
+            fail(parser, ExitCode.MISSING_PATH, str(exc))
     from autograder.errors import GradebookError
 
     try:
-        write_formats(report, args, Console(), gradebook or None)
+        write_formats(report, args, Console(), gradebook or None, similar)
     except GradebookError as exc:
         fail(parser, ExitCode.GRADEBOOK, str(exc))
     except ValueError as exc:

@@ -64,6 +64,7 @@ class Similarity:
     bar: float  # the score a pair must reach to be flagged
     flagged: "list[Pair]"
     skipped: "dict[str, str]" = field(default_factory=dict)  # student -> why their answers were not read
+    over: int = 0  # pairs at or over the bar (flagged lists MAX_FLAGGED of them at most)
 
 
 def answers(assignment: Assignment, paths: "list[Path]") -> "tuple[dict[str, str], dict[str, str]]":
@@ -117,10 +118,11 @@ def compare(found: "dict[str, str]", release: "list[str]") -> Similarity:
     scores = [s for s, _, _ in scored]
     bar = threshold(scores)
     flagged = []
-    for score, a, b in sorted((t for t in scored if t[0] >= bar), reverse=True)[:MAX_FLAGGED]:
+    over = sorted((t for t in scored if t[0] >= bar), reverse=True)
+    for score, a, b in over[:MAX_FLAGGED]:
         _, _, (slices_a, slices_b) = compare_files(prints[a], prints[b])
         flagged.append(Pair(a, b, score, (mark(prints[a].raw_code, slices_a), mark(prints[b].raw_code, slices_b))))
-    return Similarity(students, scores, bar, flagged)
+    return Similarity(students, scores, bar, flagged, over=len(over))
 
 
 def threshold(scores: "list[float]") -> float:

@@ -55,9 +55,10 @@ def write_csv(report: Report, path: "str | Path", extra: "dict[str, list[float |
                              *["" if (value := values[index]) is None else float(value) for values in extra.values()]])
 
 
-def write_html(report: Report, path: "str | Path", gradebook: "Path | None" = None) -> None:
+def write_html(report: Report, path: "str | Path", gradebook: "Path | None" = None, similarity: Any = None) -> None:
     """The class report: path/index.html, its figures inline, the same figures as PNG and the scores as CSV
-    (report.csv) beside it; with nbgrader's `gradebook`, the cells graded by hand and the full totals too."""
+    (report.csv) beside it; with nbgrader's `gradebook`, the cells graded by hand and the full totals too;
+    with a `similarity` (similarity.Similarity), its section."""
     from autograder.class_report import grade_ids, write_class_report  # matplotlib and jinja2, only when asked
 
     hand = None
@@ -66,7 +67,7 @@ def write_html(report: Report, path: "str | Path", gradebook: "Path | None" = No
 
         # (the autograder's graded cells are test_<grade_id>: assignment.Part.test_grade_id)
         hand = hand_grades(gradebook, report.assignment, {f"test_{gid}" for gid in grade_ids(report)})
-    write_class_report(report, path, hand)
+    write_class_report(report, path, hand, similarity)
 
 
 def write_junit(report: Report, path: "str | Path") -> None:

@@ -158,3 +158,20 @@ def test_the_command_writes_the_page_and_names_a_missing_path(graded, tmp_path):
     gone = subprocess.run([sys.executable, "-m", "autograder", "similarity", str(tmp_path / "nowhere"),
                            "--assignment", str(ASSIGNMENT.folder)], capture_output=True, text=True)
     assert gone.returncode == 4 and "nowhere" in gone.stderr
+
+
+def test_the_class_report_gains_the_section_when_asked(graded, tmp_path):
+    from tests.engine.test_class_report import small_class
+    from tests.helpers import REPO
+
+    folder, _ = graded
+    (tmp_path / "r.json").write_text(__import__("json").dumps(small_class().to_dict()))
+    proc = subprocess.run([sys.executable, "-m", "autograder", "report", str(tmp_path / "r.json"), "--similarity",
+                           str(folder), "--out", str(tmp_path / "page")], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "page" / "index.html").read_text()
+    assert 'id="similarity"' in page and "not evidence" in page and "planted_renamed" in page
+    # The control: without the option, no section.
+    subprocess.run([sys.executable, "-m", "autograder", "report", str(tmp_path / "r.json"), "--out",
+                    str(tmp_path / "plain")], cwd=REPO, check=True, capture_output=True)
+    assert 'id="similarity"' not in (tmp_path / "plain" / "index.html").read_text()
