@@ -36,6 +36,9 @@ FLOOR = 0.6  # never flagged below: under this share two answers differ in most 
 SPREAD = 4.0  # flagged above the median by this many robust deviations (MAD scaled to a normal's sigma)
 COMMON_SHARE, COMMON_MIN = 0.1, 3  # a k-gram more than 10% of the class (and over 3 students) wrote is common
 MAX_FLAGGED = 50  # the page lists at most this many pairs, likeliest first
+# A student's answers are compared up to this many characters: this assignment's answers are under 5,000, and
+# no student's padding may make every pair of the class cost more.
+MAX_ANSWER_CHARS = 20_000
 
 
 def _stable_kgrams(string: str, k: int) -> np.ndarray:
@@ -86,7 +89,11 @@ def answers(assignment: Assignment, paths: "list[Path]") -> "tuple[dict[str, str
             skipped[student] = sub.error
             continue
         cells = [f"# {p.grade_id}\n{sub.cells[p.grade_id].source}" for p in assignment.parts if p.grade_id in sub.cells]
-        found[student] = "\n\n".join(cells)
+        code = "\n\n".join(cells)
+        if len(code) > MAX_ANSWER_CHARS:
+            skipped[student] = f"compared on its first {MAX_ANSWER_CHARS} characters of {len(code)}"
+            code = code[:MAX_ANSWER_CHARS]
+        found[student] = code
     return found, skipped
 
 

@@ -175,3 +175,13 @@ def test_the_class_report_gains_the_section_when_asked(graded, tmp_path):
     subprocess.run([sys.executable, "-m", "autograder", "report", str(tmp_path / "r.json"), "--out",
                     str(tmp_path / "plain")], cwd=REPO, check=True, capture_output=True)
     assert 'id="similarity"' not in (tmp_path / "plain" / "index.html").read_text()
+
+
+def test_a_padded_answer_is_compared_on_its_first_characters_only(tmp_path):
+    """A student's padding (here 60 KB of code in one answer) never makes every pair of the class cost more;
+    the page says whose answers were cut. The control: an honest answer is read whole, with no note."""
+    write(tmp_path, "padded", {"rnn_forward": ORIGINAL + "\n".join(f"x{i} = {i}" for i in range(6_000))})
+    write(tmp_path, "honest", {"rnn_forward": RENAMED})
+    found, skipped = similarity.answers(ASSIGNMENT, [tmp_path])
+    assert len(found["padded"]) == similarity.MAX_ANSWER_CHARS and "first 20000 characters" in skipped["padded"]
+    assert "honest" not in skipped and RENAMED.strip() in found["honest"]
