@@ -182,6 +182,15 @@ def floor(course: Path, assignment: assignments.Assignment, students: "dict[str,
                                  "--assignment", str(course / "solutions" / name), "--json",
                                  str(course / "floor.json")], course, OMP_NUM_THREADS="1")
     n = len(students)
+    # Each command on its first notebook alone: what it costs before any submission (start-up, once), so that
+    # (all - one) / (n - 1) is what each further submission costs.
+    first = course / "first"
+    shutil.copytree(alike / next(iter(students)), first / next(iter(students)))
+    _, ours_one = run([sys.executable, "-m", "autograder", "grade", str(first), "--json", str(course / "first.json"),
+                       "--device", "cpu", "--workers", "1", "--seed", str(SEED)], course)
+    _, floor_one = run([sys.executable, "-m", "autograder.tools.floor", notebooks[0], "--seed", str(SEED),
+                        "--assignment", str(course / "solutions" / name)], course, OMP_NUM_THREADS="1")
+    ours_each, floor_each = (ours_cpu - ours_one) / max(1, n - 1), (floor_cpu - floor_one) / max(1, n - 1)
     rows = {r["student"]: r for r in json.loads(report.read_text())["submissions"]}
     scores = json.loads((course / "floor.json").read_text())["scores"]
     same = sum(scores[nb] == {g: p["score"] for g, p in rows[s]["parts"].items()}
@@ -195,6 +204,9 @@ def floor(course: Path, assignment: assignments.Assignment, students: "dict[str,
         f"({floor_wall:.1f} s wall in all)",
         f"ours, 1 worker, same notebooks:            {ours_cpu / n:.3f} core-s/submission ({ours_wall:.1f} s wall "
         f"in all): {ours_cpu / floor_cpu:.2f}x the floor",
+        f"each submission after the first (start-up apart): ours {ours_each:.3f} core-s, floor {floor_each:.3f}: "
+        f"{ours_each / floor_each:.2f}x; start-up: ours {ours_one - ours_each:.1f} core-s, floor "
+        f"{floor_one - floor_each:.1f}",
         "where our time goes, wall s per submission: " + ", ".join(f"{k} {v:.3f}" for k, v in spent.items())
         + f"; start-up {startup:.1f} s once",
         f"same score on every part, floor and ours: {same} of {n}",
