@@ -28,7 +28,7 @@ from copydetect import CodeFingerprint, compare_files
 from copydetect.utils import highlight_overlap
 
 from autograder.assignment import Assignment
-from autograder.course import choose_notebook, find_submissions, released_sources
+from autograder.course import choose_notebook, find_submissions, frame, released_frames, released_sources
 from autograder.notebook import load_submission
 
 NOISE, GUARANTEE = 25, 30  # copydetect's defaults: matches under 25 tokens are noise, over 30 always seen
@@ -88,7 +88,9 @@ def answers(assignment: Assignment, paths: "list[Path]") -> "tuple[dict[str, str
         if sub.error:
             skipped[student] = sub.error
             continue
-        cells = [f"# {p.grade_id}\n{sub.cells[p.grade_id].source}" for p in assignment.parts if p.grade_id in sub.cells]
+        released = released_frames(assignment) or frozenset()
+        cells = [f"# {p.grade_id}\n{sub.cells[p.grade_id].source}" for p in assignment.parts if p.grade_id in sub.cells
+                 and frame(sub.cells[p.grade_id].source) not in released]  # (a part left as released: no answer)
         code = "\n\n".join(cells)
         if len(code) > MAX_ANSWER_CHARS:
             skipped[student] = f"compared on its first {MAX_ANSWER_CHARS} characters of {len(code)}"
