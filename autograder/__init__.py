@@ -33,14 +33,22 @@ def grade_notebook(path: "str | _Path", assignment: "str | _Path | Assignment", 
     from autograder.limits import Limits
     from autograder.runner import grade_submission, new_seed, one_thread
 
-    path = _Path(path)
+    given = _Path(path)
+    path = given.resolve()  # (the caller's own link is followed, as the command line follows the paths it is given)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such notebook or folder")
+        raise FileNotFoundError(f"{given}: no such notebook or folder")
     task = assignment if isinstance(assignment, assignments.Assignment) else assignments.load(assignment)
     one_thread()
-    name = student or (path.stem if path.suffix == ".ipynb" else path.name)
+    from autograder.course import find_submissions
+
+    # The command line's own reading of the path: the student's name, and a file it would refuse.
+    jobs = find_submissions([path], task.name)
+    named, path, error = jobs[0] if len(jobs) == 1 else (path.stem, path, None)
+    if path.suffix == ".ipynb" and path.parent.name == task.name:  # nbgrader's <student>/<assignment>/<notebook>
+        named = path.parent.parent.name
+    name = student or named
     try:
-        row, logs = grade_submission(task, name, path, None, limits or Limits(), list(devices),
+        row, logs = grade_submission(task, name, path, error, limits or Limits(), list(devices),
                                      new_seed() if seed is None else seed)
     except Exception:
         row, logs = results.submission_result(task, name, path, {}, grader_failed=True), [traceback.format_exc()]

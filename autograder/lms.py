@@ -56,11 +56,18 @@ class LmsExport(ExportPlugin):
         if len(names) != 1:
             raise LmsError(f"one assignment per export (a column of the LMS); give --assignment (found: "
                            f"{', '.join(names) or 'none'})")
-        rows, unmatched = fill(Path(self.roster), totals(gradebook, names[0], self.by), names[0],
-                               gradebook.find_assignment(names[0]).max_score, self.match or self.default_match,
+        try:
+            max_score = gradebook.find_assignment(names[0]).max_score
+        except MissingEntry:
+            raise LmsError(f"no assignment {names[0]!r} in nbgrader's gradebook (it has: "
+                           f"{', '.join(a.name for a in gradebook.assignments) or 'none'})") from None
+        rows, unmatched, kept = fill(Path(self.roster), totals(gradebook, names[0], self.by), names[0],
+                               max_score, self.match or self.default_match,
                                self.column, self.points_row, casefold=self.by == "email")
         for student in unmatched:
             self.log.warning("no row of %s for the submission of %s", self.roster, student)
+        for line in kept:
+            self.log.warning("%s: %s", self.roster, line)
         if unmatched and not self.allow_unmatched:
             raise LmsError(f"{self.roster}: {len(unmatched)} submission(s) with no roster row: "
                            f"{', '.join(unmatched)}; add them to the LMS, or pass allow_unmatched=True")
@@ -87,7 +94,7 @@ class CanvasExport(LmsExport):
     default_to = "canvas_import.csv"
 
     def points_row(self, row: "dict[str, str]") -> bool:
-        return (row.get("Student") or "").strip() == "Points Possible"
+        return (row.get("Student") or "").strip().casefold() == "points possible"
 
 
 def totals(gradebook: Gradebook, assignment: str, by: str) -> "dict[str, float]":
@@ -98,52 +105,89 @@ def totals(gradebook: Gradebook, assignment: str, by: str) -> "dict[str, float]"
             submission = gradebook.find_submission(assignment, student.id)
         except MissingEntry:
             continue
-        key = student.id if by == "id" else (student.email or "")
+        key = student.id if by == "id" else (student.email or "").strip().lower()
         if not key:
             raise LmsError(f"student {student.id} has no e-mail in nbgrader's gradebook: match by id instead")
-        found[key.strip().lower() if by == "email" else key] = \
-            float(submission.score) - float(submission.late_submission_penalty or 0)
+        if key in found:
+            raise LmsError(f"two students of nbgrader's gradebook have the e-mail {key}: match by id instead")
+        found[key] = float(submission.score) - float(submission.late_submission_penalty or 0)
     return found
 
 
 def fill(roster: Path, scores: "dict[str, float]", assignment: str, max_score: float, match: str, column: str,
-         points_row: Any, casefold: bool = False) -> "tuple[str, list[str]]":
-    """(the roster as CSV with the assignment's column filled, the students of `scores` no row matched);
-    `casefold`: the match column holds e-mails, which match whatever their case."""
+         points_row: Any, casefold: bool = False) -> "tuple[str, list[str], list[str]]":
+    """(the roster as CSV with the assignment's column filled, the students of `scores` no row matched, a line
+    for each grade the roster had and kept: a student without a submission); `casefold`: the match column
+    holds e-mails, which match whatever their case."""
     try:
         text = roster.read_bytes().decode("utf-8-sig")  # (a spreadsheet's BOM)
     except OSError as exc:
         raise LmsError(f"{roster}: cannot be read ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise LmsError(f"{roster}: not UTF-8 text; export the CSV from the LMS as UTF-8") from None
+    head = text.split("\n", 1)[0]
+    sniffed = max(",;\t", key=head.count)  # the header's most frequent of the three (",": a tie, or none)
+
+    class Dialect(csv.excel):  # only the delimiter is the file's: quotes are always doubled, as spreadsheets do
+        delimiter = sniffed
+
     try:
-        dialect: Any = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+        return _fill(roster, text, Dialect, scores, assignment, max_score, match, column, points_row, casefold)
+    except csv.Error as exc:
+        raise LmsError(f"{roster}: not a CSV file this export can read ({exc})") from None
+
+
+def _fill(roster: Path, text: str, dialect: Any, scores: "dict[str, float]", assignment: str, max_score: float,
+          match: str, column: str, points_row: Any, casefold: bool) -> "tuple[str, list[str], list[str]]":
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     header = list(reader.fieldnames or [])
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise LmsError(f"{roster}: the column(s) {', '.join(map(repr, twice))} appear twice in the header")
     if match not in header:
         raise LmsError(f"{roster}: no column {match!r} to match students by (its columns: {', '.join(header)})")
-    column = column or next((h for h in header if h == assignment or h.startswith(f"{assignment} (")), assignment)
+    if not column:
+        named = [h for h in header if h == assignment or h.startswith(f"{assignment} (")]
+        if len(named) > 1:
+            raise LmsError(f"{roster}: {len(named)} columns are named after {assignment!r} "
+                           f"({', '.join(named)}): say which with column=")
+        column = named[0] if named else assignment
     if column not in header:
         header.append(column)
     out = io.StringIO()
     writer = csv.DictWriter(out, header, dialect=dialect, lineterminator="\r\n", extrasaction="ignore")
     writer.writeheader()
     matched: "set[str]" = set()
-    for line, row in enumerate(reader, start=2):
+    kept: "list[str]" = []
+    for row in reader:
+        line = reader.line_num  # (the file's line: a quoted cell may span several)
         if None in row:
             raise LmsError(f"{roster}, line {line}: more cells than the header has columns")
         if points_row(row):
-            row[column] = row.get(column) or f"{max_score:g}"
+            given = (row.get(column) or "").strip()
+            try:
+                points = float(given) if given else None
+            except ValueError:
+                points = None
+            if points is not None and points != max_score:
+                raise LmsError(f"{roster}, line {line}: the LMS gives {column!r} {given} points, nbgrader "
+                               f"{max_score:g}: make them equal in the LMS before importing")
+            row[column] = given or f"{max_score:g}"
+        elif not (row.get(match) or "").strip() and (row.get(column) or "").strip():
+            pass  # a row of the LMS's own, not a student's (Canvas's "Manual Posting"): kept as it is
         else:
             cell = (row.get(match) or "").strip()
             cell = cell.lower() if casefold else cell
             key = cell if cell in scores else None
             if key is not None and key in matched:
                 raise LmsError(f"{roster}, line {line}: {row[match]!r} is on two rows")
-            row[column] = "" if key is None else f"{scores[key]:g}"
             if key is not None:
                 matched.add(key)
+                row[column] = f"{scores[key]:g}"
+            elif (row.get(column) or "").strip():
+                kept.append(f"line {line}: {row[match]!r} has no submission; kept the grade the LMS has, "
+                            f"{row[column].strip()}")
+            else:
+                row[column] = ""
         writer.writerow(row)
-    return out.getvalue(), sorted(set(scores) - matched)
+    return out.getvalue(), sorted(set(scores) - matched), kept

@@ -1,16 +1,17 @@
 """Answers unusually alike: the pairs of a class worth a look. Never a verdict, never a score.
 
-Each student's answer cells (the code the parts grade, from the notebook
-course.choose_notebook picks, read as the grader reads it) are fingerprinted by
+Every cell of each student's that grading runs (their answers and their own
+cells above and between them, from the notebook course.choose_notebook picks,
+read as the grader reads it) is fingerprinted by
 copydetect: Pygments tokens with names, strings and comments folded away, then
 winnowed k-grams. The release's own code (its stubs and locked cells) is
 boilerplate, so what every student was handed never counts. Every pair gets
-the share of its answers that the two have in common (the smaller of the two
-shares, so a short answer inside a long one is not a match). A k-gram more
-than a few students wrote is the assignment's idiom, not a copy, and is left
-out too (as MOSS's -m does); the pairs flagged are the outliers of the class's
-own distribution, and never under FLOOR: an assignment this short makes honest
-answers alike.
+the larger of the two shares of code one has in common with the other (a
+copy padded with dead code still holds all of the original), once they have
+MIN_OVERLAP in common. A k-gram more than a fifth of the class wrote is the
+assignment's idiom, not a copy, and is left out too (as MOSS's -m does); the
+pairs flagged are the outliers of the class's own distribution, and never
+under FLOOR: an assignment this short makes honest answers alike.
 """
 import collections
 import hashlib
@@ -34,11 +35,12 @@ from autograder.notebook import load_submission
 NOISE, GUARANTEE = 25, 30  # copydetect's defaults: matches under 25 tokens are noise, over 30 always seen
 FLOOR = 0.6  # never flagged below: under this share two answers differ in most of their code
 SPREAD = 4.0  # flagged above the median by this many robust deviations (MAD scaled to a normal's sigma)
-COMMON_SHARE, COMMON_MIN = 0.1, 3  # a k-gram more than 10% of the class (and over 3 students) wrote is common
+COMMON_SHARE, COMMON_MIN = 0.2, 5  # a k-gram more than 20% of the class (and over 5 students) wrote is common
 MAX_FLAGGED = 50  # the page lists at most this many pairs, likeliest first
 # A student's answers are compared up to this many characters: this assignment's answers are under 5,000, and
 # no student's padding may make every pair of the class cost more.
-MAX_ANSWER_CHARS = 20_000
+MAX_ANSWER_CHARS = 100_000
+MIN_OVERLAP = 120  # characters of folded code in common (about four lines) before a share counts
 
 
 def _stable_kgrams(string: str, k: int) -> np.ndarray:
@@ -56,7 +58,7 @@ copydetect.utils.hashed_kgrams = _stable_kgrams  # what get_document_fingerprint
 class Pair:
     a: str
     b: str
-    score: float  # the smaller share of the two answers' code found in the other
+    score: float  # the larger share of one's answer code found in the other's
     marked: "tuple[str, str]" = ("", "")  # each one's answers as HTML, the shared regions in <mark>
 
 
@@ -75,6 +77,8 @@ def answers(assignment: Assignment, paths: "list[Path]") -> "tuple[dict[str, str
     found: "dict[str, str]" = {}
     skipped: "dict[str, str]" = {}
     for student, path, error in find_submissions(paths, assignment.name):
+        if student in found or student in skipped:  # (two submissions of one name: both kept, told apart)
+            student = f"{student} ({path})"
         if error:
             skipped[student] = error
             continue
@@ -88,9 +92,15 @@ def answers(assignment: Assignment, paths: "list[Path]") -> "tuple[dict[str, str
         if sub.error:
             skipped[student] = sub.error
             continue
+        # Every cell of the student's that grading runs: the answers, and their own cells above and between,
+        # once each (a copy moved into a cell of its own above the answer is graded, so it is compared).
         released = released_frames(assignment) or frozenset()
-        cells = [f"# {p.grade_id}\n{sub.cells[p.grade_id].source}" for p in assignment.parts if p.grade_id in sub.cells
-                 and frame(sub.cells[p.grade_id].source) not in released]  # (a part left as released: no answer)
+        cells: "dict[str, None]" = {}
+        for part in assignment.parts:
+            answer = sub.cells.get(part.grade_id)
+            for source in (*answer.before, answer.source, *answer.after) if answer else ():
+                if source.strip() and frame(source) not in released:  # (a cell left as released: no answer)
+                    cells.setdefault(source, None)
         code = "\n\n".join(cells)
         if len(code) > MAX_ANSWER_CHARS:
             skipped[student] = f"compared on its first {MAX_ANSWER_CHARS} characters of {len(code)}"
@@ -122,8 +132,10 @@ def compare(found: "dict[str, str]", release: "list[str]") -> Similarity:
             if not fa.hashes & fb.hashes:  # (most pairs: no k-gram in common, no need for the slices)
                 scored.append((0.0, a, b))
                 continue
-            _, shares, _ = compare_files(fa, fb)
-            scored.append((float(min(shares)), a, b))
+            overlap, shares, _ = compare_files(fa, fb)
+            # The larger share: a copy padded with dead code still holds all of the original. A few lines in
+            # common are no copy, however short the answers.
+            scored.append((float(max(shares)) if overlap >= MIN_OVERLAP else 0.0, a, b))
     scores = [s for s, _, _ in scored]
     bar = threshold(scores)
     flagged = []

@@ -7,6 +7,7 @@ import (its export's columns kept, Points Possible row included).
 """
 import csv
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -112,3 +113,42 @@ def test_totals_count_hand_graded_cells(made_gradebook):  # noqa: F811
 
     with Gradebook(f"sqlite:///{made_gradebook}") as gb:
         assert totals(gb, "tiny", "id") == TOTALS
+
+
+HEAD = "Student,ID,SIS User ID,SIS Login ID,Section,tiny (4521)\n    Points Possible,,,,,{points}\n"
+
+
+def canvas_fill(tmp_path, text: str, column: str = ""):
+    from autograder.lms import CanvasExport, fill
+
+    (tmp_path / "r.csv").write_text(text, encoding="utf-8")
+    return fill(tmp_path / "r.csv", {"ana": 2.5, "bia": 2.0}, "tiny", 6.0, "SIS Login ID", column,
+                CanvasExport().points_row)
+
+
+@pytest.mark.parametrize("text, error", [
+    (HEAD.format(points=100) + '"Souza, Ana",11,1001,ana,A,\n', "line 2: the LMS gives 'tiny (4521)' 100 points, "
+                                                                 "nbgrader 6"),
+    ("Student,SIS Login ID,Section,Section\nA,ana,T1,T2\n", "'Section' appear twice"),
+    ("Student,SIS Login ID,tiny (1),tiny (2)\nA,ana,,\n", "2 columns are named after 'tiny'"),
+    ('Student,SIS Login ID\n"Souza, Ana",ana\n"Lima\nBia",bia\nX,ana\n', "line 5: 'ana' is on two rows"),
+    ("Student,SIS Login ID\nA,ana,extra\n", "line 2: more cells than the header"),
+])
+def test_a_roster_the_export_cannot_fill_is_named_with_its_file_and_line(tmp_path, text, error):
+    from autograder.lms import LmsError
+
+    with pytest.raises(LmsError, match=re.escape(error)) as info:
+        canvas_fill(tmp_path, text)
+    assert "r.csv" in str(info.value)
+
+
+def test_quotes_semicolons_and_a_grade_the_lms_has_are_kept(tmp_path):
+    text = HEAD.format(points="") + '"Souza, Ana ""Aninha""",11,1001,ana,A,\n"Reis, Caio",13,1003,caio,A,9.5\n'
+    out, unmatched, kept = canvas_fill(tmp_path, text)
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[1][-1] == "6" and rows[2][0] == 'Souza, Ana "Aninha"' and rows[2][-1] == "2.5"
+    assert rows[3][-1] == "9.5" and kept == ["line 4: 'caio' has no submission; kept the grade the LMS has, 9.5"]
+    assert unmatched == ["bia"]
+    # A semicolon-separated roster (a spreadsheet in a comma-decimal locale), even with a comma in a header.
+    out, _, _ = canvas_fill(tmp_path, "Nome;SIS Login ID;Tarefa 1, RNN\nAna;ana;\nBia;bia;\n", column="Tarefa 1, RNN")
+    assert out.splitlines() == ["Nome;SIS Login ID;Tarefa 1, RNN", "Ana;ana;2.5", "Bia;bia;2"]

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 import autograder
+from autograder import runner
 from tests.helpers import REPO
 from tests.rnn_forward.helpers import ASSIGNMENT, CORPUS
 
@@ -38,7 +39,22 @@ def test_the_readmes_example_runs_as_written(tmp_path):
     out = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}).stdout
     expected = CORPUS.expected_scores("ff_forward_missing_bias")
-    assert f"{float(sum(expected.values()))} / {float(ASSIGNMENT.max_score)}" in out, out
+    assert f"ana {float(sum(expected.values()))} / {float(ASSIGNMENT.max_score)}" in out, out
+
+
+def test_a_link_is_followed_and_a_grader_failure_is_never_a_plain_zero(tmp_path, monkeypatch):
+    notebook = CORPUS.build("correct_reference", tmp_path, stem="original")
+    (tmp_path / "ana.ipynb").symlink_to(notebook)
+    row = autograder.grade_notebook(tmp_path / "ana.ipynb", ASSIGNMENT.folder, seed=1)
+    assert row.score == ASSIGNMENT.max_score and not row.needs_review
+    # The grader itself failing: a row that needs review, its traceback kept (control: the same call above).
+    def broken(*args, **kwargs):
+        raise RuntimeError("the sandbox is gone")
+
+    monkeypatch.setattr(runner, "grade_submission", broken)
+    row = autograder.grade_notebook(notebook, ASSIGNMENT.folder, seed=1)
+    assert row.needs_review and "the sandbox is gone" in row.log
+    assert all(t.status.value == "grader_error" for part in row.parts.values() for t in part.tests)
 
 
 def test_a_missing_path_is_an_error_naming_it(tmp_path):

@@ -58,6 +58,15 @@ RENAMED = textwrap.dedent('''
 ''')
 
 
+DEAD = textwrap.dedent('''
+    def _aux_clip(v, lo, hi):
+        return np.minimum(np.maximum(v, lo), hi)
+
+    def _aux_scale(v, k):
+        return [k * item for item in v]
+''')
+
+
 def lightly_edited(code: str) -> str:
     """A copy touched up: a comment above, a print inside, blank lines, one name changed."""
     lines = ["# minha solução, escrita por mim", *code.strip().splitlines()]
@@ -70,11 +79,15 @@ def lightly_edited(code: str) -> str:
     return "\n".join(out)
 
 
-def write(folder, student: str, answers: "dict[str, str]") -> None:
+def write(folder, student: str, answers: "dict[str, str]", above: "dict[str, str] | None" = None) -> None:
+    """The release with `answers` (grade_id -> code) in its answer cells; `above`: a cell of the student's own
+    inserted above that answer."""
     nb = nbformat.read(ASSIGNMENT.release_notebook, as_version=4)
     cells = answer_cells(nb)
     for grade_id, code in answers.items():
         cells[grade_id].source = code.strip()
+    for grade_id, code in (above or {}).items():
+        nb.cells.insert(nb.cells.index(cells[grade_id]), nbformat.v4.new_code_cell(code.strip()))
     nbformat.write(nb, folder / f"{student}.ipynb")
 
 
@@ -88,6 +101,12 @@ def graded(tmp_path_factory):
     write(folder, "planted_renamed", {"rnn_forward": RENAMED})
     other_style = CORPUS.cases["correct_other_style"][0]
     write(folder, "planted_edited", {gid: lightly_edited(code) for gid, code in other_style.items()})
+    # Two evasions a hostile review found: the copy in a cell of its own above a one-line answer (graded all
+    # the same), and the copy between lines of padding and dead helpers.
+    write(folder, "planted_hidden", {"rnn_forward": "forward = _forward"},
+          above={"rnn_forward": RENAMED.replace("def forward(", "def _forward(")})
+    padding = "\n".join(f"_v{i} = {i} * {i + 1} - {i % 7}" for i in range(1200))
+    write(folder, "planted_padded", {"rnn_forward": f"{padding}\n{RENAMED}\n{DEAD}"})
     return folder, similarity.run(ASSIGNMENT, [folder])
 
 
@@ -100,6 +119,7 @@ def test_both_planted_pairs_are_flagged_and_no_two_independent_correct_answers(g
     flagged = pairs(sim)
     assert frozenset(("planted_original", "planted_renamed")) in flagged, sim.flagged
     assert frozenset(("correct_other_style", "planted_edited")) in flagged, sim.flagged
+    assert {frozenset(("planted_original", other)) for other in ("planted_hidden", "planted_padded")} <= flagged
     both_correct = [p for p in flagged if p <= set(CORRECT)]
     assert both_correct == [], both_correct
     # The bar stands out from the class: most pairs share nothing that is not the assignment's idiom.
@@ -110,7 +130,7 @@ def test_without_its_copy_the_original_is_flagged_with_no_one(graded, tmp_path):
     """The control: the original is flagged for its copy, not for being an RNN like the class's."""
     folder, _ = graded
     for notebook in folder.glob("*.ipynb"):
-        if notebook.stem != "planted_renamed":
+        if notebook.stem not in ("planted_renamed", "planted_hidden", "planted_padded"):
             (tmp_path / notebook.name).write_bytes(notebook.read_bytes())
     alone = similarity.run(ASSIGNMENT, [tmp_path])
     assert not [p for p in pairs(alone) if "planted_original" in p], alone.flagged
@@ -178,10 +198,11 @@ def test_the_class_report_gains_the_section_when_asked(graded, tmp_path):
 
 
 def test_a_padded_answer_is_compared_on_its_first_characters_only(tmp_path):
-    """A student's padding (here 60 KB of code in one answer) never makes every pair of the class cost more;
+    """A student's padding (here 150 KB of code in one answer) never makes every pair of the class cost more;
     the page says whose answers were cut. The control: an honest answer is read whole, with no note."""
-    write(tmp_path, "padded", {"rnn_forward": ORIGINAL + "\n".join(f"x{i} = {i}" for i in range(6_000))})
+    write(tmp_path, "padded", {"rnn_forward": ORIGINAL + "\n".join(f"x{i} = {i}" for i in range(12_000))})
     write(tmp_path, "honest", {"rnn_forward": RENAMED})
     found, skipped = similarity.answers(ASSIGNMENT, [tmp_path])
-    assert len(found["padded"]) == similarity.MAX_ANSWER_CHARS and "first 20000 characters" in skipped["padded"]
+    cut = similarity.MAX_ANSWER_CHARS
+    assert len(found["padded"]) == cut and f"first {cut} characters" in skipped["padded"]
     assert "honest" not in skipped and RENAMED.strip() in found["honest"]
