@@ -328,8 +328,10 @@ def class_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             parser.error("--similarity adds to the class report: ask for it too (--html DIR, or no format at all)")
         from autograder import similarity as alike
 
-        try:
-            similar = alike.run(assignments.find(), [args.similarity])
+        try:  # the report's own assignment, in the course under the current folder
+            named = Path("solutions") / report.assignment
+            similar = alike.run(assignments.load(named) if (named / "assignment.py").is_file() else assignments.find(),
+                                [args.similarity])
         except (LookupError, FileNotFoundError) as exc:
             parser.error(f"--similarity: {exc}")
         except PathError as exc:

@@ -1,7 +1,7 @@
 """Grades into the LMS: nbgrader export plugins that fill Moodle's or Canvas's own gradebook file.
 
     nbgrader export --exporter=autograder.lms.CanvasExport --CanvasExport.roster=canvas.csv \
-        --CanvasExport.match="SIS Login ID" --to=canvas_import.csv --assignment=rnn_forward
+        --CanvasExport.match="SIS Login ID" --to=canvas_import.csv --assignment=ASSIGNMENT
 
 The instructor exports the LMS's gradebook (or roster) as CSV; the plugin keeps
 every row and column of it as it was, and fills the assignment's column (an

@@ -5,6 +5,7 @@ where forty students hand in the reference verbatim would be no class. Two pairs
 helper functions copied with every variable renamed and the helpers reordered, and correct_other_style copied
 and lightly edited. Both must be flagged; no pair of the corpus's independently written correct answers may be.
 """
+import json
 import subprocess
 import sys
 import textwrap
@@ -185,7 +186,9 @@ def test_the_class_report_gains_the_section_when_asked(graded, tmp_path):
     from tests.helpers import REPO
 
     folder, _ = graded
-    (tmp_path / "r.json").write_text(__import__("json").dumps(small_class().to_dict()))
+    report = small_class()
+    report.assignment = ASSIGNMENT.name  # (its course may hold other assignments: the report names its own)
+    (tmp_path / "r.json").write_text(json.dumps(report.to_dict()))
     proc = subprocess.run([sys.executable, "-m", "autograder", "report", str(tmp_path / "r.json"), "--similarity",
                            str(folder), "--out", str(tmp_path / "page")], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
