@@ -73,7 +73,9 @@ class Similarity:
 
 
 def answers(assignment: Assignment, paths: "list[Path]") -> "tuple[dict[str, str], dict[str, str]]":
-    """({student: their answer cells' code, part by part}, {student: why none was read})."""
+    """({student: the code of every cell of theirs that grading runs}, {student: why it was not read, or not
+    in full})."""
+    released = released_frames(assignment) or frozenset()
     found: "dict[str, str]" = {}
     skipped: "dict[str, str]" = {}
     for student, path, error in find_submissions(paths, assignment.name):
@@ -94,7 +96,6 @@ def answers(assignment: Assignment, paths: "list[Path]") -> "tuple[dict[str, str
             continue
         # Every cell of the student's that grading runs: the answers, and their own cells above and between,
         # once each (a copy moved into a cell of its own above the answer is graded, so it is compared).
-        released = released_frames(assignment) or frozenset()
         cells: "dict[str, None]" = {}
         for part in assignment.parts:
             answer = sub.cells.get(part.grade_id)
