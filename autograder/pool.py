@@ -101,7 +101,8 @@ def run(fn: str, jobs: "list[tuple[Any, ...]]", workers: int, watchdog: float,
                         worker.job = None
                         on_result(index, result)
                         continue
-                    except (EOFError, OSError):
+                    except (EOFError, OSError):  # its end of the pipe closed: it is exiting; say how it ended
+                        worker.proc.join(5)
                         reason = "the grader worker died"
                 if not worker.proc.is_alive():
                     reason = f"the grader worker {_describe_exit(worker.proc.exitcode)}"
