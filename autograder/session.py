@@ -8,7 +8,10 @@
   mounts.
 - `PartProcess`: the process that runs one answer cell; a crash or a hang
   costs only its part (after a timeout the part is dead and its remaining
-  calls fail at once).
+  calls fail at once). The next part goes on in the same process, as a kernel
+  goes on down the notebook, when that process ran whole the cells the next
+  part runs first (Session.take_spare); else, and after any crash, hang or
+  error, the next part starts in a fresh one, as every part once did.
 
 Every read and write to the zygote, the leader and the student processes has
 a deadline.
@@ -158,9 +161,11 @@ class Session:
                  files: "Mapping[str, bytes] | None" = None, seed: "int | None" = None):
         self.limits, self.use_gpu, self.files, self.seed = limits, use_gpu, dict(files or {}), seed
         self.preamble = template(assignment).preamble if assignment else ""
+        self.part_count = len(assignment.parts) if assignment else 1  # the most parts one process may serve
         self.sandbox_settings = sandbox_settings(limits, assignment, use_gpu)
         self.deadline = time.monotonic() + limits.submission_timeout
         self.parts: "list[PartProcess]" = []
+        self.spare: "PartProcess | None" = None  # the last part's process, live, for the next part to go on in
         self.leader: "Leader | None" = None
         self.box: "Sandbox | None" = None
         system, _ = cgroup_system()
@@ -176,6 +181,35 @@ class Session:
         """The process for one part: `answer` is what it runs (a bare string: just that cell)."""
         self.parts.append(PartProcess(answer if isinstance(answer, Answer) else Answer(answer), self))
         return self.parts[-1]
+
+    def take_spare(self, answer: Answer) -> "PartProcess | None":
+        """The last part's live process, for `answer`'s part to go on in, when what it ran (the preamble,
+        then its cells, whole) is how the part's own cells begin, as in a kernel run top to bottom, and its
+        CPU limit could move on. Otherwise it is ended with every process of the submission, and None.
+
+        Not the part's fresh process of old, but the same kernel state: what the last part's checks did in it
+        stays, as nbgrader's test cells' does in a kernel; each part's random generators start afresh."""
+        spare, self.spare = self.spare, None
+        if spare is None or spare.pid is None:
+            return None
+        ran, before = spare.ran, answer.before
+        if spare.leader is self.leader and ran is not None and before[:len(ran)] == ran:
+            try:
+                if spare.leader.ask({"op": "extend", "pid": spare.pid, "cpu_seconds": self.limits.cpu_seconds}
+                                    ).get("ok") is True:
+                    return spare
+            except ConnectionError:
+                pass  # (the sweep below finds the leader gone)
+        spare.release(keep=False)
+        return None
+
+    def sweep(self) -> None:
+        """End every process of the submission but its leader, and give it fresh writable places."""
+        if self.leader is not None:
+            try:
+                self.leader.ask({"op": "sweep"})
+            except ConnectionError as exc:
+                self.leader_lost(exc)
 
     def current_leader(self) -> Leader:
         """The submission's leader, started on first use and again if it died."""
@@ -250,8 +284,63 @@ class PartProcess:
         self.dead: "Exception | None" = None  # the exception every later call raises
         self.crashes = 0
         self.alone = False  # whether the part ran from its own cell alone (its other cells broke the process)
+        self.ran: "tuple[str, ...] | None" = None  # the student's cells its process ran whole, in order (None: not)
+        self._r = self._w = -1  # the pipes from and to its process, while `pid` is set
+        self.leader: Leader  # the leader that forked it, once started
+        self.counters = (0, 0)  # the submission's limit counters when this part's process began (Session.explain)
 
     def _start(self) -> None:
+        session = self.session
+        seed = None  # a hash: the student's process cannot work back to the run's seed
+        if session.seed is not None:
+            seed = part_seed(session.seed, self.source)
+        other_seconds = self.limits.call_timeout / 2  # the student's other cells may not eat the answer's time
+        spare = None if self.alone else session.take_spare(self.answer)
+        began = time.monotonic()
+        first: "dict[str, Any] | None" = None
+        if spare is None or not self._go_on(spare, seed, other_seconds):
+            self._spawn()
+            began = time.monotonic()
+            first = {"op": "setup", "preamble": session.preamble, "seed": seed, "before": list(self.answer.before),
+                     "other_seconds": other_seconds,
+                     "files": {name: np.frombuffer(data, dtype=np.uint8) for name, data in session.files.items()}}
+        try:
+            whole = self._request(first) is True if first else True
+            whole = self._request({"op": "answer", "source": self.source, "after": list(self.answer.after),
+                                   "other_seconds": other_seconds}) is True and whole
+            session.cell_seconds += time.monotonic() - began
+            self.ran = (*self.answer.before, self.source, *self.answer.after) if whole else None
+        except (StudentCrash, StudentTimeout, StudentError) as exc:
+            self._kill()
+            broken = isinstance(exc, (StudentCrash, StudentTimeout))  # the process, not a Python error
+            if broken and (self.answer.before or self.answer.after) and time.monotonic() < session.deadline:
+                # Maybe the student's other cells stopped or killed the process (a kernel would be stuck
+                # too): run the part from its own cell alone, once, and say so in the notes.
+                self.dead, self.crashes, self.alone = None, 0, True
+                self.answer = Answer(self.answer.source, (), (), self.answer.text)
+                return self._start()
+            what = "a célula falhou ao ser executada" if isinstance(exc, StudentError) else "ao executar a célula"
+            self.dead = type(exc)(f"{what}: {exc}")
+            raise self.dead from None
+
+    def _go_on(self, spare: "PartProcess", seed: "int | None", other_seconds: float) -> bool:
+        """Take over the last part's process (`spare`) and run in it the student's cells between the two parts;
+        False when that broke it: it is ended, with what it started, for a fresh process to run the part."""
+        self.pid, self._r, self._w, self.leader = spare.pid, spare._r, spare._w, spare.leader
+        self.counters = self.session.counters()
+        spare.pid = None
+        between = list(self.answer.before[len(spare.ran or ()):])
+        try:
+            self._request({"op": "next", "seed": seed, "before": between, "other_seconds": other_seconds})
+            return True
+        except (StudentCrash, StudentTimeout, StudentError):
+            self._kill()
+            self.dead, self.crashes = None, 0
+            self.session.sweep()
+            return False
+
+    def _spawn(self) -> None:
+        """Fork a fresh process for the part, from the submission's leader."""
         start = time.monotonic()
         session, limits = self.session, self.limits
         to_child, self._w = os.pipe()
@@ -264,7 +353,7 @@ class PartProcess:
                 pass
         request = {
             "op": "spawn", "cwd": uuid.uuid4().hex, "env": {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
-            "cpu_seconds": limits.cpu_seconds, "file_bytes": limits.disk_bytes,
+            "cpu_seconds": limits.cpu_seconds, "file_bytes": limits.disk_bytes, "parts": session.part_count,
             # Without a cgroup, memory is bounded per process; CUDA needs more address space than any such bound.
             "memory_bytes": None if (session.cgroup or session.use_gpu) else limits.memory_bytes,
         }
@@ -289,30 +378,7 @@ class PartProcess:
         self.leader = leader
         self.counters = session.counters()
         session.spawn_seconds += time.monotonic() - start
-        files = {name: np.frombuffer(data, dtype=np.uint8) for name, data in session.files.items()}
-        seed = None
-        if session.seed is not None:  # a hash: the student's process cannot work back to the run's seed
-            seed = part_seed(session.seed, self.source)
-        other_seconds = self.limits.call_timeout / 2  # the student's other cells may not eat the answer's time
-        began = time.monotonic()
-        try:
-            self._request({"op": "setup", "preamble": session.preamble, "files": files, "seed": seed,
-                           "before": list(self.answer.before), "other_seconds": other_seconds})
-            self._request({"op": "answer", "source": self.source, "after": list(self.answer.after),
-                           "other_seconds": other_seconds})
-            session.cell_seconds += time.monotonic() - began
-        except (StudentCrash, StudentTimeout, StudentError) as exc:
-            self._kill()
-            broken = isinstance(exc, (StudentCrash, StudentTimeout))  # the process, not a Python error
-            if broken and (self.answer.before or self.answer.after) and time.monotonic() < session.deadline:
-                # Maybe the student's other cells stopped or killed the process (a kernel would be stuck
-                # too): run the part from its own cell alone, once, and say so in the notes.
-                self.dead, self.crashes, self.alone = None, 0, True
-                self.answer = Answer(self.answer.source, (), (), self.answer.text)
-                return self._start()
-            what = "a célula falhou ao ser executada" if isinstance(exc, StudentError) else "ao executar a célula"
-            self.dead = type(exc)(f"{what}: {exc}")
-            raise self.dead from None
+        self.ran = None
 
     def _request(self, message: "dict[str, Any]") -> Any:
         session = self.session
@@ -378,14 +444,20 @@ class PartProcess:
         finally:
             self.session.call_seconds += time.monotonic() - began
 
-    def release(self, sweep: bool = True) -> None:
-        """Hang up, and (between parts) end every process the part left behind."""
-        if self.pid is not None:
-            os.close(self._w)
-            os.close(self._r)
-            self.pid = None
-            if sweep and self.session.leader is self.leader:
-                try:
-                    self.leader.ask({"op": "sweep"})
-                except ConnectionError as exc:
-                    self.session.leader_lost(exc)
+    def release(self, sweep: bool = True, keep: bool = True) -> None:
+        """Hang up. Between parts (`sweep`), a process that ran its part's cells whole is kept (`keep`) as the
+        session's spare, for the next part to go on in (Session.take_spare); any other is ended, with every
+        process the part left behind."""
+        if self.pid is None:
+            return
+        session = self.session
+        if sweep and keep and self.ran is not None and not self.alone and session.leader is self.leader:
+            if session.spare is not None and session.spare is not self:
+                session.spare._kill()
+            session.spare = self
+            return
+        os.close(self._w)
+        os.close(self._r)
+        self.pid = None
+        if sweep and session.leader is self.leader:
+            session.sweep()

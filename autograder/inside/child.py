@@ -2,7 +2,8 @@
 
 Forked by the submission's leader (zygote.py), it executes the assignment's
 preamble and the student's cells up to the part's graded cell once, then answers the grader's probes until
-the grader closes the channel.
+the grader closes the channel. It may then go on to the next part, as a kernel goes on down the notebook:
+"next" runs the student's cells between the two parts, "answer" the next answer cell.
 Everything it sends back is plain data (wire.py, values.py), and the grader
 takes none of it on trust: values are checked against what the grader itself
 computes, and the facts a probe reports about the student's objects are
@@ -278,54 +279,65 @@ def _stop_other_cell(signum, frame):
     raise OtherCellTooSlow()
 
 
-def run_other_cells(ns: "dict[str, Any]", sources: "list[str]", seconds: float) -> None:
+def run_other_cells(ns: "dict[str, Any]", sources: "list[str]", seconds: float) -> bool:
     """Run cells of the student's other than the answer: an error there is ignored (a kernel goes on after
-    it), and together they may take `seconds`, then the rest is skipped."""
+    it), and together they may take `seconds`, then the rest is skipped. Whether each ran to its end (or
+    its error): a process where one was cut short is no kernel's state, and no later part goes on in it."""
     end = time.monotonic() + seconds
     previous = signal.signal(signal.SIGALRM, _stop_other_cell)
+    whole = True
     try:
         for source in sources:
             left = end - time.monotonic()
             if left <= 0:
-                return
+                return False
             signal.setitimer(signal.ITIMER_REAL, left)
             try:
                 exec(compile(source, "<outra célula>", "exec"), ns)
-            except BaseException:  # noqa: S110 -- SystemExit and the timer's exception too
+            except OtherCellTooSlow:
+                whole = False
+            except BaseException:  # noqa: S110 -- SystemExit too
                 pass
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
         signal.signal(signal.SIGALRM, previous)
+    return whole
 
 
 def setup(ns: "dict[str, Any]", preamble: str = "", files: "dict[str, np.ndarray] | None" = None,
-          seed: "int | None" = None, before: "list[str] | None" = None, other_seconds: float = 5.0) -> None:
-    """Run the preamble and the student's cells above the answer cell, beside a copy of the student's notebook.
-
-    The random generators start from `seed`, or else from fresh entropy, as a
-    new kernel does: every fork of the zygote would otherwise inherit its state.
-    """
+          seed: "int | None" = None, before: "list[str] | None" = None, other_seconds: float = 5.0) -> bool:
+    """Run the preamble and the student's cells above the answer cell (go_on), beside a copy of the student's
+    notebook."""
     for name, data in (files or {}).items():
         with open(os.path.basename(name), "wb") as f:
             f.write(data.tobytes())
     sys.path.insert(0, os.getcwd())  # as a kernel started beside the notebook
+    ns.update(shell.kernel_names(ns))  # what a Jupyter kernel provides
+    return go_on(ns, seed, before or [], other_seconds, preamble)
+
+
+def go_on(ns: "dict[str, Any]", seed: "int | None", before: "list[str]", other_seconds: float = 5.0,
+          preamble: str = "") -> bool:
+    """A part begins: the random generators start from the part's `seed` (or fresh entropy, as a new kernel's:
+    every fork of the zygote would otherwise inherit its state), the `preamble` runs, then the student's
+    cells `before` its answer cell (for a process that goes on from the last part, those between the two)."""
     random.seed(seed)
     np.random.seed(seed)
     if seed is None:
         torch.seed()
     else:
         torch.manual_seed(seed)
-    ns.update(shell.kernel_names(ns))  # what a Jupyter kernel provides
-    exec(compile(preamble, "<preamble>", "exec"), ns)
-    run_other_cells(ns, before or [], other_seconds)
+    if preamble:
+        exec(compile(preamble, "<preamble>", "exec"), ns)
+    return run_other_cells(ns, before, other_seconds)
 
 
-def answer(ns: "dict[str, Any]", source: str, after: "list[str] | None" = None, other_seconds: float = 5.0) -> None:
+def answer(ns: "dict[str, Any]", source: str, after: "list[str] | None" = None, other_seconds: float = 5.0) -> bool:
     """Run the answer cell, then the student's cells after it, up to the part's graded cell."""
     linecache.cache[CELL] = (len(source), None, source.splitlines(True), CELL)  # tracebacks quote the line
     exec(compile(source, CELL, "exec"), ns)
-    run_other_cells(ns, after or [], other_seconds)
+    return run_other_cells(ns, after or [], other_seconds)
 
 
 def load(ns: "dict[str, Any]", source: str, preamble: str = "", files: "dict[str, np.ndarray] | None" = None,
@@ -347,13 +359,17 @@ def serve(fd_in: int, fd_out: int) -> None:
             return
         reply: "dict[str, Any]"
         try:
+            # "value": whether the student's other cells all ran whole (see run_other_cells)
             if request["op"] == "setup":
-                setup(ns, request.get("preamble", ""), request.get("files"), request.get("seed"),
-                      request.get("before"), request.get("other_seconds", 5.0))
-                reply = {"ok": True}
+                reply = {"ok": True, "value": setup(ns, request.get("preamble", ""), request.get("files"),
+                                                    request.get("seed"), request.get("before"),
+                                                    request.get("other_seconds", 5.0))}
+            elif request["op"] == "next":
+                reply = {"ok": True, "value": go_on(ns, request.get("seed"), request.get("before") or [],
+                                                    request.get("other_seconds", 5.0))}
             elif request["op"] == "answer":
-                answer(ns, request["source"], request.get("after"), request.get("other_seconds", 5.0))
-                reply = {"ok": True}
+                reply = {"ok": True, "value": answer(ns, request["source"], request.get("after"),
+                                                     request.get("other_seconds", 5.0))}
             else:
                 reply = {"ok": True, "value": table[request["op"]](ns, **request["args"])}
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too

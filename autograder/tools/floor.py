@@ -3,7 +3,8 @@
     python -m autograder.tools.floor NOTEBOOK... [--assignment DIR] [--seed N] [--json FILE]
 
 What grading would cost if isolation were free: each notebook is read here
-(no forked reader), each part's cells run in a fresh namespace of this process
+(no forked reader), the parts' cells run in a namespace of this process, each
+part going on in the last one's as the grader's parts go on in one process
 (no zygote, leader or part process, no pipe), and the hidden tests call the
 student's functions directly, through the in-kernel path's KernelProcess. The
 inputs are drawn from the same seed, and each part's random generators start
@@ -44,25 +45,35 @@ def grade_here(assignment: Assignment, notebook: Path,
     outcomes: Outcomes = {}
     student = 0.0
     cwd = os.getcwd()
-    for part in assignment.parts:
-        cell = sub.cells.get(part.grade_id)
-        process: Any = NoCell(part.grade_id, sub.refused.get(part.grade_id))
-        if cell is not None and not sub.error:
-            ns: "dict[str, Any]" = {"__name__": "__main__"}
-            with tempfile.TemporaryDirectory() as folder:
-                os.chdir(folder)
-                began = clock()
-                try:
-                    child.load(ns, cell.source, preamble, None, part_seed(seed, cell.source), list(cell.before),
-                               list(cell.after), other_seconds)
-                    process = KernelProcess(ns)
-                except BaseException as exc:  # noqa: BLE001 -- the student's cell, whatever it raised
-                    process = NoCell(part.grade_id, f"a célula falhou ao ser executada: {child.student_error(exc)}")
-                student += clock() - began
+    # As the grader does (session.py): each part goes on in the last part's namespace, as a kernel goes on down
+    # the notebook, when that ran whole the cells this part runs first; else it starts in a fresh one.
+    ns: "dict[str, Any] | None" = None
+    ran: "tuple[str, ...] | None" = None
+    with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)
+        try:
+            for part in assignment.parts:
+                cell = sub.cells.get(part.grade_id)
+                process: Any = NoCell(part.grade_id, sub.refused.get(part.grade_id))
+                if cell is not None and not sub.error:
+                    began = clock()
+                    own_seed = part_seed(seed, cell.source)
+                    try:
+                        if ns is not None and ran is not None and cell.before[:len(ran)] == ran:
+                            whole = child.go_on(ns, own_seed, list(cell.before[len(ran):]), other_seconds)
+                        else:
+                            ns = {"__name__": "__main__"}
+                            whole = child.setup(ns, preamble, None, own_seed, list(cell.before), other_seconds)
+                        whole = child.answer(ns, cell.source, list(cell.after), other_seconds) and whole
+                        ran = (*cell.before, cell.source, *cell.after) if whole else None
+                        process = KernelProcess(ns)
+                    except BaseException as exc:  # noqa: BLE001 -- the student's cell, whatever it raised
+                        ns = ran = None
+                        process = NoCell(part.grade_id, f"a célula falhou ao ser executada: {child.student_error(exc)}")
+                    student += clock() - began
                 outcomes.update(run_part(assignment, part.grade_id, process, ["cpu"], seed, [], sub.notes))
-                os.chdir(cwd)
-        else:
-            outcomes.update(run_part(assignment, part.grade_id, process, ["cpu"], seed, [], sub.notes))
+        finally:
+            os.chdir(cwd)
     row = results.submission_result(assignment, notebook.stem, notebook, outcomes, sub.notes, error=sub.error)
     total = clock() - start
     return row, {"parse": parsed - start, "cells": student, "tests": total - (parsed - start) - student,
