@@ -112,6 +112,7 @@ def main(argv: "list[str] | None" = None) -> None:
     parser.add_argument("-n", type=int, default=100, help="submissions")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call (ours) and per cell (nbgrader)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of ours against the floor (median)")
     parser.add_argument("--without-nbgrader", action="store_true",
                         help="measure this grader, the floor and one result only (nbgrader takes ~15 s a notebook)")
     args = parser.parse_args(argv)
@@ -138,7 +139,7 @@ def main(argv: "list[str] | None" = None) -> None:
     theirs = None if args.without_nbgrader else timed(
         [sys.executable, "-m", "nbgrader", "autograde", name, f"--Execute.timeout={int(args.timeout)}"], course)
 
-    floor_lines = floor(course, assignment, {s: c for s, c in students.items() if c != hang})
+    floor_lines = floor(course, assignment, {s: c for s, c in students.items() if c != hang}, max(1, args.repeat))
     one = course / "one"
     one.mkdir()
     corpus.build(mix[0], one, stem=name)
@@ -167,30 +168,42 @@ def main(argv: "list[str] | None" = None) -> None:
     shutil.rmtree(course)
 
 
-def floor(course: Path, assignment: assignments.Assignment, students: "dict[str, str]") -> "list[str]":
-    """The floor against this grader with one worker, on the same notebooks and seed: the lines to print."""
+def floor(course: Path, assignment: assignments.Assignment, students: "dict[str, str]",
+          repeat: int = 3) -> "list[str]":
+    """The floor against this grader with one worker, on the same notebooks and seed: the lines to print.
+
+    Each measurement is taken `repeat` times, ours and the floor's in turn, and the ratio is the median of
+    the rounds' ratios: this machine's speed drifts by a tenth from minute to minute, and a ratio of two runs
+    taken back to back holds still where two runs a few minutes apart do not."""
     name = assignment.name
     alike = course / "alike"
     for student in students:
         shutil.copytree(course / "submitted" / student, alike / student)
-    report = course / "alike.json"
-    ours_wall, ours_cpu = run([sys.executable, "-m", "autograder", "grade", str(alike), "--json", str(report),
-                               "--device", "cpu", "--workers", "1", "--seed", str(SEED)], course)
     notebooks = [str(alike / s / name / f"{name}.ipynb") for s in students]
-    # One thread, as each student's process in the sandbox has (OMP_NUM_THREADS=1).
-    floor_wall, floor_cpu = run([sys.executable, "-m", "autograder.tools.floor", *notebooks, "--seed", str(SEED),
-                                 "--assignment", str(course / "solutions" / name), "--json",
-                                 str(course / "floor.json")], course, OMP_NUM_THREADS="1")
-    n = len(students)
     # Each command on its first notebook alone: what it costs before any submission (start-up, once), so that
     # (all - one) / (n - 1) is what each further submission costs.
     first = course / "first"
     shutil.copytree(alike / next(iter(students)), first / next(iter(students)))
-    _, ours_one = run([sys.executable, "-m", "autograder", "grade", str(first), "--json", str(course / "first.json"),
-                       "--device", "cpu", "--workers", "1", "--seed", str(SEED)], course)
-    _, floor_one = run([sys.executable, "-m", "autograder.tools.floor", notebooks[0], "--seed", str(SEED),
-                        "--assignment", str(course / "solutions" / name)], course, OMP_NUM_THREADS="1")
-    ours_each, floor_each = (ours_cpu - ours_one) / max(1, n - 1), (floor_cpu - floor_one) / max(1, n - 1)
+    report = course / "alike.json"
+    ours_cmd = [sys.executable, "-m", "autograder", "grade", "--device", "cpu", "--workers", "1", "--seed", str(SEED)]
+    # One thread, as each student's process in the sandbox has (OMP_NUM_THREADS=1).
+    floor_cmd = [sys.executable, "-m", "autograder.tools.floor", "--seed", str(SEED), "--assignment",
+                 str(course / "solutions" / name)]
+    n = len(students)
+    rounds = []
+    for _ in range(repeat):
+        ours_wall, ours_cpu = run([*ours_cmd, str(alike), "--json", str(report)], course)
+        floor_wall, floor_cpu = run([*floor_cmd, *notebooks, "--json", str(course / "floor.json")], course,
+                                    OMP_NUM_THREADS="1")
+        _, ours_one = run([*ours_cmd, str(first), "--json", str(course / "first.json")], course)
+        _, floor_one = run([*floor_cmd, notebooks[0]], course, OMP_NUM_THREADS="1")
+        ours_each, floor_each = (ours_cpu - ours_one) / max(1, n - 1), (floor_cpu - floor_one) / max(1, n - 1)
+        rounds.append({"ours": ours_cpu / n, "floor": floor_cpu / n, "ours_each": ours_each,
+                       "floor_each": floor_each, "ours_start": ours_one - ours_each,
+                       "floor_start": floor_one - floor_each, "ours_wall": ours_wall, "floor_wall": floor_wall})
+    median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    all_in = sorted(r["ours"] / r["floor"] for r in rounds)
+    each = sorted(r["ours_each"] / r["floor_each"] for r in rounds)
     rows = {r["student"]: r for r in json.loads(report.read_text())["submissions"]}
     scores = json.loads((course / "floor.json").read_text())["scores"]
     same = sum(scores[nb] == {g: p["score"] for g, p in rows[s]["parts"].items()}
@@ -198,15 +211,19 @@ def floor(course: Path, assignment: assignments.Assignment, students: "dict[str,
     spent = {key: sum(r["timing"][key] for r in rows.values()) / n for key in ("parse", "spawn", "cells", "calls")}
     spent["checks"] = sum(r["timing"]["tests"] for r in rows.values()) / n - sum(spent.values())
     spent["closing"] = sum(r["timing"]["wall"] - r["timing"]["tests"] for r in rows.values()) / n
-    startup = ours_wall - sum(r["timing"]["wall"] for r in rows.values())
+    startup = rounds[-1]["ours_wall"] - sum(r["timing"]["wall"] for r in rows.values())
+
+    def spread(ratios: "list[float]") -> str:
+        return f"{statistics.median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
+
     return [
-        f"floor ({n} notebooks, the hang left out; one process, no sandbox): {floor_cpu / n:.3f} core-s/submission "
-        f"({floor_wall:.1f} s wall in all)",
-        f"ours, 1 worker, same notebooks:            {ours_cpu / n:.3f} core-s/submission ({ours_wall:.1f} s wall "
-        f"in all): {ours_cpu / floor_cpu:.2f}x the floor",
-        f"each submission after the first (start-up apart): ours {ours_each:.3f} core-s, floor {floor_each:.3f}: "
-        f"{ours_each / floor_each:.2f}x; start-up: ours {ours_one - ours_each:.1f} core-s, floor "
-        f"{floor_one - floor_each:.1f}",
+        f"floor ({n} notebooks, the hang left out; one process, no sandbox): {median['floor']:.3f} core-s/submission "
+        f"({median['floor_wall']:.1f} s wall in all; medians of {repeat} rounds, taken in turn with ours)",
+        f"ours, 1 worker, same notebooks:            {median['ours']:.3f} core-s/submission "
+        f"({median['ours_wall']:.1f} s wall in all): {spread(all_in)} the floor",
+        f"each submission after the first (start-up apart): ours {median['ours_each']:.3f} core-s, floor "
+        f"{median['floor_each']:.3f}: {spread(each)}; start-up: ours {median['ours_start']:.1f} core-s, floor "
+        f"{median['floor_start']:.1f}",
         "where our time goes, wall s per submission: " + ", ".join(f"{k} {v:.3f}" for k, v in spent.items())
         + f"; start-up {startup:.1f} s once",
         f"same score on every part, floor and ours: {same} of {n}",
