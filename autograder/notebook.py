@@ -10,7 +10,8 @@ student's process answers harmlessly), for cells of at most MAX_ESCAPES
 transformations and notebooks of at most MAX_TRANSFORM_BYTES of them.
 
 Everything computed from the student's bytes (the JSON, IPython's
-transformation, the AST) is computed in a child process forked for it, under
+transformation, the AST) is computed in a child process (the grader's one
+reading child, Reader, or a child forked for that notebook alone), under
 PARSE_CPU_SECONDS of CPU and PARSE_MEMORY_BYTES of memory: a notebook built
 to make that work unbounded costs its row an error that names the file, never
 a grader failure or a hang. The child hands back plain data only.
@@ -67,6 +68,7 @@ MAX_STUDENT_CODE_BYTES = 2**20  # the student's own code cells read at all; the 
 PARSE_CPU_SECONDS = 10
 PARSE_MEMORY_BYTES = 2**30  # address space the child may add to what it shares with the grader
 PARSE_WALL_SECONDS = 3 * PARSE_CPU_SECONDS  # the same work on a machine busy grading
+READER_BYTES = 4 * 2**20  # notebooks up to this size are read by the grader's one reading child (Reader)
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
 
 
@@ -362,8 +364,8 @@ def load_submission(assignment: "Assignment", path: "str | Path", student: "str 
         sub.error = str(exc)
         return sub
     tpl = template(assignment)  # here, once: the child inherits it, and the imports of nbformat and IPython
-    work = lambda: _encode(*_read_cells(assignment, tpl, path, data))  # noqa: E731
-    got = in_child(work) if isolated else work()
+    work = lambda: _encode(*_read_cells(assignment.parts, tpl, path, data))  # noqa: E731
+    got = READER.read((assignment.parts, tpl, path, data), work, len(data)) if isolated else work()
     if isinstance(got, str):
         sub.error = f"{path}: entrega recusada, {got}"
         return sub
@@ -409,12 +411,12 @@ def _encodable(source: str) -> str:
         return source.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _read_cells(assignment: "Assignment", tpl: Template, path: Path,
+def _read_cells(parts: "tuple[Part, ...]", tpl: Template, path: Path,
                 data: bytes) -> "tuple[dict[str, Any], bytes | None]":
     """What load_submission needs of the notebook `data`, as plain data (run in the reading child): the Python
     of every code cell, what each part runs (indices into it), the notes; and the notebook without its outputs
     when the student's process must get that instead of the file."""
-    part_ids = [p.grade_id for p in assignment.parts]  # a list: a malformed grade_id (a dict, say) is not in it
+    part_ids = [p.grade_id for p in parts]  # a list: a malformed grade_id (a dict, say) is not in it
     found: "dict[str, Any]" = {"notes": [], "error": None, "refused": {}, "python": [], "text": {}, "cells": {}}
     notes, refused = found["notes"], found["refused"]
 
@@ -469,9 +471,9 @@ def _read_cells(assignment: "Assignment", tpl: Template, path: Path,
     sizes = [len(source.encode()) for source in python]
     # Which parts each cell could answer, when metadata is lost: every cell is parsed once.
     tagged_ids = {m.get("grade_id") for m, mine in zip(metas, own, strict=True) if mine and m.get("solution")}
-    guesses = [guess_parts(assignment.parts, src) if mine and src and not set(part_ids) <= tagged_ids else []
+    guesses = [guess_parts(parts, src) if mine and src and not set(part_ids) <= tagged_ids else []
                for src, mine in zip(python, own, strict=True)]
-    for part in assignment.parts:
+    for part in parts:
         gid = part.grade_id
         if gid in refused:
             notes.append(f"{gid}: {refused[gid]}")
@@ -580,14 +582,196 @@ def in_child(work: "Callable[[], bytes]") -> "bytes | str":
            f"{PARSE_MEMORY_BYTES // 2**20} MiB de memória; a leitura terminou com o código {exit_code})"
 
 
-def _close_all_but(keep: int) -> None:
+class Reader:
+    """One child forked from the grader that reads notebook after notebook, each under the reading budget:
+    a fork of a grader that holds PyTorch, and its exit, cost each notebook 25 ms of CPU, five times what
+    reading it does.
+
+    Before each notebook the child moves its CPU limit on by PARSE_CPU_SECONDS; its address space is bounded
+    once, at PARSE_MEMORY_BYTES over what it inherited, and it leaves (for a fresh one) once it holds a
+    quarter of that. Its answer is taken when it is the notebook read or the CPU verdict (the budget is
+    in_child's); any other (out of memory, out of time, a crash) is asked again of a child forked for that
+    notebook alone (in_child), so nothing an earlier notebook left in the reader can cost a student. A
+    notebook of over READER_BYTES goes to such a child directly: it would only be copied twice to get there.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.pid = 0  # the reader's, 0 when there is none
+        self.owner = 0  # the process that forked it: a fork of the grader has no reader of its own
+        self.to_child = self.from_child = -1
+        self.lock = threading.Lock()  # one notebook at a time on its pipes (a Dask worker runs tasks in threads)
+
+    def read(self, request: "tuple[Any, ...]", work: "Callable[[], bytes]", size: int) -> "bytes | str":
+        """_encode(*_read_cells(*request)) as in_child(work) would answer it; `size`: the notebook's bytes."""
+        if not hasattr(os, "fork") or size > READER_BYTES:
+            return in_child(work)
+        with self.lock:
+            got = self._ask(request)
+        return in_child(work) if got is None else got
+
+    def _start(self) -> None:
+        import pickle
+
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        requests, self.to_child = os.pipe()
+        self.from_child, replies = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _close_all_but(requests, replies)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # an instructor's Ctrl-C is the grader's to handle
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                gc.freeze()  # the collector skips the grader's own objects (and does not copy their pages)
+                _serve_reads(requests, replies, pickle.loads)
+            finally:
+                os._exit(0)
+        os.close(requests)
+        os.close(replies)
+        self.pid, self.owner = pid, os.getpid()
+
+    def close(self) -> "int | None":
+        """End the reader (killed, if it is still there); how it ended, where known."""
+        code = None
+        if self.pid and self.owner == os.getpid():
+            for fd in (self.to_child, self.from_child):
+                os.close(fd)
+            try:
+                os.kill(self.pid, signal.SIGKILL)  # (a reader that has exited keeps its status)
+                code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        self.pid = 0
+        return code
+
+    def _ask(self, request: "tuple[Any, ...]") -> "bytes | str | None":
+        import pickle
+        import select
+
+        if self.owner != os.getpid():  # (inherited by a fork: the pipes are its parent's)
+            self.pid = 0
+        frame = _frame(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+        for attempt in (1, 2):  # a reader that left since the last notebook (its memory) is replaced once
+            if not self.pid:
+                self._start()
+            try:
+                _write_all(self.to_child, frame)
+                break
+            except OSError:
+                self.close()
+                if attempt == 2:
+                    return None
+        chunks: "list[bytes]" = []
+        deadline, size, got = time.monotonic() + PARSE_WALL_SECONDS, None, 0
+        poller = select.poll()
+        poller.register(self.from_child, select.POLLIN)
+        while time.monotonic() < deadline and (size is None or got < size):
+            if not poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
+                continue
+            chunk = os.read(self.from_child, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+            if size is None and got >= 8:
+                size = 8 + int.from_bytes(b"".join(chunks)[:8], "big")
+        out = b"".join(chunks)
+        if size is not None and got >= size and out[8:11] == b"ok\n":
+            return out[11:size]
+        code = self.close()
+        if code == -signal.SIGXCPU:
+            return f"ler o notebook passou de {PARSE_CPU_SECONDS} s de CPU, o limite do corretor"
+        return None  # its memory, its time, a bug: asked again of a child of its own
+
+
+def _frame(data: bytes) -> bytes:
+    return len(data).to_bytes(8, "big") + data
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exactly(fd: int, size: int) -> "bytes | None":
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _serve_reads(requests: int, replies: int, loads: "Callable[[bytes], Any]") -> None:
+    """The reader's life (Reader): a notebook at a time, from the grader, until the grader hangs up."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    inherited = _address_space()
+    if inherited:
+        _lower(resource.RLIMIT_AS, inherited + PARSE_MEMORY_BYTES, inherited + PARSE_MEMORY_BYTES)
+    while True:
+        head = _read_exactly(requests, 8)
+        body = None if head is None else _read_exactly(requests, int.from_bytes(head, "big"))
+        if body is None:
+            return
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = int(used.ru_utime + used.ru_stime) + 1 + PARSE_CPU_SECONDS
+        _lower(resource.RLIMIT_CPU, cpu, resource.RLIM_INFINITY)
+        try:
+            reply = b"ok\n" + _encode(*_read_cells(*loads(body)))
+        except MemoryError:
+            reply = b"memory\n"
+        except BaseException:
+            reply = b"crash\n"
+        _write_all(replies, _frame(reply))
+        del reply
+        if inherited and _address_space() > inherited + PARSE_MEMORY_BYTES // 4:
+            return  # what it holds now would cut the next notebook's budget: a fresh reader takes over
+
+
+READER = Reader()
+
+
+def _address_space() -> int:
+    """This process's address space in bytes (0 where there is no /proc)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def _lower(which: int, soft: int, hard: int) -> None:
+    """Set a limit, within the hard limit this process has."""
+    import resource
+
+    old_soft, old_hard = resource.getrlimit(which)
+    if old_hard != resource.RLIM_INFINITY:
+        soft = min(soft, old_hard)
+        hard = old_hard if hard == resource.RLIM_INFINITY else min(hard, old_hard)
+    try:
+        resource.setrlimit(which, (soft, hard))
+    except (OSError, ValueError):  # (macOS refuses some): the other limits still hold
+        pass
+
+
+def _close_all_but(*keep: int) -> None:
     """Close every file descriptor of this process but stdin, stdout, stderr and `keep`."""
     try:
         fds = [int(name) for name in os.listdir("/proc/self/fd")]
     except OSError:  # (no /proc: macOS) the inherited ones stay open until the child exits
         return
     for fd in fds:
-        if fd > 2 and fd != keep:
+        if fd > 2 and fd not in keep:
             try:
                 os.close(fd)
             except OSError:  # (the directory listing's own descriptor, closed already)
@@ -599,20 +783,8 @@ def _budget() -> None:
     may add to what it inherited, and no core file."""
     import resource
 
-    def lower(which: int, soft: int, hard: int) -> None:
-        old_soft, old_hard = resource.getrlimit(which)
-        if old_hard != resource.RLIM_INFINITY:
-            soft, hard = min(soft, old_hard), min(hard, old_hard)
-        try:
-            resource.setrlimit(which, (soft, hard))
-        except (OSError, ValueError):  # (macOS refuses some): the other limits still hold
-            pass
-
-    lower(resource.RLIMIT_CORE, 0, 0)
-    lower(resource.RLIMIT_CPU, PARSE_CPU_SECONDS, PARSE_CPU_SECONDS + 1)
-    try:
-        with open("/proc/self/statm") as f:
-            inherited = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:  # no /proc (macOS): the CPU and wall limits hold
-        return
-    lower(resource.RLIMIT_AS, inherited + PARSE_MEMORY_BYTES, inherited + PARSE_MEMORY_BYTES)
+    _lower(resource.RLIMIT_CORE, 0, 0)
+    _lower(resource.RLIMIT_CPU, PARSE_CPU_SECONDS, PARSE_CPU_SECONDS + 1)
+    inherited = _address_space()
+    if inherited:  # (no /proc, macOS: the CPU and wall limits hold)
+        _lower(resource.RLIMIT_AS, inherited + PARSE_MEMORY_BYTES, inherited + PARSE_MEMORY_BYTES)

@@ -1,6 +1,7 @@
 """Reading a submitted notebook: which cell answers which part, and what is refused."""
 import json
 import os
+import time
 
 import nbformat
 import pytest
@@ -414,3 +415,67 @@ def test_a_lone_surrogate_in_a_cell_is_read_as_its_escape(tmp_path):
     for answer in sub.cells.values():
         for source in (answer.source, answer.text, *answer.before, *answer.after):
             source.encode()
+
+
+@pytest.fixture
+def fresh_reader():
+    """The grader's reading child (notebook.READER), started anew by the test, and none left after it."""
+    from autograder import notebook
+
+    notebook.READER.close()
+    yield notebook.READER
+    notebook.READER.close()
+
+
+def test_notebooks_are_read_one_after_another_by_one_reading_child(tmp_path, fresh_reader):
+    names = ["correct_reference", "correct_other_style", "ff_forward_missing_bias", "rnn_forward_returns_list"]
+    pids = set()
+    for name in names:
+        path = write(tmp_path, CORPUS.notebook(name), f"{name}.ipynb")
+        sub, here = load_submission(ASSIGNMENT, path), load_submission(ASSIGNMENT, path, isolated=False)
+        assert (sub.cells, sub.notes, sub.error, sub.refused) == (here.cells, here.notes, here.error, here.refused)
+        pids.add(fresh_reader.pid)
+    assert len(pids) == 1 and os.getpid() not in pids and 0 not in pids
+    os.kill(fresh_reader.pid, 9)  # a reader killed between notebooks is replaced, and the next is read as ever
+    assert load_submission(ASSIGNMENT, path).cells == here.cells and fresh_reader.pid not in pids | {0}
+
+
+def test_a_reading_child_out_of_memory_has_its_verdict_asked_of_a_fresh_child(tmp_path, monkeypatch, fresh_reader):
+    from autograder import notebook
+
+    bomb = b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {"x": [' + b"[]," * 1_200_000 + b'[]]}, "cells": []}'
+    assert len(bomb) < notebook.READER_BYTES  # read by the reader, not sent to a child of its own
+    (tmp_path / "bomba.ipynb").write_bytes(bomb)
+    monkeypatch.setattr(notebook, "PARSE_MEMORY_BYTES", 32 * 2**20)  # (before the reader starts: it inherits it)
+    asked = []
+    in_child = notebook.in_child
+    monkeypatch.setattr(notebook, "in_child", lambda work: asked.append(1) or in_child(work))
+    path = write(tmp_path, CORPUS.notebook("correct_reference"))
+    assert load_submission(ASSIGNMENT, path).error is None and asked == []  # control: an honest one is the reader's
+    first = fresh_reader.pid
+    sub = load_submission(ASSIGNMENT, tmp_path / "bomba.ipynb")
+    assert "32 MiB de memória" in sub.error and asked == [1]  # the reader's "memory", confirmed on its own
+    assert load_submission(ASSIGNMENT, path).error is None and fresh_reader.pid not in (0, first)
+
+
+def test_the_reading_childs_cpu_verdict_is_its_own_and_each_notebook_has_the_whole_budget(tmp_path, monkeypatch,
+                                                                                         fresh_reader):
+    from autograder import notebook
+
+    monkeypatch.setattr(notebook, "PARSE_CPU_SECONDS", 1)
+    real = notebook._read_cells
+
+    def slow_read(parts, tpl, path, data):  # 0.6 s of CPU a notebook, a spin for one named so
+        end = time.process_time() + (60 if path.name == "spin.ipynb" else 0.6)
+        while time.process_time() < end:
+            pass
+        return real(parts, tpl, path, data)
+
+    monkeypatch.setattr(notebook, "_read_cells", slow_read)
+    asked = []
+    monkeypatch.setattr(notebook, "in_child", lambda work: asked.append(1) or b"")
+    path = write(tmp_path, CORPUS.notebook("correct_reference"))
+    for _ in range(3):  # 1.8 s in one reader: each notebook's limit moved on by a second
+        assert load_submission(ASSIGNMENT, path).error is None
+    spin = write(tmp_path, CORPUS.notebook("correct_reference"), "spin.ipynb")
+    assert "1 s de CPU" in load_submission(ASSIGNMENT, spin).error and asked == []
