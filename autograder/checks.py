@@ -17,7 +17,6 @@ from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from autograder.errors import Failure
 from autograder.inside.values import SequenceValue, TensorValue, type_name
@@ -25,6 +24,12 @@ from autograder.inside.values import SequenceValue, TensorValue, type_name
 # A correct N(0, 1) source fails the KS test with this probability: over a
 # class of hundreds of students and a handful of such tests, practically never.
 NORMAL_P_VALUE = 1e-9
+
+
+def warm() -> None:
+    """Import what the checks use, SciPy's statistics (a second), in a worker while its zygote starts: the
+    command's own process loads the assignment but runs no check, and never pays it."""
+    from scipy import stats  # noqa: F401
 
 
 def is_float64(dtype: "npt.DTypeLike") -> bool:
@@ -100,6 +105,8 @@ def check_standard_normal(what: str, samples: "npt.ArrayLike") -> None:
     samples = np.asarray(samples, dtype=np.float64).ravel()
     if not np.isfinite(samples).all():
         fail(f"{what}: contém valores não finitos (inf ou nan)")
+    from scipy import stats  # (imported here: see warm)
+
     p_value = stats.kstest(samples, "norm").pvalue
     if p_value < NORMAL_P_VALUE:
         fail(f"{what}: média {samples.mean():.3f} e desvio-padrão {samples.std():.3f} em {samples.size} amostras "

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from autograder import assignment as assignments
-from autograder import pool, render, results
+from autograder import checks, pool, render, results
 from autograder.assignment import Assignment
 from autograder.course import Job
 from autograder.journal import Journal, Log
@@ -31,6 +31,7 @@ def grading_job(folder: str, student: str, notebook: Path, error: "str | None", 
     """One submission, in a worker: every unexpected failure of the grader becomes a row that needs review."""
     assignment = assignments.load(folder)
     one_thread()
+    checks.warm()
     try:
         return grade_submission(assignment, student, notebook, error, limits, devices, seed)
     except Exception:

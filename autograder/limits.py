@@ -26,7 +26,8 @@ class Limits:
     call_timeout: float = limit(10.0, "s", "--call-timeout", "wall seconds to load the cell, and for each call")
     submission_timeout: float = limit(120.0, "s", "--submission-timeout",
                                       "wall seconds for all the calls of one submission")
-    cpu_seconds: int = limit(60, "s", "--cpu-seconds", "CPU seconds of each student process")
+    cpu_seconds: int = limit(60, "s", "--cpu-seconds",
+                             "CPU seconds of each student process, for each part it runs")
     memory_mib: int = limit(4096, "MiB", "--memory-limit",
                             "memory of a submission's processes together (of each process, without cgroups)")
     pids: int = limit(64, "", "--pids-limit", "processes and threads of a submission at once")
@@ -64,12 +65,12 @@ def limits_report(limits: Limits, use_gpu: bool = False) -> "dict[str, str]":
     system, why = cgroup_system()
     tree = system.mechanism if system else None
     mib = limits.memory_mib
+    cpu_time = f"{limits.cpu_seconds} s per process and part (rlimit)"
     memory = f"{mib} MiB per process (rlimit; {why})" if not use_gpu else f"none ({why})"
     return {
         "memory": f"{mib} MiB per submission ({tree})" if tree else memory,
         "processes": f"{limits.pids} per submission ({tree})" if tree else f"none ({why})",
-        "cpu": f"{limits.cpus:g} core(s) per submission ({tree}), {limits.cpu_seconds} s per process (rlimit)" if tree
-               else f"{limits.cpu_seconds} s per process (rlimit)",
+        "cpu": f"{limits.cpus:g} core(s) per submission ({tree}), {cpu_time}" if tree else cpu_time,
         "disk": f"{limits.disk_mib} MiB {backends.current().disk_words}",
         "wall": f"{limits.call_timeout:g} s per call, {limits.submission_timeout:g} s per submission",
     }

@@ -60,3 +60,16 @@ def test_a_link_is_followed_and_a_grader_failure_is_never_a_plain_zero(tmp_path,
 def test_a_missing_path_is_an_error_naming_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.ipynb"):
         autograder.grade_notebook(tmp_path / "nowhere.ipynb", ASSIGNMENT.folder)
+
+
+@pytest.mark.parametrize("imported", [False, True])
+def test_the_grader_never_imports_torch_and_runs_one_where_it_is(imported, tmp_path):
+    # Importing PyTorch costs a grader 1.8 s of start (its checks never need it); where the caller has
+    # imported it already, it is told to use one thread, as the grader's NumPy is.
+    notebook = CORPUS.build("correct_reference", tmp_path)
+    script = ("import sys\n" + ("import torch\n" if imported else "") + "import autograder\n"
+              f"row = autograder.grade_notebook({str(notebook)!r}, {str(ASSIGNMENT.folder)!r}, seed=1)\n"
+              "print(row.score == row.max_score, 'torch' in sys.modules,"
+              " sys.modules['torch'].get_num_threads() if 'torch' in sys.modules else 0)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True).stdout
+    assert out.split() == (["True", "True", "1"] if imported else ["True", "False", "0"])
