@@ -185,21 +185,18 @@ class Session:
     def take_spare(self, answer: Answer) -> "PartProcess | None":
         """The last part's live process, for `answer`'s part to go on in, when what it ran (the preamble,
         then its cells, whole) is how the part's own cells begin, as in a kernel run top to bottom, and its
-        CPU limit could move on. Otherwise it is ended with every process of the submission, and None.
+        Otherwise it is ended with every process of the submission, and None.
 
-        Not the part's fresh process of old, but the same kernel state: what the last part's checks did in it
-        stays, as nbgrader's test cells' does in a kernel; each part's random generators start afresh."""
+        Not the part's fresh process of old, but the same kernel state, as if the part's cells ran on in a
+        kernel: each part's random generators start afresh, the settings the last part's checks may have
+        changed are put back (child.put_back) and its CPU limit moves on (child.go_on); what those checks
+        did to the student's own objects stays, as nbgrader's test cells' does in a kernel."""
         spare, self.spare = self.spare, None
         if spare is None or spare.pid is None:
             return None
         ran, before = spare.ran, answer.before
         if spare.leader is self.leader and ran is not None and before[:len(ran)] == ran:
-            try:
-                if spare.leader.ask({"op": "extend", "pid": spare.pid, "cpu_seconds": self.limits.cpu_seconds}
-                                    ).get("ok") is True:
-                    return spare
-            except ConnectionError:
-                pass  # (the sweep below finds the leader gone)
+            return spare
         spare.release(keep=False)
         return None
 
@@ -325,19 +322,23 @@ class PartProcess:
 
     def _go_on(self, spare: "PartProcess", seed: "int | None", other_seconds: float) -> bool:
         """Take over the last part's process (`spare`) and run in it the student's cells between the two parts;
-        False when that broke it: it is ended, with what it started, for a fresh process to run the part."""
+        False when that is no kernel's run (see child.go_on) or broke it: it is ended, with what it started,
+        for a fresh process to run the part."""
         self.pid, self._r, self._w, self.leader = spare.pid, spare._r, spare._w, spare.leader
         self.counters = self.session.counters()
         spare.pid = None
         between = list(self.answer.before[len(spare.ran or ()):])
         try:
-            self._request({"op": "next", "seed": seed, "before": between, "other_seconds": other_seconds})
-            return True
+            if self._request({"op": "next", "seed": seed, "before": between, "other_seconds": other_seconds,
+                              "cpu_seconds": self.limits.cpu_seconds}) is True:
+                return True
         except (StudentCrash, StudentTimeout, StudentError):
-            self._kill()
-            self.dead, self.crashes = None, 0
-            self.session.sweep()
-            return False
+            pass
+        # Broken, a cell cut short, a child of the student's left, or too little CPU left: not a kernel's run.
+        self._kill()
+        self.dead, self.crashes = None, 0
+        self.session.sweep()
+        return False
 
     def _spawn(self) -> None:
         """Fork a fresh process for the part, from the submission's leader."""

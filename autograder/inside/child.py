@@ -37,15 +37,19 @@ MODULES = nn.Module.modules
 NAMED_PARAMETERS = nn.Module.named_parameters
 
 
+ANSWER = [CELL]  # the name the current part's answer cell was compiled under (each part's its own)
+ANSWERED = [0]  # answer cells this process has run
+
+
 def student_error(exc: BaseException) -> str:
-    """One line a student can act on: the exception and where in their cell."""
+    """One line a student can act on: the exception and where in their cell (the current part's answer)."""
     if isinstance(exc, MemoryError) or "can't allocate memory" in str(exc):
         return f"limite de memória excedido ({type(exc).__name__})"
-    lines = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == CELL]
+    lines = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == ANSWER[0]]
     where = f" (linha {lines[-1].lineno} da sua célula: {(lines[-1].line or '').strip()})" if lines else ""
-    if isinstance(exc, SyntaxError) and exc.filename == CELL:
+    if isinstance(exc, SyntaxError) and exc.filename == ANSWER[0]:
         where = f" (linha {exc.lineno} da sua célula)"
-    return values.text(f"{type(exc).__name__}: {exc}", 200) + where
+    return values.text(f"{type(exc).__name__}: {exc}".replace(ANSWER[0], CELL), 200) + where  # (one name to read)
 
 
 def call(ns: "dict[str, Any]", name: str, args: "list[Any]") -> "dict[str, Any]":
@@ -314,14 +318,71 @@ def setup(ns: "dict[str, Any]", preamble: str = "", files: "dict[str, np.ndarray
             f.write(data.tobytes())
     sys.path.insert(0, os.getcwd())  # as a kernel started beside the notebook
     ns.update(shell.kernel_names(ns))  # what a Jupyter kernel provides
+    SAVED.clear()  # a fresh start (the floor's namespaces share this module), not a part going on
+    ANSWERED[0] = 0
     return go_on(ns, seed, before or [], other_seconds, preamble)
 
 
+def settings() -> "dict[str, Any]":
+    """The interpreter-wide settings of PyTorch and NumPy (and the folder) that a part's checks may change by
+    running the student's code (a constructor that sets the default dtype, say)."""
+    return {"dtype": torch.get_default_dtype(), "device": torch.get_default_device(),
+            "grad": torch.is_grad_enabled(), "anomaly": torch.is_anomaly_enabled(),
+            "deterministic": torch.are_deterministic_algorithms_enabled(), "threads": torch.get_num_threads(),
+            "numpy": np.geterr(), "cwd": os.getcwd()}
+
+
+def put_back(saved: "dict[str, Any]") -> None:
+    """The settings as they were when the last part's cells had run: what its checks did to them is undone,
+    so that no part pays for what another part's code did while it was checked."""
+    now = settings()
+    setters: "dict[str, Callable[[Any], Any]]" = {
+        "dtype": torch.set_default_dtype, "device": torch.set_default_device, "grad": torch.set_grad_enabled,
+        "anomaly": torch.autograd.set_detect_anomaly, "deterministic": torch.use_deterministic_algorithms,
+        "threads": torch.set_num_threads, "numpy": lambda err: np.seterr(**err), "cwd": os.chdir}
+    for key, value in saved.items():
+        if now[key] != value:
+            try:
+                setters[key](value)
+            except (OSError, RuntimeError, TypeError, ValueError):  # (a folder the student removed)
+                pass
+
+
+SAVED: "dict[str, Any]" = {}  # settings() when the current part's cells had run
+
+
+def alone() -> bool:
+    """Whether the student's process has no child left (each is reaped): a child, or one it left running,
+    would hold the process's pipes and outlive what the grader knows of it."""
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return False
+        except ChildProcessError:
+            return True
+
+
 def go_on(ns: "dict[str, Any]", seed: "int | None", before: "list[str]", other_seconds: float = 5.0,
-          preamble: str = "") -> bool:
+          preamble: str = "", cpu_seconds: "int | None" = None) -> bool:
     """A part begins: the random generators start from the part's `seed` (or fresh entropy, as a new kernel's:
     every fork of the zygote would otherwise inherit its state), the `preamble` runs, then the student's
-    cells `before` its answer cell (for a process that goes on from the last part, those between the two)."""
+    cells `before` its answer cell (for a process that goes on from the last part, those between the two,
+    after the settings are put back and its CPU limit moved on to `cpu_seconds` more than it has used).
+    False when a cell was cut short, or a process that goes on is not alone: no later part goes on in it."""
+    whole = True
+    if SAVED:  # going on from the last part
+        whole = alone()
+        put_back(SAVED)
+        if cpu_seconds is not None:
+            import math
+            import resource
+
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+            soft = math.ceil(used.ru_utime + used.ru_stime) + int(cpu_seconds)
+            if hard != resource.RLIM_INFINITY and soft >= hard:  # it would have less than a fresh process
+                soft, whole = hard - 1, False
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
     random.seed(seed)
     np.random.seed(seed)
     if seed is None:
@@ -330,14 +391,19 @@ def go_on(ns: "dict[str, Any]", seed: "int | None", before: "list[str]", other_s
         torch.manual_seed(seed)
     if preamble:
         exec(compile(preamble, "<preamble>", "exec"), ns)
-    return run_other_cells(ns, before, other_seconds)
+    return run_other_cells(ns, before, other_seconds) and whole
 
 
 def answer(ns: "dict[str, Any]", source: str, after: "list[str] | None" = None, other_seconds: float = 5.0) -> bool:
-    """Run the answer cell, then the student's cells after it, up to the part's graded cell."""
-    linecache.cache[CELL] = (len(source), None, source.splitlines(True), CELL)  # tracebacks quote the line
-    exec(compile(source, CELL, "exec"), ns)
-    return run_other_cells(ns, after or [], other_seconds)
+    """Run the answer cell, then the student's cells after it, up to the part's graded cell. Each part's answer
+    cell has a name of its own in tracebacks: a function of an earlier part's quotes that part's lines."""
+    ANSWERED[0] += 1
+    ANSWER[0] = CELL if ANSWERED[0] == 1 else f"<answer cell {ANSWERED[0]}>"
+    linecache.cache[ANSWER[0]] = (len(source), None, source.splitlines(True), ANSWER[0])  # tracebacks quote the line
+    exec(compile(source, ANSWER[0], "exec"), ns)
+    whole = run_other_cells(ns, after or [], other_seconds)
+    SAVED.update(settings())
+    return whole
 
 
 def load(ns: "dict[str, Any]", source: str, preamble: str = "", files: "dict[str, np.ndarray] | None" = None,
@@ -366,7 +432,8 @@ def serve(fd_in: int, fd_out: int) -> None:
                                                     request.get("other_seconds", 5.0))}
             elif request["op"] == "next":
                 reply = {"ok": True, "value": go_on(ns, request.get("seed"), request.get("before") or [],
-                                                    request.get("other_seconds", 5.0))}
+                                                    request.get("other_seconds", 5.0), "",
+                                                    request.get("cpu_seconds"))}
             elif request["op"] == "answer":
                 reply = {"ok": True, "value": answer(ns, request["source"], request.get("after"),
                                                      request.get("other_seconds", 5.0))}

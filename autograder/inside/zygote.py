@@ -21,8 +21,7 @@ fork becomes that submission's leader:
 The leader is PID 1 of its submission: when the grader kills it, the kernel
 kills every process of the submission. It answers the grader directly on its
 socket: "spawn" forks the process that runs one answer cell (child.py),
-"stop" ends one, "extend" moves one's CPU limit on when it goes on to the next part, "sweep" ends
-every process but itself. Student code never
+"stop" ends one, "sweep" ends every process but itself. Student code never
 holds the leader's socket, cannot ptrace it (not dumpable) and cannot signal
 it (a PID namespace's init ignores its members' signals).
 """
@@ -296,23 +295,6 @@ class Leader:
     def reaped(self, codes: "dict[int, int]") -> None:
         self.exit_codes.update(codes)
 
-    def extend(self, request: "dict[str, Any]", _: object) -> "dict[str, Any]":
-        """A process that goes on to the next part gets a fresh process's CPU time more: its soft limit moves on
-        by `cpu_seconds`, up to the hard limit it was started with (see start_student_process); no part then
-        has less than a fresh process had. Past it, refused: the grader starts the part in a fresh process."""
-        seconds = request.get("cpu_seconds")
-        if seconds is None:
-            return {"ok": True}
-        try:
-            soft, hard = resource.prlimit(int(request["pid"]), resource.RLIMIT_CPU)
-            if soft != resource.RLIM_INFINITY:
-                if hard != resource.RLIM_INFINITY and soft + int(seconds) >= hard:
-                    return {"ok": False}
-                resource.prlimit(int(request["pid"]), resource.RLIMIT_CPU, (soft + int(seconds), hard))
-        except (OSError, ValueError):
-            return {"ok": False}
-        return {"ok": True}
-
     def sweep(self, *_: object) -> "dict[str, Any]":
         """Between parts: end every process of the submission but this one, and give it fresh writable places."""
         deadline = time.monotonic() + 5.0
@@ -363,7 +345,8 @@ def start_student_process(request: "dict[str, Any]", home: str, namespaces: bool
         value = request.get(name)
         if value is not None:
             # CPU: SIGXCPU at the limit (which the grader names), SIGKILL a second later; a process that may go
-            # on to later parts has room for theirs (Leader.extend), since no process here can raise a hard limit.
+            # on to later parts has room for theirs (child.go_on moves the soft limit on), since no process here
+            # can raise a hard limit.
             hard = value * int(request.get("parts", 1)) + 1 if limit == resource.RLIMIT_CPU else value
             try:
                 resource.setrlimit(limit, (value, hard))
