@@ -681,8 +681,10 @@ def test_as_the_unprivileged_user_the_attack_forges_reads_signals_and_leaves_not
                                                      {"name": name, "python": student_python})
     assert seen, "the attack did not run"
     for found in seen:
-        assert found["uid"] == uid and len(found["graders"]) == 2  # it ran, as the user, and found the harness and
-        assert found["left"] == "deixado" and found["tmp"] == 1  # the grader; it could start a process, write /tmp
+        # It ran, as the user, and found the harness, the grader and the grader's reading child; it could start
+        # a process and write /tmp.
+        assert found["uid"] == uid and len(found["graders"]) == 3
+        assert found["left"] == "deixado" and found["tmp"] == 1
         for what in ("forge", "course", "setup", "solutions", "environ", "kill", "zygote"):
             assert str(found[what]).startswith("recusado: PermissionError"), (what, found[what])
     # The harness's results.json with the honest score (a blank notebook: 0), graded to the end.
@@ -710,7 +712,7 @@ def test_control_as_the_graders_own_user_the_same_attack_forges_reads_and_kills(
     first = seen[0]
     assert first["forge"] == "forjado" and first["setup"].startswith("#!/bin/bash") and "setup.sh" in first["course"]
     assert first["solutions"] == "recusado: FileNotFoundError"  # (the process backend's own defence: removed)
-    assert first["kill"] == first["graders"] and len(first["graders"]) == 2
+    assert first["kill"] == first["graders"] and len(first["graders"]) == 3  # the harness, the grader, its reader
     assert (open_root / "results" / "FORGED").exists()
     assert survivors  # the process it left outlived the run: the harness it killed could not end it
     assert is_grader_failure(results) and results["score"] != 12
